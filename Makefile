@@ -1,0 +1,42 @@
+# Everything a fresh machine needs, in two commands:
+#   make demo   set up, then run the main job on the shipped default model
+#   make test   set up (with training + dev extras), then run the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test setup setup-dev lint typecheck bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Runtime + speech synthesis (the demo synthesizes its own recordings). No TensorFlow.
+$(VENV)/.setup-runtime: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[synth]"
+	touch $@
+
+# Runtime + training (TensorFlow) + dev tools and the peers we race.
+$(VENV)/.setup-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[train,dev]"
+	touch $@
+
+setup: $(VENV)/.setup-runtime
+setup-dev: $(VENV)/.setup-dev
+
+demo: setup
+	$(BIN)/python -m kws.demo
+
+test: setup-dev
+	$(BIN)/python -m pytest -q
+
+lint: setup-dev
+	$(BIN)/ruff check kws training firmware_sim tests
+	$(BIN)/mypy kws
+
+bench: setup-dev
+	$(BIN)/kws bench frontend
+	$(BIN)/kws bench cascade
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,17 @@
+"""`kws bench cascade`: placeholder until its issue lands."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from kws.errors import KwsError
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("cascade", help="(not yet available)")
+    parser.set_defaults(run_target=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    raise KwsError("'kws bench cascade' is not available yet")
