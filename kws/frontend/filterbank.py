@@ -1,0 +1,166 @@
+"""Stage 3, filterbank: FFT bins -> energy -> triangular mel channels -> integer square root.
+
+TFLM ``filterbank.c``/``filterbank_util.c``. Each FFT bin between the band edges belongs to one
+channel; it adds ``weight * energy`` to that channel and ``unweight * energy`` (the falling
+slope) to the next one. Weights are Q12 (``FILTERBANK_Q_BITS``); the 64-bit channel sums get an
+integer square root and are shifted back down by the FFT's input shift. Tables are computed in
+float32 with the same operation order as TFLM, so they come out identical.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+from kws.frontend.bits import most_significant_bit
+from kws.frontend.config import FrontendConfig
+
+# kFilterbankBits: channel weights are Q12 (4096 = 1.0).
+FILTERBANK_Q_BITS = 12
+
+_F32 = np.float32
+
+
+@dataclass(frozen=True)
+class FilterbankParams:
+    """Constants of the filterbank stage, one entry per FFT bin in ``start_bin..end_bin-1``.
+
+    ``bin_channel[k]`` is the channel (0..num_channels, where 0 only feeds channel 1 through its
+    unweight) that bin ``start_bin + k`` rises into; ``weights_q12``/``unweights_q12`` its slopes.
+    """
+
+    num_channels: int
+    start_bin: int
+    end_bin: int
+    bin_channel: npt.NDArray[np.int64]
+    weights_q12: npt.NDArray[np.int64]
+    unweights_q12: npt.NDArray[np.int64]
+    center_hz: npt.NDArray[np.float64]
+
+
+def _freq_to_mel(freq_hz: np.float32) -> np.float32:
+    return _F32(_F32(1127.0) * np.log1p(_F32(freq_hz) / _F32(700.0)))
+
+
+def filterbank_params(config: FrontendConfig) -> FilterbankParams:
+    """Bin-to-channel tables exactly as ``FilterbankPopulateState`` builds them."""
+    num_channels_plus_1 = config.num_channels + 1
+    spectrum_size = config.fft_size // 2 + 1
+    mel_low = _freq_to_mel(_F32(config.lower_band_hz))
+    mel_high = _freq_to_mel(_F32(config.upper_band_hz))
+    mel_spacing = _F32(_F32(mel_high - mel_low) / _F32(num_channels_plus_1))
+    centers = [_F32(mel_low + _F32(mel_spacing * _F32(i + 1))) for i in range(num_channels_plus_1)]
+
+    hz_per_bin = _F32(_F32(0.5 * config.sample_rate_hz) / _F32(_F32(spectrum_size) - _F32(1.0)))
+    start_bin = int(_F32(_F32(1.5) + _F32(config.lower_band_hz) / hz_per_bin))
+
+    bin_channel: list[int] = []
+    weights: list[int] = []
+    unweights: list[int] = []
+    freq_index = start_bin
+    for channel in range(num_channels_plus_1):
+        denominator = mel_low if channel == 0 else centers[channel - 1]
+        while _freq_to_mel(_F32(_F32(freq_index) * hz_per_bin)) <= centers[channel]:
+            weight = _F32(
+                _F32(centers[channel] - _freq_to_mel(_F32(_F32(freq_index) * hz_per_bin)))
+                / _F32(centers[channel] - denominator)
+            )
+            scale = _F32(1 << FILTERBANK_Q_BITS)
+            bin_channel.append(channel)
+            weights.append(int(np.floor(_F32(weight * scale + _F32(0.5)))))
+            unweights.append(int(np.floor(_F32(_F32(_F32(1.0) - weight) * scale + _F32(0.5)))))
+            freq_index += 1
+    end_bin = freq_index
+    if end_bin >= spectrum_size:
+        raise ValueError("filterbank reaches past the spectrum")  # excluded by config checks
+
+    mel_centers = np.array(centers[:-1], dtype=np.float64)
+    return FilterbankParams(
+        num_channels=config.num_channels,
+        start_bin=start_bin,
+        end_bin=end_bin,
+        bin_channel=np.array(bin_channel, dtype=np.int64),
+        weights_q12=np.array(weights, dtype=np.int64),
+        unweights_q12=np.array(unweights, dtype=np.int64),
+        center_hz=700.0 * np.expm1(mel_centers / 1127.0),
+    )
+
+
+@numba.njit(cache=True, inline="always")
+def _sqrt32(num: int) -> int:
+    """TFLM ``Sqrt32``: bitwise integer square root, rounded, of a value below 2**32."""
+    if num == 0:
+        return 0
+    result = 0
+    max_bit_number = (32 - most_significant_bit(num)) | 1
+    bit = np.int64(1) << (31 - max_bit_number)
+    iterations = (31 - max_bit_number) // 2 + 1
+    for _ in range(iterations):
+        if num >= result + bit:
+            num -= result + bit
+            result = (result >> 1) + bit
+        else:
+            result >>= 1
+        bit >>= 2
+    if num > result and result != 0xFFFF:
+        result += 1
+    return result
+
+
+@numba.njit(cache=True, inline="always")
+def _sqrt64(value: int) -> int:
+    """TFLM ``Sqrt64`` of the unsigned 64-bit pattern held in an int64, truncated to uint32."""
+    if value >= 0 and (value >> 32) == 0:
+        # TFLM's 32-bit shortcut (its "slight off by one near 2**32" included).
+        return _sqrt32(value)
+    num = np.uint64(value)
+    msb = 64 if value < 0 else most_significant_bit(value)
+    max_bit_number = (64 - msb) | 1
+    bit = np.uint64(1) << np.uint64(63 - max_bit_number)
+    iterations = (63 - max_bit_number) // 2 + 1
+    result = np.uint64(0)
+    one = np.uint64(1)
+    two = np.uint64(2)
+    for _ in range(iterations):
+        if num >= result + bit:
+            num -= result + bit
+            result = (result >> one) + bit
+        else:
+            result >>= one
+        bit >>= two
+    if num > result and result != np.uint64(0xFFFFFFFF):
+        result += one
+    return np.int64(result & np.uint64(0xFFFFFFFF))
+
+
+@numba.njit(cache=True, inline="always")
+def apply_filterbank(
+    spectrum_re: npt.NDArray[np.int64],
+    spectrum_im: npt.NDArray[np.int64],
+    start_bin: int,
+    bin_channel: npt.NDArray[np.int64],
+    weights_q12: npt.NDArray[np.int64],
+    unweights_q12: npt.NDArray[np.int64],
+    input_shift: int,
+    accumulators: npt.NDArray[np.int64],
+    channels_out: npt.NDArray[np.int64],
+) -> None:
+    """Mel channel amplitudes (uint32 values) of one spectrum into ``channels_out``.
+
+    ``accumulators`` (num_channels + 2, scratch) hold the 64-bit sums; int64 arithmetic wraps
+    exactly like TFLM's uint64 arithmetic, so the bit patterns agree.
+    """
+    accumulators[:] = 0
+    for k in range(bin_channel.shape[0]):
+        re = spectrum_re[start_bin + k]
+        im = spectrum_im[start_bin + k]
+        # TFLM keeps the energy in an int32, then widens it with sign extension.
+        energy = ((re * re + im * im + 0x80000000) & 0xFFFFFFFF) - 0x80000000
+        channel = bin_channel[k]
+        accumulators[channel] += weights_q12[k] * energy
+        accumulators[channel + 1] += unweights_q12[k] * energy
+    for channel in range(channels_out.shape[0]):
+        channels_out[channel] = _sqrt64(accumulators[channel + 1]) >> input_shift

@@ -1,0 +1,171 @@
+"""The six stages fused into one Numba kernel that turns a chunk of PCM into feature frames.
+
+All constants of all stages are packed into one int64 ``tables`` array (a header of scalars and
+section offsets, then the tables): one array argument instead of a dozen keeps Numba's per-call
+dispatch cost small, which matters when streaming calls the kernel every 10 ms. State that
+persists between chunks (samples not yet framed, the noise estimate) lives in two arrays owned
+by the caller; scratch buffers are allocated once per ``Frontend``, never per frame.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+from kws.frontend.config import FrontendConfig
+from kws.frontend.fft import apply_fft, fft_params
+from kws.frontend.filterbank import apply_filterbank, filterbank_params
+from kws.frontend.log_scale import LOG_CORRECTION_Q16, apply_log_scale, log_scale_params
+from kws.frontend.noise_reduction import apply_noise_reduction, noise_reduction_params
+from kws.frontend.pcan import apply_pcan, pcan_params
+from kws.frontend.window import apply_window, window_params
+
+# Header slots of the packed tables.
+_WINDOW, _HOP, _CHANNELS, _START_BIN, _COMPLEX_SIZE = 0, 1, 2, 3, 4
+_NR_ON, _SMOOTHING_BITS, _EVEN_Q14, _ODD_Q14, _MIN_REMAINING_Q14 = 5, 6, 7, 8, 9
+_PCAN_ON, _SNR_SHIFT, _LOG_ON, _SCALE_SHIFT, _CORRECTION_BITS = 10, 11, 12, 13, 14
+_SCALARS = 15
+# Sections after the scalars, each described by (offset, length) in the header.
+_SECTIONS = (
+    "window", "permutation", "stages", "twiddles", "super_twiddles",
+    "bin_channel", "weights", "unweights", "gain_lut", "log_table",
+)
+_COEF, _PERM, _STAGES, _TW, _SUPER, _BIN_CH, _W, _UW, _LUT, _LOG = range(len(_SECTIONS))
+_HEADER = _SCALARS + 2 * len(_SECTIONS)
+
+
+@dataclass(frozen=True)
+class PackedFrontend:
+    """Everything the kernel needs that does not change while it runs."""
+
+    config: FrontendConfig
+    tables: npt.NDArray[np.int64]
+    scratch_len: int
+
+
+@functools.lru_cache(maxsize=32)
+def pack(config: FrontendConfig) -> PackedFrontend:
+    """Build (once per config) every stage's constants and pack them for the kernel."""
+    window = window_params(config)
+    fft = fft_params(config)
+    bank = filterbank_params(config)
+    noise = noise_reduction_params(config)
+    gain = pcan_params(config)
+    log = log_scale_params(config)
+    sections = [
+        window.coefficients_q12.astype(np.int64), fft.permutation, fft.stages.ravel(),
+        fft.twiddles.ravel(), fft.super_twiddles.ravel(), bank.bin_channel, bank.weights_q12,
+        bank.unweights_q12, gain.gain_lut, LOG_CORRECTION_Q16,
+    ]
+    header = np.zeros(_HEADER, dtype=np.int64)
+    header[:_SCALARS] = [
+        window.window_samples, window.hop_samples, config.num_channels, bank.start_bin,
+        fft.fft_size // 2, noise.enabled, noise.smoothing_bits, noise.even_smoothing_q14,
+        noise.odd_smoothing_q14, noise.min_signal_remaining_q14, gain.enabled, gain.snr_shift,
+        log.enabled, log.scale_shift, log.correction_bits,
+    ]
+    offset = _HEADER
+    for index, section in enumerate(sections):
+        header[_SCALARS + 2 * index] = offset
+        header[_SCALARS + 2 * index + 1] = section.shape[0]
+        offset += section.shape[0]
+    tables = np.concatenate([header, *sections]).astype(np.int64)
+    tables.setflags(write=False)
+    complex_size = fft.fft_size // 2
+    # work re/im, spectrum re/im, accumulators, channel values.
+    scratch_len = 2 * complex_size + 2 * (complex_size + 1) + (config.num_channels + 2) + (
+        config.num_channels
+    )
+    return PackedFrontend(config=config, tables=tables, scratch_len=scratch_len)
+
+
+@numba.njit(cache=True, inline="always")
+def _section(tables: npt.NDArray[np.int64], index: int) -> npt.NDArray[np.int64]:
+    start = tables[_SCALARS + 2 * index]
+    return tables[start : start + tables[_SCALARS + 2 * index + 1]]
+
+
+@numba.njit(cache=True)
+def process_chunk(
+    pcm: npt.NDArray[np.int16],
+    tables: npt.NDArray[np.int64],
+    pending: npt.NDArray[np.int16],
+    state: npt.NDArray[np.int64],
+    scratch: npt.NDArray[np.int64],
+    frame: npt.NDArray[np.int16],
+) -> npt.NDArray[np.uint16]:
+    """Frames completed by ``pcm`` after the ``state[0]`` samples already in ``pending``.
+
+    ``state`` is ``[pending_count, noise_estimate...]``; both it and ``pending`` are updated so
+    that the next call continues exactly where this one stopped (streaming == batch).
+    """
+    window = tables[_WINDOW]
+    hop = tables[_HOP]
+    channels = tables[_CHANNELS]
+    complex_size = tables[_COMPLEX_SIZE]
+    pending_count = state[0]
+    total = pending_count + pcm.shape[0]
+    n_frames = 0 if total < window else (total - window) // hop + 1
+    features = np.empty((n_frames, channels), dtype=np.uint16)
+
+    coefficients = _section(tables, _COEF)
+    permutation = _section(tables, _PERM)
+    stages = _section(tables, _STAGES).reshape((-1, 3))
+    twiddles = _section(tables, _TW).reshape((-1, 2))
+    super_twiddles = _section(tables, _SUPER).reshape((-1, 2))
+    bin_channel = _section(tables, _BIN_CH)
+    weights = _section(tables, _W)
+    unweights = _section(tables, _UW)
+    gain_lut = _section(tables, _LUT)
+    log_table = _section(tables, _LOG)
+    estimate = state[1 : 1 + channels]
+
+    work_re = scratch[:complex_size]
+    work_im = scratch[complex_size : 2 * complex_size]
+    spectrum_re = scratch[2 * complex_size : 3 * complex_size + 1]
+    spectrum_im = scratch[3 * complex_size + 1 : 4 * complex_size + 2]
+    accumulators = scratch[4 * complex_size + 2 : 4 * complex_size + 4 + channels]
+    signal = scratch[4 * complex_size + 4 + channels : 4 * complex_size + 4 + 2 * channels]
+
+    for f in range(n_frames):
+        start = f * hop
+        # Gather the window from the carried samples and the new chunk.
+        for i in range(window):
+            position = start + i
+            frame[i] = pending[position] if position < pending_count else pcm[
+                position - pending_count
+            ]
+        max_abs = apply_window(frame, 0, coefficients, frame)
+        # TFLM: shift so the largest windowed sample uses the whole int16 range.
+        msb = 0
+        remaining = max_abs
+        while remaining:
+            remaining >>= 1
+            msb += 1
+        input_shift = 15 - msb
+        apply_fft(frame, input_shift, permutation, stages, twiddles, super_twiddles,
+                  work_re, work_im, spectrum_re, spectrum_im)
+        apply_filterbank(spectrum_re, spectrum_im, tables[_START_BIN], bin_channel, weights,
+                         unweights, input_shift, accumulators, signal)
+        if tables[_NR_ON]:
+            apply_noise_reduction(signal, estimate, tables[_SMOOTHING_BITS], tables[_EVEN_Q14],
+                                  tables[_ODD_Q14], tables[_MIN_REMAINING_Q14])
+        if tables[_PCAN_ON]:
+            apply_pcan(signal, estimate, gain_lut, tables[_SNR_SHIFT])
+        apply_log_scale(signal, tables[_LOG_ON] != 0, tables[_SCALE_SHIFT],
+                        tables[_CORRECTION_BITS], log_table, features[f])
+
+    # Keep the samples the next window still needs (always fewer than one window).
+    consumed = n_frames * hop
+    keep = total - consumed
+    for i in range(keep):
+        position = consumed + i
+        pending[i] = pending[position] if position < pending_count else pcm[
+            position - pending_count
+        ]
+    state[0] = keep
+    return features

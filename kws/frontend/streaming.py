@@ -1,0 +1,88 @@
+"""Public entry points: the streaming ``Frontend`` and the batch ``compute_features``.
+
+Both run the same kernel (``kws.frontend.pipeline.process_chunk``): batch is one call over the
+whole signal from a fresh state, streaming is one call per chunk with the state carried, so the
+two give bit-identical frames for any chunking.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from kws.errors import AudioError
+from kws.frontend.config import FrontendConfig
+from kws.frontend.pipeline import pack, process_chunk
+
+
+def validate_pcm(pcm: Any) -> npt.NDArray[np.int16]:
+    """Return ``pcm`` as a contiguous 1-D int16 array, or raise ``AudioError`` saying why not."""
+    if not isinstance(pcm, np.ndarray):
+        raise AudioError(
+            f"audio must be a numpy int16 array, got {type(pcm).__name__}; "
+            "use kws.audio.read_audio() or np.asarray(samples, dtype=np.int16)"
+        )
+    if pcm.ndim != 1:
+        raise AudioError(
+            f"audio must be mono (1-D), got shape {pcm.shape}; down-mix channels first, "
+            "e.g. pcm.mean(axis=1).astype(np.int16)"
+        )
+    if pcm.dtype != np.int16:
+        if np.issubdtype(pcm.dtype, np.floating) and pcm.size and not np.all(np.isfinite(pcm)):
+            raise AudioError("audio contains NaN or infinite samples; the frontend takes int16 PCM")
+        raise AudioError(
+            f"audio must be int16 PCM at 16 kHz, got dtype {pcm.dtype}; floats in [-1, 1] "
+            "convert with (np.clip(x, -1, 1) * 32767).astype(np.int16)"
+        )
+    return np.ascontiguousarray(pcm)
+
+
+class Frontend:
+    """Streaming feature extractor: feed chunks of any length, get the frames they complete.
+
+    ``process(pcm)`` returns uint16 features ``(n_frames, num_channels)``, one frame per hop
+    once a full window has arrived; state (unframed samples, noise estimate) carries over.
+    """
+
+    def __init__(self, config: FrontendConfig | None = None) -> None:
+        self.config = config if config is not None else FrontendConfig()
+        packed = pack(self.config)
+        self._tables = packed.tables
+        self._pending = np.zeros(self.config.window_samples, dtype=np.int16)
+        self._state = np.zeros(1 + self.config.num_channels, dtype=np.int64)
+        self._scratch = np.zeros(packed.scratch_len, dtype=np.int64)
+        self._frame = np.zeros(self.config.window_samples, dtype=np.int16)
+
+    def process(self, pcm: npt.NDArray[np.int16]) -> npt.NDArray[np.uint16]:
+        """Features of the frames this chunk completes (possibly none).
+
+        Raises ``AudioError`` unless ``pcm`` is a 1-D int16 array.
+        """
+        samples = validate_pcm(pcm)
+        features: npt.NDArray[np.uint16] = process_chunk(
+            samples, self._tables, self._pending, self._state, self._scratch, self._frame
+        )
+        return features
+
+    def reset(self) -> None:
+        """Forget all audio seen so far (as a freshly built ``Frontend``)."""
+        self._state[:] = 0
+        self._pending[:] = 0
+
+    @property
+    def pending_samples(self) -> int:
+        """Samples received but not yet part of a completed frame's hop."""
+        return int(self._state[0])
+
+
+def compute_features(
+    pcm: npt.NDArray[np.int16], config: FrontendConfig | None = None
+) -> npt.NDArray[np.uint16]:
+    """Batch features of a whole signal: uint16 ``(n_frames, num_channels)``.
+
+    ``n_frames = (len(pcm) - window) // hop + 1`` (0 when shorter than one window). Identical
+    to streaming the same audio through a fresh ``Frontend``. Raises ``AudioError`` on bad input.
+    """
+    return Frontend(config).process(pcm)

@@ -1,0 +1,64 @@
+"""Stage 1, window: Hann coefficients in Q12, applied to one frame of int16 samples.
+
+TFLM ``window.c``/``window_util.c``: coefficient ``0.5 - 0.5*cos(2*pi*(i+0.5)/N)`` computed in
+float32, scaled by ``2**WINDOW_Q_BITS`` and rounded; output ``(sample * coef) >> WINDOW_Q_BITS``
+stored as int16. The stage also reports the largest |output|, which sets the FFT's input shift.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+from kws.frontend.bits import wrap_int16
+from kws.frontend.config import FrontendConfig
+
+# kFrontendWindowBits: coefficients are Q12 (4096 = 1.0).
+WINDOW_Q_BITS = 12
+
+
+@dataclass(frozen=True)
+class WindowParams:
+    """Constants of the window stage: sizes and the Q12 coefficients (int16)."""
+
+    window_samples: int
+    hop_samples: int
+    coefficients_q12: npt.NDArray[np.int16]
+
+
+def window_params(config: FrontendConfig) -> WindowParams:
+    """Build the Q12 Hann window exactly as TFLM does (float32 arithmetic, round half up)."""
+    size = config.window_samples
+    arg = np.float32(np.pi) * np.float32(2.0) / np.float32(size)
+    index = np.arange(size, dtype=np.float32)
+    value = np.float32(0.5) - np.float32(0.5) * np.cos(arg * (index + np.float32(0.5)))
+    scaled = np.floor(value.astype(np.float32) * np.float32(1 << WINDOW_Q_BITS) + np.float32(0.5))
+    return WindowParams(
+        window_samples=size,
+        hop_samples=config.hop_samples,
+        coefficients_q12=scaled.astype(np.int16),
+    )
+
+
+@numba.njit(cache=True, inline="always")
+def apply_window(
+    samples: npt.NDArray[np.int16],
+    start: int,
+    coefficients_q12: npt.NDArray[np.int16],
+    windowed: npt.NDArray[np.int16],
+) -> int:
+    """Window ``samples[start:start+N]`` into ``windowed``; returns max |windowed| (int16 rules).
+
+    The absolute value follows C int16 negation: |-32768| stays -32768 and so never wins the max.
+    """
+    max_abs = 0
+    for i in range(coefficients_q12.shape[0]):
+        value = (np.int64(samples[start + i]) * np.int64(coefficients_q12[i])) >> WINDOW_Q_BITS
+        windowed[i] = value
+        magnitude = wrap_int16(-value) if value < 0 else value
+        if magnitude > max_abs:
+            max_abs = magnitude
+    return max_abs
