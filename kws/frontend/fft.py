@@ -92,16 +92,20 @@ def fft_params(config: FrontendConfig) -> FftParams:
 
     twiddles = np.array(
         [
-            (_q15(math.cos(-2 * math.pi * i / complex_size)),
-             _q15(math.sin(-2 * math.pi * i / complex_size)))
+            (
+                _q15(math.cos(-2 * math.pi * i / complex_size)),
+                _q15(math.sin(-2 * math.pi * i / complex_size)),
+            )
             for i in range(complex_size)
         ],
         dtype=np.int64,
     )
     super_twiddles = np.array(
         [
-            (_q15(math.cos(-math.pi * ((i + 1) / complex_size + 0.5))),
-             _q15(math.sin(-math.pi * ((i + 1) / complex_size + 0.5))))
+            (
+                _q15(math.cos(-math.pi * ((i + 1) / complex_size + 0.5))),
+                _q15(math.sin(-math.pi * ((i + 1) / complex_size + 0.5))),
+            )
             for i in range(max(complex_size // 2, 1))
         ],
         dtype=np.int64,
@@ -130,7 +134,8 @@ def _fixdiv(value: int, divisor: int) -> int:
 @numba.njit(cache=True)
 def apply_fft(
     windowed: npt.NDArray[np.int16],
-    input_shift: int,
+    input_shifts: npt.NDArray[np.int64],
+    lanes: int,
     permutation: npt.NDArray[np.int64],
     stages: npt.NDArray[np.int64],
     twiddles: npt.NDArray[np.int64],
@@ -140,9 +145,11 @@ def apply_fft(
     spectrum_re: npt.NDArray[np.int64],
     spectrum_im: npt.NDArray[np.int64],
 ) -> None:
-    """Real FFT of ``windowed << input_shift`` (zero-padded) into ``spectrum_*[0..fft_size/2]``.
+    """Real FFTs of ``lanes`` frames at once: ``windowed[:, l] << input_shifts[l]``, zero-padded.
 
-    Every value stored is an int16 (held in int64 arrays to avoid casts in the butterflies).
+    Arrays are ``(index, lane)``: frame ``l`` is column ``l`` and the innermost loops run over
+    lanes, the same integer operations on adjacent memory, so LLVM turns them into SIMD code.
+    Writes ``spectrum_*[0..fft_size/2, l]``. Every value stored is an int16 (held in int64).
     """
     complex_size = permutation.shape[0]
     window_samples = windowed.shape[0]
@@ -150,122 +157,161 @@ def apply_fft(
     # (x[2j], x[2j+1]); the shift is TFLM's `(int16)((uint16)x << shift)`.
     for j in range(complex_size):
         source = 2 * permutation[j]
-        re = 0
-        im = 0
+        for lane in range(lanes):
+            work_re[j, lane] = 0
+            work_im[j, lane] = 0
         if source < window_samples:
-            re = wrap_int16((np.int64(windowed[source]) & 0xFFFF) << input_shift)
+            for lane in range(lanes):
+                work_re[j, lane] = wrap_int16(
+                    (np.int64(windowed[source, lane]) & 0xFFFF) << input_shifts[lane]
+                )
         if source + 1 < window_samples:
-            im = wrap_int16((np.int64(windowed[source + 1]) & 0xFFFF) << input_shift)
-        work_re[j] = re
-        work_im[j] = im
+            for lane in range(lanes):
+                work_im[j, lane] = wrap_int16(
+                    (np.int64(windowed[source + 1, lane]) & 0xFFFF) << input_shifts[lane]
+                )
 
     for stage in range(stages.shape[0]):
         radix = stages[stage, 0]
         m = stages[stage, 1]
         fstride = stages[stage, 2]
-        block = radix * m
-        for base in range(0, complex_size, block):
-            if radix == 4:
-                _butterfly4(work_re, work_im, base, m, fstride, twiddles)
-            else:
-                _butterfly2(work_re, work_im, base, m, fstride, twiddles)
+        for base in range(0, complex_size, radix * m):
+            for k in range(m):
+                if radix == 4:
+                    _butterfly4(work_re, work_im, base + k, m, k * fstride, twiddles, lanes)
+                else:
+                    _butterfly2(work_re, work_im, base + k, m, k * fstride, twiddles, lanes)
 
     # kiss_fftr: split the packed complex FFT into the real FFT's half spectrum.
-    dc_re = _fixdiv(work_re[0], 2)
-    dc_im = _fixdiv(work_im[0], 2)
-    spectrum_re[0] = wrap_int16(dc_re + dc_im)
-    spectrum_im[0] = 0
-    spectrum_re[complex_size] = wrap_int16(dc_re - dc_im)
-    spectrum_im[complex_size] = 0
+    for lane in range(lanes):
+        dc_re = _fixdiv(work_re[0, lane], 2)
+        dc_im = _fixdiv(work_im[0, lane], 2)
+        spectrum_re[0, lane] = wrap_int16(dc_re + dc_im)
+        spectrum_im[0, lane] = 0
+        spectrum_re[complex_size, lane] = wrap_int16(dc_re - dc_im)
+        spectrum_im[complex_size, lane] = 0
     for k in range(1, complex_size // 2 + 1):
-        fpk_re = _fixdiv(work_re[k], 2)
-        fpk_im = _fixdiv(work_im[k], 2)
-        fpnk_re = _fixdiv(work_re[complex_size - k], 2)
-        fpnk_im = _fixdiv(wrap_int16(-work_im[complex_size - k]), 2)
-        f1k_re = wrap_int16(fpk_re + fpnk_re)
-        f1k_im = wrap_int16(fpk_im + fpnk_im)
-        f2k_re = wrap_int16(fpk_re - fpnk_re)
-        f2k_im = wrap_int16(fpk_im - fpnk_im)
-        tw_re = super_twiddles[k - 1, 0]
-        tw_im = super_twiddles[k - 1, 1]
-        t_re = _sround(f2k_re * tw_re - f2k_im * tw_im)
-        t_im = _sround(f2k_re * tw_im + f2k_im * tw_re)
-        spectrum_re[k] = wrap_int16((f1k_re + t_re) >> 1)
-        spectrum_im[k] = wrap_int16((f1k_im + t_im) >> 1)
-        spectrum_re[complex_size - k] = wrap_int16((f1k_re - t_re) >> 1)
-        spectrum_im[complex_size - k] = wrap_int16((t_im - f1k_im) >> 1)
+        w_re = super_twiddles[k - 1, 0]
+        w_im = super_twiddles[k - 1, 1]
+        mirror = complex_size - k
+        for lane in range(lanes):
+            fpk_re = _scale(work_re[k, lane], 2)
+            fpk_im = _scale(work_im[k, lane], 2)
+            fpnk_re = _scale(work_re[mirror, lane], 2)
+            fpnk_im = _scale(wrap_int16(-work_im[mirror, lane]), 2)
+            # |fpk|, |fpnk| <= 16383, so these sums fit int16; the rotation below may not.
+            f1k_re = fpk_re + fpnk_re
+            f1k_im = fpk_im + fpnk_im
+            f2k_re = fpk_re - fpnk_re
+            f2k_im = fpk_im - fpnk_im
+            t_re = _sround(f2k_re * w_re - f2k_im * w_im)
+            t_im = _sround(f2k_re * w_im + f2k_im * w_re)
+            spectrum_re[k, lane] = wrap_int16((f1k_re + t_re) >> 1)
+            spectrum_im[k, lane] = wrap_int16((f1k_im + t_im) >> 1)
+            spectrum_re[mirror, lane] = wrap_int16((f1k_re - t_re) >> 1)
+            spectrum_im[mirror, lane] = wrap_int16((t_im - f1k_im) >> 1)
+
+
+@numba.njit(cache=True, inline="always")
+def _scale(value: int, divisor: int) -> int:
+    """``C_FIXDIV`` for an int16 input: the result always fits int16, so no wrap is needed."""
+    return (value * (FFT_SAMPLE_MAX // divisor) + _ROUND_HALF) >> FFT_Q_BITS
+
+
+@numba.njit(cache=True, inline="always")
+def _rotate_re(a_re: int, a_im: int, w_re: int, w_im: int) -> int:
+    """Real part of kissfft ``C_MUL`` for |a| <= 2**13 (fits int16, so no wrap is needed)."""
+    return (a_re * w_re - a_im * w_im + _ROUND_HALF) >> FFT_Q_BITS
+
+
+@numba.njit(cache=True, inline="always")
+def _rotate_im(a_re: int, a_im: int, w_re: int, w_im: int) -> int:
+    """Imaginary part of kissfft ``C_MUL`` for |a| <= 2**13."""
+    return (a_re * w_im + a_im * w_re + _ROUND_HALF) >> FFT_Q_BITS
+
+
+# Why only the final stores wrap: after C_FIXDIV every input is within +-2**13 (radix 4) or
+# +-2**14 (radix 2); a Q15 rotation keeps the complex magnitude, so each rotated component is
+# within +-11586 (radix 4); the partial sums (<= 23172) fit int16 and only the last sums can
+# exceed it. The int16 stores of those last sums wrap exactly as kissfft's do.
 
 
 @numba.njit(cache=True, inline="always")
 def _butterfly2(
     re: npt.NDArray[np.int64],
     im: npt.NDArray[np.int64],
-    base: int,
+    i0: int,
     m: int,
-    fstride: int,
+    twiddle_index: int,
     twiddles: npt.NDArray[np.int64],
+    lanes: int,
 ) -> None:
-    for k in range(m):
-        a = base + k
-        b = a + m
-        a_re = _fixdiv(re[a], 2)
-        a_im = _fixdiv(im[a], 2)
-        b_re = _fixdiv(re[b], 2)
-        b_im = _fixdiv(im[b], 2)
-        tw_re = twiddles[k * fstride, 0]
-        tw_im = twiddles[k * fstride, 1]
-        t_re = _sround(b_re * tw_re - b_im * tw_im)
-        t_im = _sround(b_re * tw_im + b_im * tw_re)
-        re[b] = wrap_int16(a_re - t_re)
-        im[b] = wrap_int16(a_im - t_im)
-        re[a] = wrap_int16(a_re + t_re)
-        im[a] = wrap_int16(a_im + t_im)
+    """One radix-2 butterfly of kissfft (``kf_bfly2`` for one k) on every lane."""
+    i1 = i0 + m
+    w_re = twiddles[twiddle_index, 0]
+    w_im = twiddles[twiddle_index, 1]
+    for lane in range(lanes):
+        a_re = _scale(re[i0, lane], 2)
+        a_im = _scale(im[i0, lane], 2)
+        b_re = _scale(re[i1, lane], 2)
+        b_im = _scale(im[i1, lane], 2)
+        # Radix-2 inputs reach 2**14, so the rotation itself may need the int16 wrap.
+        t_re = _sround(b_re * w_re - b_im * w_im)
+        t_im = _sround(b_re * w_im + b_im * w_re)
+        re[i1, lane] = wrap_int16(a_re - t_re)
+        im[i1, lane] = wrap_int16(a_im - t_im)
+        re[i0, lane] = wrap_int16(a_re + t_re)
+        im[i0, lane] = wrap_int16(a_im + t_im)
 
 
 @numba.njit(cache=True, inline="always")
 def _butterfly4(
     re: npt.NDArray[np.int64],
     im: npt.NDArray[np.int64],
-    base: int,
+    i0: int,
     m: int,
-    fstride: int,
+    twiddle_index: int,
     twiddles: npt.NDArray[np.int64],
+    lanes: int,
 ) -> None:
-    for k in range(m):
-        i0 = base + k
-        i1 = i0 + m
-        i2 = i1 + m
-        i3 = i2 + m
-        f0_re = _fixdiv(re[i0], 4)
-        f0_im = _fixdiv(im[i0], 4)
-        f1_re = _fixdiv(re[i1], 4)
-        f1_im = _fixdiv(im[i1], 4)
-        f2_re = _fixdiv(re[i2], 4)
-        f2_im = _fixdiv(im[i2], 4)
-        f3_re = _fixdiv(re[i3], 4)
-        f3_im = _fixdiv(im[i3], 4)
-        w1 = k * fstride
-        s0_re = _sround(f1_re * twiddles[w1, 0] - f1_im * twiddles[w1, 1])
-        s0_im = _sround(f1_re * twiddles[w1, 1] + f1_im * twiddles[w1, 0])
-        w2 = 2 * w1
-        s1_re = _sround(f2_re * twiddles[w2, 0] - f2_im * twiddles[w2, 1])
-        s1_im = _sround(f2_re * twiddles[w2, 1] + f2_im * twiddles[w2, 0])
-        w3 = 3 * w1
-        s2_re = _sround(f3_re * twiddles[w3, 0] - f3_im * twiddles[w3, 1])
-        s2_im = _sround(f3_re * twiddles[w3, 1] + f3_im * twiddles[w3, 0])
-        s5_re = wrap_int16(f0_re - s1_re)
-        s5_im = wrap_int16(f0_im - s1_im)
-        f0_re = wrap_int16(f0_re + s1_re)
-        f0_im = wrap_int16(f0_im + s1_im)
-        s3_re = wrap_int16(s0_re + s2_re)
-        s3_im = wrap_int16(s0_im + s2_im)
-        s4_re = wrap_int16(s0_re - s2_re)
-        s4_im = wrap_int16(s0_im - s2_im)
-        re[i2] = wrap_int16(f0_re - s3_re)
-        im[i2] = wrap_int16(f0_im - s3_im)
-        re[i0] = wrap_int16(f0_re + s3_re)
-        im[i0] = wrap_int16(f0_im + s3_im)
-        re[i1] = wrap_int16(s5_re + s4_im)
-        im[i1] = wrap_int16(s5_im - s4_re)
-        re[i3] = wrap_int16(s5_re - s4_im)
-        im[i3] = wrap_int16(s5_im + s4_re)
+    """One forward radix-4 butterfly of kissfft (``kf_bfly4`` for one k) on every lane."""
+    i1 = i0 + m
+    i2 = i1 + m
+    i3 = i2 + m
+    w1_re = twiddles[twiddle_index, 0]
+    w1_im = twiddles[twiddle_index, 1]
+    w2_re = twiddles[2 * twiddle_index, 0]
+    w2_im = twiddles[2 * twiddle_index, 1]
+    w3_re = twiddles[3 * twiddle_index, 0]
+    w3_im = twiddles[3 * twiddle_index, 1]
+    for lane in range(lanes):
+        f0_re = _scale(re[i0, lane], 4)
+        f0_im = _scale(im[i0, lane], 4)
+        f1_re = _scale(re[i1, lane], 4)
+        f1_im = _scale(im[i1, lane], 4)
+        f2_re = _scale(re[i2, lane], 4)
+        f2_im = _scale(im[i2, lane], 4)
+        f3_re = _scale(re[i3, lane], 4)
+        f3_im = _scale(im[i3, lane], 4)
+        s0_re = _rotate_re(f1_re, f1_im, w1_re, w1_im)
+        s0_im = _rotate_im(f1_re, f1_im, w1_re, w1_im)
+        s1_re = _rotate_re(f2_re, f2_im, w2_re, w2_im)
+        s1_im = _rotate_im(f2_re, f2_im, w2_re, w2_im)
+        s2_re = _rotate_re(f3_re, f3_im, w3_re, w3_im)
+        s2_im = _rotate_im(f3_re, f3_im, w3_re, w3_im)
+        s5_re = f0_re - s1_re
+        s5_im = f0_im - s1_im
+        f0_re += s1_re
+        f0_im += s1_im
+        s3_re = s0_re + s2_re
+        s3_im = s0_im + s2_im
+        s4_re = s0_re - s2_re
+        s4_im = s0_im - s2_im
+        re[i2, lane] = wrap_int16(f0_re - s3_re)
+        im[i2, lane] = wrap_int16(f0_im - s3_im)
+        re[i0, lane] = wrap_int16(f0_re + s3_re)
+        im[i0, lane] = wrap_int16(f0_im + s3_im)
+        re[i1, lane] = wrap_int16(s5_re + s4_im)
+        im[i1, lane] = wrap_int16(s5_im - s4_re)
+        re[i3, lane] = wrap_int16(s5_re - s4_im)
+        im[i3, lane] = wrap_int16(s5_im + s4_re)

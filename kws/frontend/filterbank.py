@@ -20,6 +20,8 @@ from kws.frontend.config import FrontendConfig
 
 # kFilterbankBits: channel weights are Q12 (4096 = 1.0).
 FILTERBANK_Q_BITS = 12
+# Below this the float64 square root is close enough to correct exactly in one step.
+_FAST_SQRT_LIMIT = 1 << 52
 
 _F32 = np.float32
 
@@ -137,6 +139,22 @@ def _sqrt64(value: int) -> int:
 
 
 @numba.njit(cache=True, inline="always")
+def _rounded_sqrt(value: int) -> int:
+    """``Sqrt64`` fast path: exact for values below 2**52 (float64 sqrt, then corrected).
+
+    The bitwise square root in TFLM computes floor(sqrt(n)) and rounds up when the remainder
+    exceeds the root; float64's sqrt is within one of the floor here, so one correction step
+    each way reproduces it exactly without a data-dependent loop (which would block SIMD).
+    """
+    root = np.int64(np.sqrt(np.float64(value)))
+    root -= np.int64(root * root > value)
+    root += np.int64((root + 1) * (root + 1) <= value)
+    # 0xFFFF cap of the 32-bit path: its root cannot round up past 16 bits.
+    can_round = (value >> 32) != 0 or root != 0xFFFF
+    return root + np.int64((value - root * root > root) and can_round)
+
+
+@numba.njit(cache=True, inline="always")
 def apply_filterbank(
     spectrum_re: npt.NDArray[np.int64],
     spectrum_im: npt.NDArray[np.int64],
@@ -144,23 +162,34 @@ def apply_filterbank(
     bin_channel: npt.NDArray[np.int64],
     weights_q12: npt.NDArray[np.int64],
     unweights_q12: npt.NDArray[np.int64],
-    input_shift: int,
+    input_shifts: npt.NDArray[np.int64],
+    lanes: int,
     accumulators: npt.NDArray[np.int64],
     channels_out: npt.NDArray[np.int64],
 ) -> None:
-    """Mel channel amplitudes (uint32 values) of one spectrum into ``channels_out``.
+    """Mel channel amplitudes (uint32 values) of ``lanes`` spectra: ``channels_out[c, lane]``.
 
-    ``accumulators`` (num_channels + 2, scratch) hold the 64-bit sums; int64 arithmetic wraps
-    exactly like TFLM's uint64 arithmetic, so the bit patterns agree.
+    Arrays are ``(index, lane)``. ``accumulators`` (num_channels + 2 rows, scratch) hold the
+    64-bit sums; int64 arithmetic wraps exactly like TFLM's uint64, so the bit patterns agree.
     """
-    accumulators[:] = 0
+    accumulators[:, :lanes] = 0
     for k in range(bin_channel.shape[0]):
-        re = spectrum_re[start_bin + k]
-        im = spectrum_im[start_bin + k]
-        # TFLM keeps the energy in an int32, then widens it with sign extension.
-        energy = ((re * re + im * im + 0x80000000) & 0xFFFFFFFF) - 0x80000000
+        spectrum_bin = start_bin + k
         channel = bin_channel[k]
-        accumulators[channel] += weights_q12[k] * energy
-        accumulators[channel + 1] += unweights_q12[k] * energy
+        weight = weights_q12[k]
+        unweight = unweights_q12[k]
+        for lane in range(lanes):
+            re = spectrum_re[spectrum_bin, lane]
+            im = spectrum_im[spectrum_bin, lane]
+            # TFLM keeps the energy in an int32, then widens it with sign extension.
+            energy = ((re * re + im * im + 0x80000000) & 0xFFFFFFFF) - 0x80000000
+            accumulators[channel, lane] += weight * energy
+            accumulators[channel + 1, lane] += unweight * energy
     for channel in range(channels_out.shape[0]):
-        channels_out[channel] = _sqrt64(accumulators[channel + 1]) >> input_shift
+        for lane in range(lanes):
+            total = accumulators[channel + 1, lane]
+            if 0 <= total < _FAST_SQRT_LIMIT:
+                root = _rounded_sqrt(total)
+            else:
+                root = _sqrt64(total)
+            channels_out[channel, lane] = root >> input_shifts[lane]
