@@ -6,6 +6,11 @@ radix stage down (so the output is the DFT divided by the FFT size) and rounds e
 Q15 (``FFT_Q_BITS``). We reproduce its exact sequence of int16 stores: the same mixed-radix
 decomposition (radix 4 first, then 2), the same twiddles and the same rounding, with the
 recursion flattened into a digit-reversal permutation plus one pass per stage.
+
+Layout for speed (the arithmetic is unchanged): the first ("early") stages combine small
+blocks, all with the same twiddles, so they run on a transposed copy where the block index is
+the innermost, contiguous axis; the remaining ("late") stages run over long contiguous runs of
+``k`` with per-stage twiddle rows. Both shapes give LLVM plain unit-stride loops to vectorize.
 """
 
 from __future__ import annotations
@@ -33,6 +38,10 @@ class FftParams:
     ``permutation[j]`` is the complex input index that kissfft's recursion places at output
     ``j`` before any butterfly; ``stages`` rows are ``(radix, m, fstride)`` in execution order
     (deepest first); ``twiddles``/``super_twiddles`` are Q15 ``(re, im)`` pairs.
+    The early stages (``radix * m <= block_size``) run on the transposed layout
+    ``[position_in_block, block]`` filled through ``leaf_index`` (same shape); ``late_stages``
+    rows are ``(radix, m, fstride, offset)`` with the stage's twiddles at ``late_twiddles
+    [offset:]`` as six contiguous rows of ``m`` (w1 re, w1 im, w2 re, w2 im, w3 re, w3 im).
     """
 
     fft_size: int
@@ -40,6 +49,11 @@ class FftParams:
     stages: npt.NDArray[np.int64]
     twiddles: npt.NDArray[np.int64]
     super_twiddles: npt.NDArray[np.int64]
+    block_size: int
+    leaf_index: npt.NDArray[np.int64]
+    early_stages: npt.NDArray[np.int64]
+    late_stages: npt.NDArray[np.int64]
+    late_twiddles: npt.NDArray[np.int64]
 
 
 def _kiss_factors(n: int) -> list[tuple[int, int]]:
@@ -110,12 +124,34 @@ def fft_params(config: FrontendConfig) -> FftParams:
         ],
         dtype=np.int64,
     )
+    # Early/late split: the smallest combined block at least sqrt(n), so both the number of
+    # blocks (early SIMD width) and the late runs of k are long.
+    block_size = complex_size
+    for radix, m, _ in stages:
+        if radix * m * radix * m >= complex_size:
+            block_size = radix * m
+            break
+    n_blocks = complex_size // block_size
+    leaf_index = permutation.reshape(n_blocks, block_size).T.copy()
+    early = [row for row in stages if row[0] * row[1] <= block_size]
+    late = []
+    late_twiddles: list[int] = []
+    for radix, m, fstride in stages[len(early) :]:
+        late.append((radix, m, fstride, len(late_twiddles)))
+        for multiple in (1, 2, 3):
+            rows = [twiddles[(multiple * k * fstride) % complex_size] for k in range(m)]
+            late_twiddles += [int(row[0]) for row in rows] + [int(row[1]) for row in rows]
     return FftParams(
         fft_size=fft_size,
         permutation=permutation,
         stages=np.array(stages, dtype=np.int64).reshape(-1, 3),
         twiddles=twiddles,
         super_twiddles=super_twiddles,
+        block_size=block_size,
+        leaf_index=leaf_index,
+        early_stages=np.array(early, dtype=np.int64).reshape(-1, 3),
+        late_stages=np.array(late, dtype=np.int64).reshape(-1, 4),
+        late_twiddles=np.array(late_twiddles, dtype=np.int64),
     )
 
 
@@ -126,90 +162,112 @@ def _sround(product: int) -> int:
 
 
 @numba.njit(cache=True, inline="always")
-def _fixdiv(value: int, divisor: int) -> int:
-    """kissfft ``C_FIXDIV`` on one component: multiply by ``SAMP_MAX / divisor`` in Q15."""
-    return _sround(value * (FFT_SAMPLE_MAX // divisor))
-
-
-@numba.njit(cache=True)
 def apply_fft(
     windowed: npt.NDArray[np.int16],
-    input_shifts: npt.NDArray[np.int64],
-    lanes: int,
-    permutation: npt.NDArray[np.int64],
-    stages: npt.NDArray[np.int64],
+    input_shift: int,
+    leaf_index: npt.NDArray[np.int64],
+    early_stages: npt.NDArray[np.int64],
+    late_stages: npt.NDArray[np.int64],
     twiddles: npt.NDArray[np.int64],
+    late_twiddles: npt.NDArray[np.int64],
     super_twiddles: npt.NDArray[np.int64],
+    padded: npt.NDArray[np.int64],
+    work_t_re: npt.NDArray[np.int64],
+    work_t_im: npt.NDArray[np.int64],
     work_re: npt.NDArray[np.int64],
     work_im: npt.NDArray[np.int64],
     spectrum_re: npt.NDArray[np.int64],
     spectrum_im: npt.NDArray[np.int64],
 ) -> None:
-    """Real FFTs of ``lanes`` frames at once: ``windowed[:, l] << input_shifts[l]``, zero-padded.
+    """Real FFT of ``windowed << input_shift`` (zero-padded) into ``spectrum_*[0..fft_size/2]``.
 
-    Arrays are ``(index, lane)``: frame ``l`` is column ``l`` and the innermost loops run over
-    lanes, the same integer operations on adjacent memory, so LLVM turns them into SIMD code.
-    Writes ``spectrum_*[0..fft_size/2, l]``. Every value stored is an int16 (held in int64).
+    ``padded`` (fft_size), ``work_t_*`` (leaf_index's shape) and ``work_*`` (fft_size / 2) are
+    scratch. Every value stored is an int16 (held in int64 to keep the arithmetic cast-free).
     """
-    complex_size = permutation.shape[0]
+    # TFLM's `(int16)((uint16)x << shift)` of the zero-padded frame, gathered straight into
+    # the transposed layout: complex sample j of the packed real input is (x[2j], x[2j+1]).
     window_samples = windowed.shape[0]
-    # Leaf copy of kissfft's recursion: complex sample j of the packed real input is
-    # (x[2j], x[2j+1]); the shift is TFLM's `(int16)((uint16)x << shift)`.
-    for j in range(complex_size):
-        source = 2 * permutation[j]
-        for lane in range(lanes):
-            work_re[j, lane] = 0
-            work_im[j, lane] = 0
-        if source < window_samples:
-            for lane in range(lanes):
-                work_re[j, lane] = wrap_int16(
-                    (np.int64(windowed[source, lane]) & 0xFFFF) << input_shifts[lane]
-                )
-        if source + 1 < window_samples:
-            for lane in range(lanes):
-                work_im[j, lane] = wrap_int16(
-                    (np.int64(windowed[source + 1, lane]) & 0xFFFF) << input_shifts[lane]
-                )
+    for i in range(window_samples):
+        padded[i] = wrap_int16((np.int64(windowed[i]) & 0xFFFF) << input_shift)
+    block_size, n_blocks = leaf_index.shape
+    for position in range(block_size):
+        for block in range(n_blocks):
+            source = 2 * leaf_index[position, block]
+            work_t_re[position, block] = padded[source]
+            work_t_im[position, block] = padded[source + 1]
 
-    for stage in range(stages.shape[0]):
-        radix = stages[stage, 0]
-        m = stages[stage, 1]
-        fstride = stages[stage, 2]
-        for base in range(0, complex_size, radix * m):
+    # Early stages: identical butterflies in every block, so the block axis is the SIMD axis.
+    for stage in range(early_stages.shape[0]):
+        radix = early_stages[stage, 0]
+        m = early_stages[stage, 1]
+        fstride = early_stages[stage, 2]
+        for base in range(0, block_size, radix * m):
             for k in range(m):
                 if radix == 4:
-                    _butterfly4(work_re, work_im, base + k, m, k * fstride, twiddles, lanes)
+                    _butterfly4(work_t_re, work_t_im, base + k, m, k * fstride, twiddles, n_blocks)
                 else:
-                    _butterfly2(work_re, work_im, base + k, m, k * fstride, twiddles, lanes)
+                    _butterfly2(work_t_re, work_t_im, base + k, m, k * fstride, twiddles, n_blocks)
+
+    for block in range(n_blocks):
+        for position in range(block_size):
+            work_re[block * block_size + position] = work_t_re[position, block]
+            work_im[block * block_size + position] = work_t_im[position, block]
+
+    # Late stages: long contiguous runs of k with per-stage twiddle rows.
+    complex_size = work_re.shape[0]
+    for stage in range(late_stages.shape[0]):
+        radix = late_stages[stage, 0]
+        m = late_stages[stage, 1]
+        offset = late_stages[stage, 3]
+        for base in range(0, complex_size, radix * m):
+            if radix == 4:
+                _butterfly4_run(work_re, work_im, base, m, late_twiddles[offset : offset + 6 * m])
+            else:
+                _butterfly2_run(work_re, work_im, base, m, late_twiddles[offset : offset + 2 * m])
 
     # kiss_fftr: split the packed complex FFT into the real FFT's half spectrum.
-    for lane in range(lanes):
-        dc_re = _fixdiv(work_re[0, lane], 2)
-        dc_im = _fixdiv(work_im[0, lane], 2)
-        spectrum_re[0, lane] = wrap_int16(dc_re + dc_im)
-        spectrum_im[0, lane] = 0
-        spectrum_re[complex_size, lane] = wrap_int16(dc_re - dc_im)
-        spectrum_im[complex_size, lane] = 0
-    for k in range(1, complex_size // 2 + 1):
-        w_re = super_twiddles[k - 1, 0]
-        w_im = super_twiddles[k - 1, 1]
-        mirror = complex_size - k
-        for lane in range(lanes):
-            fpk_re = _scale(work_re[k, lane], 2)
-            fpk_im = _scale(work_im[k, lane], 2)
-            fpnk_re = _scale(work_re[mirror, lane], 2)
-            fpnk_im = _scale(wrap_int16(-work_im[mirror, lane]), 2)
-            # |fpk|, |fpnk| <= 16383, so these sums fit int16; the rotation below may not.
-            f1k_re = fpk_re + fpnk_re
-            f1k_im = fpk_im + fpnk_im
-            f2k_re = fpk_re - fpnk_re
-            f2k_im = fpk_im - fpnk_im
-            t_re = _sround(f2k_re * w_re - f2k_im * w_im)
-            t_im = _sround(f2k_re * w_im + f2k_im * w_re)
-            spectrum_re[k, lane] = wrap_int16((f1k_re + t_re) >> 1)
-            spectrum_im[k, lane] = wrap_int16((f1k_im + t_im) >> 1)
-            spectrum_re[mirror, lane] = wrap_int16((f1k_re - t_re) >> 1)
-            spectrum_im[mirror, lane] = wrap_int16((t_im - f1k_im) >> 1)
+    dc_re = _scale(work_re[0], 2)
+    dc_im = _scale(work_im[0], 2)
+    spectrum_re[0] = wrap_int16(dc_re + dc_im)
+    spectrum_im[0] = 0
+    spectrum_re[complex_size] = wrap_int16(dc_re - dc_im)
+    spectrum_im[complex_size] = 0
+    half = complex_size // 2
+    for k in range(1, half):
+        _split_bin(work_re, work_im, k, super_twiddles, spectrum_re, spectrum_im)
+    if half >= 1:
+        # The middle bin is its own mirror: kissfft's second store wins, as here.
+        _split_bin(work_re, work_im, half, super_twiddles, spectrum_re, spectrum_im)
+
+
+@numba.njit(cache=True, inline="always")
+def _split_bin(
+    work_re: npt.NDArray[np.int64],
+    work_im: npt.NDArray[np.int64],
+    k: int,
+    super_twiddles: npt.NDArray[np.int64],
+    spectrum_re: npt.NDArray[np.int64],
+    spectrum_im: npt.NDArray[np.int64],
+) -> None:
+    """One step of ``kiss_fftr``'s split: bins ``k`` and ``n - k`` of the real spectrum."""
+    mirror = work_re.shape[0] - k
+    w_re = super_twiddles[k - 1, 0]
+    w_im = super_twiddles[k - 1, 1]
+    fpk_re = _scale(work_re[k], 2)
+    fpk_im = _scale(work_im[k], 2)
+    fpnk_re = _scale(work_re[mirror], 2)
+    fpnk_im = _scale(wrap_int16(-work_im[mirror]), 2)
+    # |fpk|, |fpnk| <= 16383, so these sums fit int16; the rotation below may not.
+    f1k_re = fpk_re + fpnk_re
+    f1k_im = fpk_im + fpnk_im
+    f2k_re = fpk_re - fpnk_re
+    f2k_im = fpk_im - fpnk_im
+    t_re = _sround(f2k_re * w_re - f2k_im * w_im)
+    t_im = _sround(f2k_re * w_im + f2k_im * w_re)
+    spectrum_re[k] = wrap_int16((f1k_re + t_re) >> 1)
+    spectrum_im[k] = wrap_int16((f1k_im + t_im) >> 1)
+    spectrum_re[mirror] = wrap_int16((f1k_re - t_re) >> 1)
+    spectrum_im[mirror] = wrap_int16((t_im - f1k_im) >> 1)
 
 
 @numba.njit(cache=True, inline="always")
@@ -315,3 +373,81 @@ def _butterfly4(
         im[i1, lane] = wrap_int16(s5_im - s4_re)
         re[i3, lane] = wrap_int16(s5_re - s4_im)
         im[i3, lane] = wrap_int16(s5_im + s4_re)
+
+
+@numba.njit(cache=True, inline="always")
+def _butterfly2_run(
+    re: npt.NDArray[np.int64],
+    im: npt.NDArray[np.int64],
+    base: int,
+    m: int,
+    stage_twiddles: npt.NDArray[np.int64],
+) -> None:
+    """``kf_bfly2`` over k = 0..m-1 of one block (late stages, contiguous in k)."""
+    for k in range(m):
+        i0 = base + k
+        i1 = i0 + m
+        w_re = stage_twiddles[k]
+        w_im = stage_twiddles[m + k]
+        a_re = _scale(re[i0], 2)
+        a_im = _scale(im[i0], 2)
+        b_re = _scale(re[i1], 2)
+        b_im = _scale(im[i1], 2)
+        t_re = _sround(b_re * w_re - b_im * w_im)
+        t_im = _sround(b_re * w_im + b_im * w_re)
+        re[i1] = wrap_int16(a_re - t_re)
+        im[i1] = wrap_int16(a_im - t_im)
+        re[i0] = wrap_int16(a_re + t_re)
+        im[i0] = wrap_int16(a_im + t_im)
+
+
+@numba.njit(cache=True, inline="always")
+def _butterfly4_run(
+    re: npt.NDArray[np.int64],
+    im: npt.NDArray[np.int64],
+    base: int,
+    m: int,
+    stage_twiddles: npt.NDArray[np.int64],
+) -> None:
+    """``kf_bfly4`` (forward) over k = 0..m-1 of one block (late stages, contiguous in k)."""
+    for k in range(m):
+        i0 = base + k
+        i1 = i0 + m
+        i2 = i1 + m
+        i3 = i2 + m
+        f0_re = _scale(re[i0], 4)
+        f0_im = _scale(im[i0], 4)
+        f1_re = _scale(re[i1], 4)
+        f1_im = _scale(im[i1], 4)
+        f2_re = _scale(re[i2], 4)
+        f2_im = _scale(im[i2], 4)
+        f3_re = _scale(re[i3], 4)
+        f3_im = _scale(im[i3], 4)
+        w1_re = stage_twiddles[k]
+        w1_im = stage_twiddles[m + k]
+        w2_re = stage_twiddles[2 * m + k]
+        w2_im = stage_twiddles[3 * m + k]
+        w3_re = stage_twiddles[4 * m + k]
+        w3_im = stage_twiddles[5 * m + k]
+        s0_re = _rotate_re(f1_re, f1_im, w1_re, w1_im)
+        s0_im = _rotate_im(f1_re, f1_im, w1_re, w1_im)
+        s1_re = _rotate_re(f2_re, f2_im, w2_re, w2_im)
+        s1_im = _rotate_im(f2_re, f2_im, w2_re, w2_im)
+        s2_re = _rotate_re(f3_re, f3_im, w3_re, w3_im)
+        s2_im = _rotate_im(f3_re, f3_im, w3_re, w3_im)
+        s5_re = f0_re - s1_re
+        s5_im = f0_im - s1_im
+        f0_re += s1_re
+        f0_im += s1_im
+        s3_re = s0_re + s2_re
+        s3_im = s0_im + s2_im
+        s4_re = s0_re - s2_re
+        s4_im = s0_im - s2_im
+        re[i2] = wrap_int16(f0_re - s3_re)
+        im[i2] = wrap_int16(f0_im - s3_im)
+        re[i0] = wrap_int16(f0_re + s3_re)
+        im[i0] = wrap_int16(f0_im + s3_im)
+        re[i1] = wrap_int16(s5_re + s4_im)
+        im[i1] = wrap_int16(s5_im - s4_re)
+        re[i3] = wrap_int16(s5_re - s4_im)
+        im[i3] = wrap_int16(s5_im + s4_re)

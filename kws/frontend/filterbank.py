@@ -162,34 +162,28 @@ def apply_filterbank(
     bin_channel: npt.NDArray[np.int64],
     weights_q12: npt.NDArray[np.int64],
     unweights_q12: npt.NDArray[np.int64],
-    input_shifts: npt.NDArray[np.int64],
-    lanes: int,
+    input_shift: int,
     accumulators: npt.NDArray[np.int64],
     channels_out: npt.NDArray[np.int64],
 ) -> None:
-    """Mel channel amplitudes (uint32 values) of ``lanes`` spectra: ``channels_out[c, lane]``.
+    """Mel channel amplitudes (uint32 values) of one spectrum into ``channels_out``.
 
-    Arrays are ``(index, lane)``. ``accumulators`` (num_channels + 2 rows, scratch) hold the
-    64-bit sums; int64 arithmetic wraps exactly like TFLM's uint64, so the bit patterns agree.
+    ``accumulators`` (num_channels + 2, scratch) hold the 64-bit sums; int64 arithmetic wraps
+    exactly like TFLM's uint64 arithmetic, so the bit patterns agree.
     """
-    accumulators[:, :lanes] = 0
+    accumulators[:] = 0
     for k in range(bin_channel.shape[0]):
-        spectrum_bin = start_bin + k
+        re = spectrum_re[start_bin + k]
+        im = spectrum_im[start_bin + k]
+        # TFLM keeps the energy in an int32, then widens it with sign extension.
+        energy = ((re * re + im * im + 0x80000000) & 0xFFFFFFFF) - 0x80000000
         channel = bin_channel[k]
-        weight = weights_q12[k]
-        unweight = unweights_q12[k]
-        for lane in range(lanes):
-            re = spectrum_re[spectrum_bin, lane]
-            im = spectrum_im[spectrum_bin, lane]
-            # TFLM keeps the energy in an int32, then widens it with sign extension.
-            energy = ((re * re + im * im + 0x80000000) & 0xFFFFFFFF) - 0x80000000
-            accumulators[channel, lane] += weight * energy
-            accumulators[channel + 1, lane] += unweight * energy
+        accumulators[channel] += weights_q12[k] * energy
+        accumulators[channel + 1] += unweights_q12[k] * energy
     for channel in range(channels_out.shape[0]):
-        for lane in range(lanes):
-            total = accumulators[channel + 1, lane]
-            if 0 <= total < _FAST_SQRT_LIMIT:
-                root = _rounded_sqrt(total)
-            else:
-                root = _sqrt64(total)
-            channels_out[channel, lane] = root >> input_shifts[lane]
+        total = accumulators[channel + 1]
+        if 0 <= total < _FAST_SQRT_LIMIT:
+            root = _rounded_sqrt(total)
+        else:
+            root = _sqrt64(total)
+        channels_out[channel] = root >> input_shift

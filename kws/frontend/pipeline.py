@@ -25,21 +25,20 @@ from kws.frontend.noise_reduction import apply_noise_reduction, noise_reduction_
 from kws.frontend.pcan import apply_pcan, pcan_params
 from kws.frontend.window import apply_window, window_params
 
-# Frames that go through window, FFT and filterbank together (SIMD across frames). 16 int64
-# lanes fill two AVX-512 registers or four AVX2 ones; more only grows the scratch.
-LANES = 16
-
 # Header slots of the packed tables.
 _WINDOW, _HOP, _CHANNELS, _START_BIN, _COMPLEX_SIZE = 0, 1, 2, 3, 4
 _NR_ON, _SMOOTHING_BITS, _EVEN_Q14, _ODD_Q14, _MIN_REMAINING_Q14 = 5, 6, 7, 8, 9
 _PCAN_ON, _SNR_SHIFT, _LOG_ON, _SCALE_SHIFT, _CORRECTION_BITS = 10, 11, 12, 13, 14
-_SCALARS = 15
+_FFT_BLOCK = 15
+_SCALARS = 16
 # Sections after the scalars, each described by (offset, length) in the header.
 _SECTIONS = (
     "window",
-    "permutation",
-    "stages",
+    "leaf_index",
+    "early_stages",
+    "late_stages",
     "twiddles",
+    "late_twiddles",
     "super_twiddles",
     "bin_channel",
     "weights",
@@ -47,7 +46,9 @@ _SECTIONS = (
     "gain_lut",
     "log_table",
 )
-_COEF, _PERM, _STAGES, _TW, _SUPER, _BIN_CH, _W, _UW, _LUT, _LOG = range(len(_SECTIONS))
+_COEF, _LEAF, _EARLY, _LATE, _TW, _LATE_TW, _SUPER, _BIN_CH, _W, _UW, _LUT, _LOG = range(
+    len(_SECTIONS)
+)
 _HEADER = _SCALARS + 2 * len(_SECTIONS)
 
 
@@ -57,7 +58,7 @@ class PackedFrontend:
 
     config: FrontendConfig
     tables: npt.NDArray[np.int64]
-    scratch_rows: int
+    scratch_len: int
 
 
 @functools.lru_cache(maxsize=32)
@@ -71,9 +72,11 @@ def pack(config: FrontendConfig) -> PackedFrontend:
     log = log_scale_params(config)
     sections = [
         window.coefficients_q12.astype(np.int64),
-        fft.permutation,
-        fft.stages.ravel(),
+        fft.leaf_index.ravel(),
+        fft.early_stages.ravel(),
+        fft.late_stages.ravel(),
         fft.twiddles.ravel(),
+        fft.late_twiddles,
         fft.super_twiddles.ravel(),
         bank.bin_channel,
         bank.weights_q12,
@@ -98,6 +101,7 @@ def pack(config: FrontendConfig) -> PackedFrontend:
         log.enabled,
         log.scale_shift,
         log.correction_bits,
+        fft.block_size,
     ]
     offset = _HEADER
     for index, section in enumerate(sections):
@@ -107,10 +111,11 @@ def pack(config: FrontendConfig) -> PackedFrontend:
     tables = np.concatenate([header, *sections]).astype(np.int64)
     tables.setflags(write=False)
     complex_size = fft.fft_size // 2
-    # Rows of the (rows, LANES) scratch: work re/im, spectrum re/im, accumulators, channel
-    # values, input shifts.
-    scratch_rows = 4 * complex_size + 2 + (config.num_channels + 2) + config.num_channels + 1
-    return PackedFrontend(config=config, tables=tables, scratch_rows=scratch_rows)
+    # Scratch: padded frame, transposed and linear work re/im, spectrum re/im, channel sums,
+    # channel values.
+    scratch_len = fft.fft_size + 4 * complex_size + 2 * (complex_size + 1)
+    scratch_len += 2 * config.num_channels + 2
+    return PackedFrontend(config=config, tables=tables, scratch_len=scratch_len)
 
 
 @numba.njit(cache=True, inline="always")
@@ -126,28 +131,29 @@ def process_chunk(
     pending: npt.NDArray[np.int16],
     state: npt.NDArray[np.int64],
     scratch: npt.NDArray[np.int64],
-    windowed: npt.NDArray[np.int16],
+    frame: npt.NDArray[np.int16],
 ) -> npt.NDArray[np.uint16]:
     """Frames completed by ``pcm`` after the ``state[0]`` samples already in ``pending``.
 
     ``state`` is ``[pending_count, noise_estimate...]``; both it and ``pending`` are updated so
-    that the next call continues exactly where this one stopped (streaming == batch). Frames go
-    through window, FFT and filterbank ``LANES`` at a time (independent, SIMD across frames),
-    then through noise reduction, PCAN and log one by one (they carry state frame to frame).
+    that the next call continues exactly where this one stopped (streaming == batch).
     """
     window = tables[_WINDOW]
     hop = tables[_HOP]
     channels = tables[_CHANNELS]
     complex_size = tables[_COMPLEX_SIZE]
+    block_size = tables[_FFT_BLOCK]
     pending_count = state[0]
     total = pending_count + pcm.shape[0]
     n_frames = 0 if total < window else (total - window) // hop + 1
     features = np.empty((n_frames, channels), dtype=np.uint16)
 
     coefficients = _section(tables, _COEF)
-    permutation = _section(tables, _PERM)
-    stages = _section(tables, _STAGES).reshape((-1, 3))
+    leaf_index = _section(tables, _LEAF).reshape((block_size, complex_size // block_size))
+    early_stages = _section(tables, _EARLY).reshape((-1, 3))
+    late_stages = _section(tables, _LATE).reshape((-1, 4))
     twiddles = _section(tables, _TW).reshape((-1, 2))
+    late_twiddles = _section(tables, _LATE_TW)
     super_twiddles = _section(tables, _SUPER).reshape((-1, 2))
     bin_channel = _section(tables, _BIN_CH)
     weights = _section(tables, _W)
@@ -157,6 +163,12 @@ def process_chunk(
     estimate = state[1 : 1 + channels]
 
     row = 0
+    padded = scratch[row : row + 2 * complex_size]
+    row += 2 * complex_size
+    work_t_re = scratch[row : row + complex_size].reshape(leaf_index.shape)
+    row += complex_size
+    work_t_im = scratch[row : row + complex_size].reshape(leaf_index.shape)
+    row += complex_size
     work_re = scratch[row : row + complex_size]
     row += complex_size
     work_im = scratch[row : row + complex_size]
@@ -168,32 +180,31 @@ def process_chunk(
     accumulators = scratch[row : row + channels + 2]
     row += channels + 2
     signal = scratch[row : row + channels]
-    row += channels
-    input_shifts = scratch[row]
 
-    for first in range(0, n_frames, LANES):
-        lanes = min(LANES, n_frames - first)
-        for lane in range(lanes):
-            start = (first + lane) * hop
-            frame = windowed[:, lane]
-            # Gather the window from the carried samples and the new chunk.
-            for i in range(window):
-                position = start + i
-                if position < pending_count:
-                    frame[i] = pending[position]
-                else:
-                    frame[i] = pcm[position - pending_count]
-            max_abs = apply_window(frame, 0, coefficients, frame)
-            # TFLM: shift so the largest windowed sample uses the whole int16 range.
-            input_shifts[lane] = 15 - most_significant_bit(max_abs)
+    # The FFT input beyond the window stays zero: only the first `window` entries are rewritten.
+    padded[window:] = 0
+    for f in range(n_frames):
+        start = f * hop
+        # Gather the window from the carried samples and the new chunk.
+        from_pending = min(max(pending_count - start, 0), window)
+        frame[:from_pending] = pending[start : start + from_pending]
+        pcm_start = start + from_pending - pending_count
+        frame[from_pending:] = pcm[pcm_start : pcm_start + window - from_pending]
+        max_abs = apply_window(frame, 0, coefficients, frame)
+        # TFLM: shift so the largest windowed sample uses the whole int16 range.
+        input_shift = 15 - most_significant_bit(max_abs)
         apply_fft(
-            windowed,
-            input_shifts,
-            lanes,
-            permutation,
-            stages,
+            frame,
+            input_shift,
+            leaf_index,
+            early_stages,
+            late_stages,
             twiddles,
+            late_twiddles,
             super_twiddles,
+            padded,
+            work_t_re,
+            work_t_im,
             work_re,
             work_im,
             spectrum_re,
@@ -206,32 +217,29 @@ def process_chunk(
             bin_channel,
             weights,
             unweights,
-            input_shifts,
-            lanes,
+            input_shift,
             accumulators,
             signal,
         )
-        for lane in range(lanes):
-            frame_signal = signal[:, lane]
-            if tables[_NR_ON]:
-                apply_noise_reduction(
-                    frame_signal,
-                    estimate,
-                    tables[_SMOOTHING_BITS],
-                    tables[_EVEN_Q14],
-                    tables[_ODD_Q14],
-                    tables[_MIN_REMAINING_Q14],
-                )
-            if tables[_PCAN_ON]:
-                apply_pcan(frame_signal, estimate, gain_lut, tables[_SNR_SHIFT])
-            apply_log_scale(
-                frame_signal,
-                tables[_LOG_ON] != 0,
-                tables[_SCALE_SHIFT],
-                tables[_CORRECTION_BITS],
-                log_table,
-                features[first + lane],
+        if tables[_NR_ON]:
+            apply_noise_reduction(
+                signal,
+                estimate,
+                tables[_SMOOTHING_BITS],
+                tables[_EVEN_Q14],
+                tables[_ODD_Q14],
+                tables[_MIN_REMAINING_Q14],
             )
+        if tables[_PCAN_ON]:
+            apply_pcan(signal, estimate, gain_lut, tables[_SNR_SHIFT])
+        apply_log_scale(
+            signal,
+            tables[_LOG_ON] != 0,
+            tables[_SCALE_SHIFT],
+            tables[_CORRECTION_BITS],
+            log_table,
+            features[f],
+        )
 
     # Keep the samples the next window still needs (always fewer than one window).
     consumed = n_frames * hop

@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from kws.errors import AudioError
 from kws.frontend.config import FrontendConfig
-from kws.frontend.pipeline import LANES, pack, process_chunk
+from kws.frontend.pipeline import pack, process_chunk
 
 
 def validate_pcm(pcm: Any) -> npt.NDArray[np.int16]:
@@ -52,8 +52,8 @@ class Frontend:
         self._tables = packed.tables
         self._pending = np.zeros(self.config.window_samples, dtype=np.int16)
         self._state = np.zeros(1 + self.config.num_channels, dtype=np.int64)
-        self._scratch = np.zeros((packed.scratch_rows, LANES), dtype=np.int64)
-        self._windowed = np.zeros((self.config.window_samples, LANES), dtype=np.int16)
+        self._scratch = np.zeros(packed.scratch_len, dtype=np.int64)
+        self._frame = np.zeros(self.config.window_samples, dtype=np.int16)
 
     def process(self, pcm: npt.NDArray[np.int16]) -> npt.NDArray[np.uint16]:
         """Features of the frames this chunk completes (possibly none).
@@ -62,7 +62,7 @@ class Frontend:
         """
         samples = validate_pcm(pcm)
         features: npt.NDArray[np.uint16] = process_chunk(
-            samples, self._tables, self._pending, self._state, self._scratch, self._windowed
+            samples, self._tables, self._pending, self._state, self._scratch, self._frame
         )
         return features
 
