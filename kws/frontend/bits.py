@@ -7,16 +7,13 @@ is the 1-based index of the highest set bit (0 for 0), as ``MostSignificantBit32
 from __future__ import annotations
 
 import numba
-import numpy as np
-
-UINT32_MASK = 0xFFFFFFFF
 
 
 @numba.njit(cache=True, inline="always")
 def most_significant_bit(value: int) -> int:
     """1-based position of the highest set bit of a non-negative int64 (0 for 0)."""
     position = 0
-    remaining = np.int64(value)
+    remaining = value
     # Binary search over 32/16/8/4/2/1-bit strides: six compares, no loop per bit.
     if remaining >> 32:
         remaining >>= 32
@@ -36,7 +33,7 @@ def most_significant_bit(value: int) -> int:
     if remaining >> 1:
         remaining >>= 1
         position += 1
-    return position + np.int64(remaining)
+    return position + remaining
 
 
 @numba.njit(cache=True, inline="always")

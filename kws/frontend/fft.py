@@ -188,7 +188,7 @@ def apply_fft(
     # the transposed layout: complex sample j of the packed real input is (x[2j], x[2j+1]).
     window_samples = windowed.shape[0]
     for i in range(window_samples):
-        padded[i] = wrap_int16((np.int64(windowed[i]) & 0xFFFF) << input_shift)
+        padded[i] = wrap_int16((int(windowed[i]) & 0xFFFF) << input_shift)
     block_size, n_blocks = leaf_index.shape
     for position in range(block_size):
         for block in range(n_blocks):

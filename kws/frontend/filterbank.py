@@ -98,7 +98,7 @@ def _sqrt32(num: int) -> int:
         return 0
     result = 0
     max_bit_number = (32 - most_significant_bit(num)) | 1
-    bit = np.int64(1) << (31 - max_bit_number)
+    bit = 1 << (31 - max_bit_number)
     iterations = (31 - max_bit_number) // 2 + 1
     for _ in range(iterations):
         if num >= result + bit:
@@ -135,7 +135,7 @@ def _sqrt64(value: int) -> int:
         bit >>= two
     if num > result and result != np.uint64(0xFFFFFFFF):
         result += one
-    return np.int64(result & np.uint64(0xFFFFFFFF))
+    return int(np.int64(result & np.uint64(0xFFFFFFFF)))
 
 
 @numba.njit(cache=True, inline="always")
@@ -146,12 +146,12 @@ def _rounded_sqrt(value: int) -> int:
     exceeds the root; float64's sqrt is within one of the floor here, so one correction step
     each way reproduces it exactly without a data-dependent loop (which would block SIMD).
     """
-    root = np.int64(np.sqrt(np.float64(value)))
-    root -= np.int64(root * root > value)
-    root += np.int64((root + 1) * (root + 1) <= value)
+    root = int(np.sqrt(float(value)))
+    root -= int(root * root > value)
+    root += int((root + 1) * (root + 1) <= value)
     # 0xFFFF cap of the 32-bit path: its root cannot round up past 16 bits.
     can_round = (value >> 32) != 0 or root != 0xFFFF
-    return root + np.int64((value - root * root > root) and can_round)
+    return root + int((value - root * root > root) and can_round)
 
 
 @numba.njit(cache=True, inline="always")

@@ -38,7 +38,8 @@ def _log_correction_table() -> npt.NDArray[np.int64]:
     segments = 1 << LOG_SEGMENTS_BITS
     fraction = np.arange(segments + 1, dtype=np.float64) / segments
     table = np.round((np.log2(1.0 + fraction) - fraction) * (1 << LOG_Q_BITS)).astype(np.int64)
-    return np.concatenate([table, np.zeros(1, dtype=np.int64)])
+    padded: npt.NDArray[np.int64] = np.concatenate([table, np.zeros(1, dtype=np.int64)])
+    return padded
 
 
 LOG_CORRECTION_Q16 = _log_correction_table()
@@ -64,15 +65,15 @@ def log_scale_params(config: FrontendConfig) -> LogScaleParams:
 
 @numba.njit(cache=True, inline="always")
 def _log2_fraction_q16(x: int, log2_integer: int, table: npt.NDArray[np.int64]) -> int:
-    frac = x - (np.int64(1) << log2_integer)
+    frac = x - (1 << log2_integer)
     if log2_integer < LOG_Q_BITS:
         frac <<= LOG_Q_BITS - log2_integer
     else:
         frac >>= log2_integer - LOG_Q_BITS
     segment = frac >> (LOG_Q_BITS - LOG_SEGMENTS_BITS)
     segment_unit = (1 << LOG_Q_BITS) >> LOG_SEGMENTS_BITS
-    c0 = table[segment]
-    c1 = table[segment + 1]
+    c0 = int(table[segment])
+    c1 = int(table[segment + 1])
     relative = ((c1 - c0) * (frac - segment_unit * segment)) >> LOG_Q_BITS
     return frac + c0 + relative
 

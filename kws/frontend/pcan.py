@@ -89,7 +89,7 @@ def pcan_params(config: FrontendConfig) -> PcanParams:
 def _wide_dynamic_function(x: int, lut: npt.NDArray[np.int64]) -> int:
     """Gain for noise estimate ``x``: quadratic interpolation inside its power-of-two interval."""
     if x <= 2:
-        return lut[x]
+        return int(lut[x])
     interval = most_significant_bit(x)
     base = 4 * interval - 6
     if interval < 11:

@@ -81,7 +81,10 @@ def tone_pcm(freq_hz: float, seconds: float, amplitude: float = 0.5) -> npt.NDAr
 
 
 def bench_pcm(seconds: float, seed: int = 0) -> npt.NDArray[np.int16]:
-    """The benchmark's audio: speech-like signal over noise, alternating with noise alone."""
+    """The benchmark audio: the speech-like signal (with its pauses) over -45 dBFS noise."""
     speech = speech_like_pcm(seconds, seed=seed)
     background = noise_pcm(seconds, seed=seed + 1, level_dbfs=-45.0)
-    return np.clip(speech.astype(np.int32) + background, -32768, _FULL_SCALE).astype(np.int16)
+    mixed: npt.NDArray[np.int16] = np.clip(
+        speech.astype(np.int32) + background, -32768, _FULL_SCALE
+    ).astype(np.int16)
+    return mixed

@@ -8,6 +8,7 @@ stored as int16. The stage also reports the largest |output|, which sets the FFT
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numba
 import numpy as np
@@ -47,7 +48,7 @@ def window_params(config: FrontendConfig) -> WindowParams:
 def apply_window(
     samples: npt.NDArray[np.int16],
     start: int,
-    coefficients_q12: npt.NDArray[np.int16],
+    coefficients_q12: npt.NDArray[np.integer[Any]],
     windowed: npt.NDArray[np.int16],
 ) -> int:
     """Window ``samples[start:start+N]`` into ``windowed``; returns max |windowed| (int16 rules).
@@ -56,7 +57,7 @@ def apply_window(
     """
     max_abs = 0
     for i in range(coefficients_q12.shape[0]):
-        value = (np.int64(samples[start + i]) * np.int64(coefficients_q12[i])) >> WINDOW_Q_BITS
+        value = (int(samples[start + i]) * int(coefficients_q12[i])) >> WINDOW_Q_BITS
         windowed[i] = value
         magnitude = wrap_int16(-value) if value < 0 else value
         if magnitude > max_abs:

@@ -1,0 +1,104 @@
+"""Streaming == batch, bit for bit, over any chunking; input validation; empty and odd input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kws.errors import AudioError
+from kws.frontend import Frontend, FrontendConfig, compute_features
+from kws.frontend.signals import bench_pcm
+
+AUDIO = bench_pcm(1.5, seed=2)
+BATCH = compute_features(AUDIO)
+
+
+def _stream(pcm: np.ndarray, sizes: list[int], config: FrontendConfig | None = None) -> np.ndarray:
+    frontend = Frontend(config)
+    frames = []
+    start = 0
+    index = 0
+    while start < pcm.shape[0]:
+        size = sizes[index % len(sizes)]
+        frames.append(frontend.process(pcm[start : start + size]))
+        start += size
+        index += 1
+    return np.concatenate(frames) if frames else np.zeros((0, 40), np.uint16)
+
+
+@pytest.mark.parametrize("chunk_samples", [1, 7, 160, 161, 479, 480, 16000])
+def test_fixed_chunk_sizes_match_batch(chunk_samples: int) -> None:
+    pcm = AUDIO if chunk_samples > 1 else AUDIO[:4000]
+    expected = BATCH if chunk_samples > 1 else compute_features(pcm)
+    streamed = _stream(pcm, [chunk_samples])
+    assert streamed.dtype == np.uint16
+    assert np.array_equal(streamed, expected)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.integers(min_value=0, max_value=3000), min_size=1, max_size=12))
+def test_random_chunkings_match_batch(sizes: list[int]) -> None:
+    if not any(sizes):
+        sizes = sizes + [1]
+    assert np.array_equal(_stream(AUDIO, sizes), BATCH)
+
+
+def test_frame_count_and_pending_samples() -> None:
+    frontend = Frontend()
+    assert frontend.process(np.zeros(479, np.int16)).shape == (0, 40)
+    assert frontend.pending_samples == 479
+    assert frontend.process(np.zeros(1, np.int16)).shape == (1, 40)
+    assert frontend.pending_samples == 320  # the next window reuses two hops
+    assert frontend.process(np.zeros(480, np.int16)).shape == (3, 40)
+
+
+def test_reset_forgets_state() -> None:
+    frontend = Frontend()
+    first = frontend.process(AUDIO)
+    frontend.reset()
+    assert frontend.pending_samples == 0
+    assert np.array_equal(frontend.process(AUDIO), first)
+
+
+def test_other_config_streams_like_its_batch() -> None:
+    config = FrontendConfig(window_ms=25, num_channels=32, pcan=False)
+    expected = compute_features(AUDIO, config)
+    assert expected.shape == ((AUDIO.shape[0] - 400) // 160 + 1, 32)
+    assert np.array_equal(_stream(AUDIO, [333], config), expected)
+
+
+def test_empty_and_odd_length_input() -> None:
+    assert compute_features(np.zeros(0, np.int16)).shape == (0, 40)
+    odd = AUDIO[:16001]
+    assert compute_features(odd).shape == ((16001 - 480) // 160 + 1, 40)
+    assert np.array_equal(compute_features(odd), BATCH[: compute_features(odd).shape[0]])
+
+
+def test_full_scale_square_wave_and_clipping_do_not_overflow() -> None:
+    t = np.arange(16000)
+    square = np.where((t // 8) % 2 == 0, 32767, -32768).astype(np.int16)  # 1 kHz, full scale
+    clipped = np.clip(np.round(3 * 32767 * np.sin(2 * np.pi * 440 * t / 16000)), -32768, 32767)
+    for pcm in (square, clipped.astype(np.int16)):
+        features = compute_features(pcm)
+        assert features.shape == (98, 40)
+        assert features.max() < 2000  # ln of 32-bit values * 64 stays near 1400
+        assert np.array_equal(_stream(pcm, [160]), features)
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (np.zeros((100, 2), dtype=np.int16), "mono"),
+        (np.zeros(100, dtype=np.float32), "int16"),
+        (np.array([0.0, np.nan, 0.1], dtype=np.float64), "NaN"),
+        (np.zeros(100, dtype=np.int32), "int16"),
+        ([0, 1, 2], "numpy"),
+    ],
+)
+def test_bad_input_raises_audio_error(bad: object, message: str) -> None:
+    with pytest.raises(AudioError, match=message):
+        compute_features(bad)  # type: ignore[arg-type]
+    with pytest.raises(AudioError, match=message):
+        Frontend().process(bad)  # type: ignore[arg-type]
