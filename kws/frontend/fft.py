@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numba
 import numpy as np
@@ -37,7 +38,8 @@ class FftParams:
 
     ``permutation[j]`` is the complex input index that kissfft's recursion places at output
     ``j`` before any butterfly; ``stages`` rows are ``(radix, m, fstride)`` in execution order
-    (deepest first); ``twiddles``/``super_twiddles`` are Q15 ``(re, im)`` pairs.
+    (deepest first); ``twiddles`` are Q15 ``(re, im)`` rows, ``super_twiddles`` (kiss_fftr's
+    split) a Q15 ``(2, n/4)`` array of re and im rows.
     The early stages (``radix * m <= block_size``) run on the transposed layout
     ``[position_in_block, block]`` filled through ``leaf_index`` (same shape); ``late_stages``
     rows are ``(radix, m, fstride, offset)`` with the stage's twiddles at ``late_twiddles
@@ -123,7 +125,7 @@ def fft_params(config: FrontendConfig) -> FftParams:
             for i in range(max(complex_size // 2, 1))
         ],
         dtype=np.int64,
-    )
+    ).T.copy()
     # Early/late split: the smallest combined block at least sqrt(n), so both the number of
     # blocks (early SIMD width) and the late runs of k are long.
     block_size = complex_size
@@ -178,11 +180,13 @@ def apply_fft(
     work_im: npt.NDArray[np.int64],
     spectrum_re: npt.NDArray[np.int64],
     spectrum_im: npt.NDArray[np.int64],
+    split_scratch: npt.NDArray[np.int64],
 ) -> None:
     """Real FFT of ``windowed << input_shift`` (zero-padded) into ``spectrum_*[0..fft_size/2]``.
 
-    ``padded`` (fft_size), ``work_t_*`` (leaf_index's shape) and ``work_*`` (fft_size / 2) are
-    scratch. Every value stored is an int16 (held in int64 to keep the arithmetic cast-free).
+    ``padded`` (fft_size), ``work_t_*`` (leaf_index's shape), ``work_*`` (fft_size / 2) and
+    ``split_scratch`` (4, fft_size / 4) are scratch. Every value stored is an int16 (held in
+    int64 to keep the arithmetic cast-free).
     """
     # TFLM's `(int16)((uint16)x << shift)` of the zero-padded frame, gathered straight into
     # the transposed layout: complex sample j of the packed real input is (x[2j], x[2j+1]).
@@ -203,10 +207,16 @@ def apply_fft(
         fstride = early_stages[stage, 2]
         for base in range(0, block_size, radix * m):
             for k in range(m):
-                if radix == 4:
-                    _butterfly4(work_t_re, work_t_im, base + k, m, k * fstride, twiddles, n_blocks)
+                i0 = base + k
+                w = k * fstride
+                if radix == 4 and n_blocks == 16:
+                    _butterfly4_16_lanes(work_t_re, work_t_im, i0, m, w, twiddles, 16)
+                elif radix == 4:
+                    _butterfly4(work_t_re, work_t_im, i0, m, w, twiddles, n_blocks)
+                elif n_blocks == 16:
+                    _butterfly2_16_lanes(work_t_re, work_t_im, i0, m, w, twiddles, 16)
                 else:
-                    _butterfly2(work_t_re, work_t_im, base + k, m, k * fstride, twiddles, n_blocks)
+                    _butterfly2(work_t_re, work_t_im, i0, m, w, twiddles, n_blocks)
 
     for block in range(n_blocks):
         for position in range(block_size):
@@ -220,10 +230,19 @@ def apply_fft(
         m = late_stages[stage, 1]
         offset = late_stages[stage, 3]
         for base in range(0, complex_size, radix * m):
-            if radix == 4:
-                _butterfly4_run(work_re, work_im, base, m, late_twiddles[offset : offset + 6 * m])
+            # Offsets, not slices: a slice inside this loop costs a reference-count round trip.
+            if radix == 2:
+                _butterfly2_run(work_re, work_im, base, m, late_twiddles, offset)
+            elif m == 16:
+                _butterfly4_run_16(work_re, work_im, base, m, late_twiddles, offset)
+            elif m == 32:
+                _butterfly4_run_32(work_re, work_im, base, m, late_twiddles, offset)
+            elif m == 64:
+                _butterfly4_run_64(work_re, work_im, base, m, late_twiddles, offset)
+            elif m == 128:
+                _butterfly4_run_128(work_re, work_im, base, m, late_twiddles, offset)
             else:
-                _butterfly2_run(work_re, work_im, base, m, late_twiddles[offset : offset + 2 * m])
+                _butterfly4_run(work_re, work_im, base, m, late_twiddles, offset)
 
     # kiss_fftr: split the packed complex FFT into the real FFT's half spectrum.
     dc_re = _scale(work_re[0], 2)
@@ -232,9 +251,34 @@ def apply_fft(
     spectrum_im[0] = 0
     spectrum_re[complex_size] = wrap_int16(dc_re - dc_im)
     spectrum_im[complex_size] = 0
+    # Three passes instead of kissfft's one so each is a plain vectorisable loop: the mirrored
+    # reads, then the stores of bins k, then the stores of bins n - k (values unchanged).
     half = complex_size // 2
+    f1k_re = split_scratch[0]
+    f1k_im = split_scratch[1]
+    t_re = split_scratch[2]
+    t_im = split_scratch[3]
     for k in range(1, half):
-        _split_bin(work_re, work_im, k, super_twiddles, spectrum_re, spectrum_im)
+        mirror = complex_size - k
+        fpk_re = _scale(work_re[k], 2)
+        fpk_im = _scale(work_im[k], 2)
+        fpnk_re = _scale(work_re[mirror], 2)
+        fpnk_im = _scale(wrap_int16(-work_im[mirror]), 2)
+        # |fpk|, |fpnk| <= 16383, so these sums fit int16; the rotation below may not.
+        f1k_re[k] = fpk_re + fpnk_re
+        f1k_im[k] = fpk_im + fpnk_im
+        f2k_re = fpk_re - fpnk_re
+        f2k_im = fpk_im - fpnk_im
+        w_re = super_twiddles[0, k - 1]
+        w_im = super_twiddles[1, k - 1]
+        t_re[k] = _sround(f2k_re * w_re - f2k_im * w_im)
+        t_im[k] = _sround(f2k_re * w_im + f2k_im * w_re)
+    for k in range(1, half):
+        spectrum_re[k] = wrap_int16((f1k_re[k] + t_re[k]) >> 1)
+        spectrum_im[k] = wrap_int16((f1k_im[k] + t_im[k]) >> 1)
+    for k in range(1, half):
+        spectrum_re[complex_size - k] = wrap_int16((f1k_re[k] - t_re[k]) >> 1)
+        spectrum_im[complex_size - k] = wrap_int16((t_im[k] - f1k_im[k]) >> 1)
     if half >= 1:
         # The middle bin is its own mirror: kissfft's second store wins, as here.
         _split_bin(work_re, work_im, half, super_twiddles, spectrum_re, spectrum_im)
@@ -251,8 +295,8 @@ def _split_bin(
 ) -> None:
     """One step of ``kiss_fftr``'s split: bins ``k`` and ``n - k`` of the real spectrum."""
     mirror = work_re.shape[0] - k
-    w_re = super_twiddles[k - 1, 0]
-    w_im = super_twiddles[k - 1, 1]
+    w_re = super_twiddles[0, k - 1]
+    w_im = super_twiddles[1, k - 1]
     fpk_re = _scale(work_re[k], 2)
     fpk_im = _scale(work_im[k], 2)
     fpnk_re = _scale(work_re[mirror], 2)
@@ -294,160 +338,196 @@ def _rotate_im(a_re: int, a_im: int, w_re: int, w_im: int) -> int:
 # exceed it. The int16 stores of those last sums wrap exactly as kissfft's do.
 
 
-@numba.njit(cache=True, inline="always")
-def _butterfly2(
-    re: npt.NDArray[np.int64],
-    im: npt.NDArray[np.int64],
-    i0: int,
-    m: int,
-    twiddle_index: int,
-    twiddles: npt.NDArray[np.int64],
-    lanes: int,
-) -> None:
-    """One radix-2 butterfly of kissfft (``kf_bfly2`` for one k) on every lane."""
-    i1 = i0 + m
-    w_re = twiddles[twiddle_index, 0]
-    w_im = twiddles[twiddle_index, 1]
-    for lane in range(lanes):
-        a_re = _scale(re[i0, lane], 2)
-        a_im = _scale(im[i0, lane], 2)
-        b_re = _scale(re[i1, lane], 2)
-        b_im = _scale(im[i1, lane], 2)
-        # Radix-2 inputs reach 2**14, so the rotation itself may need the int16 wrap.
-        t_re = _sround(b_re * w_re - b_im * w_im)
-        t_im = _sround(b_re * w_im + b_im * w_re)
-        re[i1, lane] = wrap_int16(a_re - t_re)
-        im[i1, lane] = wrap_int16(a_im - t_im)
-        re[i0, lane] = wrap_int16(a_re + t_re)
-        im[i0, lane] = wrap_int16(a_im + t_im)
+# Each butterfly kernel comes from a factory that can freeze its loop length (`fixed`, 0 for
+# "use the argument"): with a constant trip count LLVM can prove the four quarter streams of a
+# block do not overlap and vectorises the loop; with a runtime one it falls back to scalar code.
+# The frozen variants are the loop lengths the default FFT sizes use; others stay correct.
 
 
-@numba.njit(cache=True, inline="always")
-def _butterfly4(
-    re: npt.NDArray[np.int64],
-    im: npt.NDArray[np.int64],
-    i0: int,
-    m: int,
-    twiddle_index: int,
-    twiddles: npt.NDArray[np.int64],
-    lanes: int,
-) -> None:
-    """One forward radix-4 butterfly of kissfft (``kf_bfly4`` for one k) on every lane."""
-    i1 = i0 + m
-    i2 = i1 + m
-    i3 = i2 + m
-    w1_re = twiddles[twiddle_index, 0]
-    w1_im = twiddles[twiddle_index, 1]
-    w2_re = twiddles[2 * twiddle_index, 0]
-    w2_im = twiddles[2 * twiddle_index, 1]
-    w3_re = twiddles[3 * twiddle_index, 0]
-    w3_im = twiddles[3 * twiddle_index, 1]
-    for lane in range(lanes):
-        f0_re = _scale(re[i0, lane], 4)
-        f0_im = _scale(im[i0, lane], 4)
-        f1_re = _scale(re[i1, lane], 4)
-        f1_im = _scale(im[i1, lane], 4)
-        f2_re = _scale(re[i2, lane], 4)
-        f2_im = _scale(im[i2, lane], 4)
-        f3_re = _scale(re[i3, lane], 4)
-        f3_im = _scale(im[i3, lane], 4)
-        s0_re = _rotate_re(f1_re, f1_im, w1_re, w1_im)
-        s0_im = _rotate_im(f1_re, f1_im, w1_re, w1_im)
-        s1_re = _rotate_re(f2_re, f2_im, w2_re, w2_im)
-        s1_im = _rotate_im(f2_re, f2_im, w2_re, w2_im)
-        s2_re = _rotate_re(f3_re, f3_im, w3_re, w3_im)
-        s2_im = _rotate_im(f3_re, f3_im, w3_re, w3_im)
-        s5_re = f0_re - s1_re
-        s5_im = f0_im - s1_im
-        f0_re += s1_re
-        f0_im += s1_im
-        s3_re = s0_re + s2_re
-        s3_im = s0_im + s2_im
-        s4_re = s0_re - s2_re
-        s4_im = s0_im - s2_im
-        re[i2, lane] = wrap_int16(f0_re - s3_re)
-        im[i2, lane] = wrap_int16(f0_im - s3_im)
-        re[i0, lane] = wrap_int16(f0_re + s3_re)
-        im[i0, lane] = wrap_int16(f0_im + s3_im)
-        re[i1, lane] = wrap_int16(s5_re + s4_im)
-        im[i1, lane] = wrap_int16(s5_im - s4_re)
-        re[i3, lane] = wrap_int16(s5_re - s4_im)
-        im[i3, lane] = wrap_int16(s5_im + s4_re)
-
-
-@numba.njit(cache=True, inline="always")
-def _butterfly2_run(
-    re: npt.NDArray[np.int64],
-    im: npt.NDArray[np.int64],
-    base: int,
-    m: int,
-    stage_twiddles: npt.NDArray[np.int64],
-) -> None:
-    """``kf_bfly2`` over k = 0..m-1 of one block (late stages, contiguous in k)."""
-    for k in range(m):
-        i0 = base + k
+def _make_butterfly2(fixed: int) -> Any:
+    @numba.njit(cache=False, inline="always")
+    def kernel(
+        re: npt.NDArray[np.int64],
+        im: npt.NDArray[np.int64],
+        i0: int,
+        m: int,
+        twiddle_index: int,
+        twiddles: npt.NDArray[np.int64],
+        lanes_runtime: int,
+    ) -> None:
+        """One radix-2 butterfly of kissfft (``kf_bfly2`` for one k) on every lane."""
+        lanes = fixed if fixed > 0 else lanes_runtime
         i1 = i0 + m
-        w_re = stage_twiddles[k]
-        w_im = stage_twiddles[m + k]
-        a_re = _scale(re[i0], 2)
-        a_im = _scale(im[i0], 2)
-        b_re = _scale(re[i1], 2)
-        b_im = _scale(im[i1], 2)
-        t_re = _sround(b_re * w_re - b_im * w_im)
-        t_im = _sround(b_re * w_im + b_im * w_re)
-        re[i1] = wrap_int16(a_re - t_re)
-        im[i1] = wrap_int16(a_im - t_im)
-        re[i0] = wrap_int16(a_re + t_re)
-        im[i0] = wrap_int16(a_im + t_im)
+        w_re = twiddles[twiddle_index, 0]
+        w_im = twiddles[twiddle_index, 1]
+        for lane in range(lanes):
+            a_re = _scale(re[i0, lane], 2)
+            a_im = _scale(im[i0, lane], 2)
+            b_re = _scale(re[i1, lane], 2)
+            b_im = _scale(im[i1, lane], 2)
+            # Radix-2 inputs reach 2**14, so the rotation itself may need the int16 wrap.
+            t_re = _sround(b_re * w_re - b_im * w_im)
+            t_im = _sround(b_re * w_im + b_im * w_re)
+            re[i1, lane] = wrap_int16(a_re - t_re)
+            im[i1, lane] = wrap_int16(a_im - t_im)
+            re[i0, lane] = wrap_int16(a_re + t_re)
+            im[i0, lane] = wrap_int16(a_im + t_im)
+
+    return kernel
 
 
-@numba.njit(cache=True, inline="always")
-def _butterfly4_run(
-    re: npt.NDArray[np.int64],
-    im: npt.NDArray[np.int64],
-    base: int,
-    m: int,
-    stage_twiddles: npt.NDArray[np.int64],
-) -> None:
-    """``kf_bfly4`` (forward) over k = 0..m-1 of one block (late stages, contiguous in k)."""
-    for k in range(m):
-        i0 = base + k
+def _make_butterfly4(fixed: int) -> Any:
+    @numba.njit(cache=False, inline="always")
+    def kernel(
+        re: npt.NDArray[np.int64],
+        im: npt.NDArray[np.int64],
+        i0: int,
+        m: int,
+        twiddle_index: int,
+        twiddles: npt.NDArray[np.int64],
+        lanes_runtime: int,
+    ) -> None:
+        """One forward radix-4 butterfly of kissfft (``kf_bfly4`` for one k) on every lane."""
+        lanes = fixed if fixed > 0 else lanes_runtime
         i1 = i0 + m
         i2 = i1 + m
         i3 = i2 + m
-        f0_re = _scale(re[i0], 4)
-        f0_im = _scale(im[i0], 4)
-        f1_re = _scale(re[i1], 4)
-        f1_im = _scale(im[i1], 4)
-        f2_re = _scale(re[i2], 4)
-        f2_im = _scale(im[i2], 4)
-        f3_re = _scale(re[i3], 4)
-        f3_im = _scale(im[i3], 4)
-        w1_re = stage_twiddles[k]
-        w1_im = stage_twiddles[m + k]
-        w2_re = stage_twiddles[2 * m + k]
-        w2_im = stage_twiddles[3 * m + k]
-        w3_re = stage_twiddles[4 * m + k]
-        w3_im = stage_twiddles[5 * m + k]
-        s0_re = _rotate_re(f1_re, f1_im, w1_re, w1_im)
-        s0_im = _rotate_im(f1_re, f1_im, w1_re, w1_im)
-        s1_re = _rotate_re(f2_re, f2_im, w2_re, w2_im)
-        s1_im = _rotate_im(f2_re, f2_im, w2_re, w2_im)
-        s2_re = _rotate_re(f3_re, f3_im, w3_re, w3_im)
-        s2_im = _rotate_im(f3_re, f3_im, w3_re, w3_im)
-        s5_re = f0_re - s1_re
-        s5_im = f0_im - s1_im
-        f0_re += s1_re
-        f0_im += s1_im
-        s3_re = s0_re + s2_re
-        s3_im = s0_im + s2_im
-        s4_re = s0_re - s2_re
-        s4_im = s0_im - s2_im
-        re[i2] = wrap_int16(f0_re - s3_re)
-        im[i2] = wrap_int16(f0_im - s3_im)
-        re[i0] = wrap_int16(f0_re + s3_re)
-        im[i0] = wrap_int16(f0_im + s3_im)
-        re[i1] = wrap_int16(s5_re + s4_im)
-        im[i1] = wrap_int16(s5_im - s4_re)
-        re[i3] = wrap_int16(s5_re - s4_im)
-        im[i3] = wrap_int16(s5_im + s4_re)
+        w1_re = twiddles[twiddle_index, 0]
+        w1_im = twiddles[twiddle_index, 1]
+        w2_re = twiddles[2 * twiddle_index, 0]
+        w2_im = twiddles[2 * twiddle_index, 1]
+        w3_re = twiddles[3 * twiddle_index, 0]
+        w3_im = twiddles[3 * twiddle_index, 1]
+        for lane in range(lanes):
+            f0_re = _scale(re[i0, lane], 4)
+            f0_im = _scale(im[i0, lane], 4)
+            f1_re = _scale(re[i1, lane], 4)
+            f1_im = _scale(im[i1, lane], 4)
+            f2_re = _scale(re[i2, lane], 4)
+            f2_im = _scale(im[i2, lane], 4)
+            f3_re = _scale(re[i3, lane], 4)
+            f3_im = _scale(im[i3, lane], 4)
+            s0_re = _rotate_re(f1_re, f1_im, w1_re, w1_im)
+            s0_im = _rotate_im(f1_re, f1_im, w1_re, w1_im)
+            s1_re = _rotate_re(f2_re, f2_im, w2_re, w2_im)
+            s1_im = _rotate_im(f2_re, f2_im, w2_re, w2_im)
+            s2_re = _rotate_re(f3_re, f3_im, w3_re, w3_im)
+            s2_im = _rotate_im(f3_re, f3_im, w3_re, w3_im)
+            s5_re = f0_re - s1_re
+            s5_im = f0_im - s1_im
+            f0_re += s1_re
+            f0_im += s1_im
+            s3_re = s0_re + s2_re
+            s3_im = s0_im + s2_im
+            s4_re = s0_re - s2_re
+            s4_im = s0_im - s2_im
+            re[i2, lane] = wrap_int16(f0_re - s3_re)
+            im[i2, lane] = wrap_int16(f0_im - s3_im)
+            re[i0, lane] = wrap_int16(f0_re + s3_re)
+            im[i0, lane] = wrap_int16(f0_im + s3_im)
+            re[i1, lane] = wrap_int16(s5_re + s4_im)
+            im[i1, lane] = wrap_int16(s5_im - s4_re)
+            re[i3, lane] = wrap_int16(s5_re - s4_im)
+            im[i3, lane] = wrap_int16(s5_im + s4_re)
+
+    return kernel
+
+
+def _make_butterfly2_run(fixed: int) -> Any:
+    @numba.njit(cache=False, inline="always")
+    def kernel(
+        re: npt.NDArray[np.int64],
+        im: npt.NDArray[np.int64],
+        base: int,
+        m_runtime: int,
+        late_twiddles: npt.NDArray[np.int64],
+        offset: int,
+    ) -> None:
+        """``kf_bfly2`` over k = 0..m-1 of one block (late stages, contiguous in k)."""
+        m = fixed if fixed > 0 else m_runtime
+        for k in range(m):
+            i0 = base + k
+            i1 = i0 + m
+            w_re = late_twiddles[offset + k]
+            w_im = late_twiddles[offset + m + k]
+            a_re = _scale(re[i0], 2)
+            a_im = _scale(im[i0], 2)
+            b_re = _scale(re[i1], 2)
+            b_im = _scale(im[i1], 2)
+            t_re = _sround(b_re * w_re - b_im * w_im)
+            t_im = _sround(b_re * w_im + b_im * w_re)
+            re[i1] = wrap_int16(a_re - t_re)
+            im[i1] = wrap_int16(a_im - t_im)
+            re[i0] = wrap_int16(a_re + t_re)
+            im[i0] = wrap_int16(a_im + t_im)
+
+    return kernel
+
+
+def _make_butterfly4_run(fixed: int) -> Any:
+    @numba.njit(cache=False, inline="always")
+    def kernel(
+        re: npt.NDArray[np.int64],
+        im: npt.NDArray[np.int64],
+        base: int,
+        m_runtime: int,
+        late_twiddles: npt.NDArray[np.int64],
+        offset: int,
+    ) -> None:
+        """``kf_bfly4`` (forward) over k = 0..m-1 of one block (late stages, contiguous in k)."""
+        m = fixed if fixed > 0 else m_runtime
+        for k in range(m):
+            i0 = base + k
+            i1 = i0 + m
+            i2 = i1 + m
+            i3 = i2 + m
+            f0_re = _scale(re[i0], 4)
+            f0_im = _scale(im[i0], 4)
+            f1_re = _scale(re[i1], 4)
+            f1_im = _scale(im[i1], 4)
+            f2_re = _scale(re[i2], 4)
+            f2_im = _scale(im[i2], 4)
+            f3_re = _scale(re[i3], 4)
+            f3_im = _scale(im[i3], 4)
+            w1_re = late_twiddles[offset + k]
+            w1_im = late_twiddles[offset + m + k]
+            w2_re = late_twiddles[offset + 2 * m + k]
+            w2_im = late_twiddles[offset + 3 * m + k]
+            w3_re = late_twiddles[offset + 4 * m + k]
+            w3_im = late_twiddles[offset + 5 * m + k]
+            s0_re = _rotate_re(f1_re, f1_im, w1_re, w1_im)
+            s0_im = _rotate_im(f1_re, f1_im, w1_re, w1_im)
+            s1_re = _rotate_re(f2_re, f2_im, w2_re, w2_im)
+            s1_im = _rotate_im(f2_re, f2_im, w2_re, w2_im)
+            s2_re = _rotate_re(f3_re, f3_im, w3_re, w3_im)
+            s2_im = _rotate_im(f3_re, f3_im, w3_re, w3_im)
+            s5_re = f0_re - s1_re
+            s5_im = f0_im - s1_im
+            f0_re += s1_re
+            f0_im += s1_im
+            s3_re = s0_re + s2_re
+            s3_im = s0_im + s2_im
+            s4_re = s0_re - s2_re
+            s4_im = s0_im - s2_im
+            re[i2] = wrap_int16(f0_re - s3_re)
+            im[i2] = wrap_int16(f0_im - s3_im)
+            re[i0] = wrap_int16(f0_re + s3_re)
+            im[i0] = wrap_int16(f0_im + s3_im)
+            re[i1] = wrap_int16(s5_re + s4_im)
+            im[i1] = wrap_int16(s5_im - s4_re)
+            re[i3] = wrap_int16(s5_re - s4_im)
+            im[i3] = wrap_int16(s5_im + s4_re)
+
+    return kernel
+
+
+_butterfly2 = _make_butterfly2(0)
+_butterfly4 = _make_butterfly4(0)
+_butterfly4_16_lanes = _make_butterfly4(16)
+_butterfly2_16_lanes = _make_butterfly2(16)
+_butterfly2_run = _make_butterfly2_run(0)
+_butterfly4_run = _make_butterfly4_run(0)
+_butterfly4_run_16 = _make_butterfly4_run(16)
+_butterfly4_run_32 = _make_butterfly4_run(32)
+_butterfly4_run_64 = _make_butterfly4_run(64)
+_butterfly4_run_128 = _make_butterfly4_run(128)

@@ -112,9 +112,9 @@ def pack(config: FrontendConfig) -> PackedFrontend:
     tables.setflags(write=False)
     complex_size = fft.fft_size // 2
     # Scratch: padded frame, transposed and linear work re/im, spectrum re/im, channel sums,
-    # channel values.
+    # channel values, the real-FFT split's four rows.
     scratch_len = fft.fft_size + 4 * complex_size + 2 * (complex_size + 1)
-    scratch_len += 2 * config.num_channels + 2
+    scratch_len += 2 * config.num_channels + 2 + 2 * complex_size
     return PackedFrontend(config=config, tables=tables, scratch_len=scratch_len)
 
 
@@ -154,7 +154,7 @@ def process_chunk(
     late_stages = _section(tables, _LATE).reshape((-1, 4))
     twiddles = _section(tables, _TW).reshape((-1, 2))
     late_twiddles = _section(tables, _LATE_TW)
-    super_twiddles = _section(tables, _SUPER).reshape((-1, 2))
+    super_twiddles = _section(tables, _SUPER).reshape((2, -1))
     bin_channel = _section(tables, _BIN_CH)
     weights = _section(tables, _W)
     unweights = _section(tables, _UW)
@@ -180,6 +180,8 @@ def process_chunk(
     accumulators = scratch[row : row + channels + 2]
     row += channels + 2
     signal = scratch[row : row + channels]
+    row += channels
+    split_scratch = scratch[row : row + 2 * complex_size].reshape((4, -1))
 
     # The FFT input beyond the window stays zero: only the first `window` entries are rewritten.
     padded[window:] = 0
@@ -209,6 +211,7 @@ def process_chunk(
             work_im,
             spectrum_re,
             spectrum_im,
+            split_scratch,
         )
         apply_filterbank(
             spectrum_re,

@@ -32,6 +32,7 @@ def _spectrum(windowed: np.ndarray, input_shift: int, config: FrontendConfig) ->
         zeros(half, dtype=np.int64),
         spectrum_re,
         spectrum_im,
+        zeros((4, half // 2), dtype=np.int64),
     )
     return spectrum_re + 1j * spectrum_im
 
