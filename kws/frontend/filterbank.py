@@ -154,7 +154,7 @@ def _rounded_sqrt(value: int) -> int:
     return root + int((value - root * root > root) and can_round)
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def apply_filterbank(
     spectrum_re: npt.NDArray[np.int64],
     spectrum_im: npt.NDArray[np.int64],
@@ -163,23 +163,29 @@ def apply_filterbank(
     weights_q12: npt.NDArray[np.int64],
     unweights_q12: npt.NDArray[np.int64],
     input_shift: int,
+    energy: npt.NDArray[np.int64],
     accumulators: npt.NDArray[np.int64],
     channels_out: npt.NDArray[np.int64],
 ) -> None:
     """Mel channel amplitudes (uint32 values) of one spectrum into ``channels_out``.
 
-    ``accumulators`` (num_channels + 2, scratch) hold the 64-bit sums; int64 arithmetic wraps
+    ``energy`` (at least the number of bins) and ``accumulators`` (num_channels + 2) are
+    scratch; the accumulators hold the 64-bit sums; int64 arithmetic wraps
     exactly like TFLM's uint64 arithmetic, so the bit patterns agree.
     """
-    accumulators[:] = 0
-    for k in range(bin_channel.shape[0]):
+    n_bins = bin_channel.shape[0]
+    # Energies first, in a loop LLVM vectorises; the scatter into channels follows.
+    for k in range(n_bins):
         re = spectrum_re[start_bin + k]
         im = spectrum_im[start_bin + k]
         # TFLM keeps the energy in an int32, then widens it with sign extension.
-        energy = ((re * re + im * im + 0x80000000) & 0xFFFFFFFF) - 0x80000000
+        energy[k] = ((re * re + im * im + 0x80000000) & 0xFFFFFFFF) - 0x80000000
+    for channel in range(accumulators.shape[0]):
+        accumulators[channel] = 0
+    for k in range(n_bins):
         channel = bin_channel[k]
-        accumulators[channel] += weights_q12[k] * energy
-        accumulators[channel + 1] += unweights_q12[k] * energy
+        accumulators[channel] += weights_q12[k] * energy[k]
+        accumulators[channel + 1] += unweights_q12[k] * energy[k]
     for channel in range(channels_out.shape[0]):
         total = accumulators[channel + 1]
         if 0 <= total < _FAST_SQRT_LIMIT:
@@ -187,3 +193,45 @@ def apply_filterbank(
         else:
             root = _sqrt64(total)
         channels_out[channel] = root >> input_shift
+
+
+@numba.njit(cache=True, inline="always")
+def apply_filterbank_frame_lanes(
+    spectrum_re: npt.NDArray[np.int64],
+    spectrum_im: npt.NDArray[np.int64],
+    start_bin: int,
+    bin_channel: npt.NDArray[np.int64],
+    weights_q12: npt.NDArray[np.int64],
+    unweights_q12: npt.NDArray[np.int64],
+    input_shifts: npt.NDArray[np.int64],
+    energy: npt.NDArray[np.int64],
+    accumulators: npt.NDArray[np.int64],
+    channels_out: npt.NDArray[np.int64],
+) -> None:
+    """``apply_filterbank`` on several frames at once: arrays are ``(index, frame)``.
+
+    Every frame shares the bin-to-channel tables, so the frame axis is a contiguous SIMD axis.
+    """
+    lanes = input_shifts.shape[0]
+    n_bins = bin_channel.shape[0]
+    for k in range(n_bins):
+        for lane in range(lanes):
+            re = spectrum_re[start_bin + k, lane]
+            im = spectrum_im[start_bin + k, lane]
+            energy[k, lane] = ((re * re + im * im + 0x80000000) & 0xFFFFFFFF) - 0x80000000
+    accumulators[:, :] = 0
+    for k in range(n_bins):
+        channel = bin_channel[k]
+        weight = weights_q12[k]
+        unweight = unweights_q12[k]
+        for lane in range(lanes):
+            accumulators[channel, lane] += weight * energy[k, lane]
+            accumulators[channel + 1, lane] += unweight * energy[k, lane]
+    for channel in range(channels_out.shape[0]):
+        for lane in range(lanes):
+            total = accumulators[channel + 1, lane]
+            if 0 <= total < _FAST_SQRT_LIMIT:
+                root = _rounded_sqrt(total)
+            else:
+                root = _sqrt64(total)
+            channels_out[channel, lane] = root >> input_shifts[lane]

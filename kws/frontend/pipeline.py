@@ -16,14 +16,26 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-from kws.frontend.bits import most_significant_bit
+from kws.frontend.bits import most_significant_bit, wrap_int16
 from kws.frontend.config import FrontendConfig
-from kws.frontend.fft import apply_fft, fft_params
-from kws.frontend.filterbank import apply_filterbank, filterbank_params
+from kws.frontend.fft import (
+    FRAME_LANES,
+    apply_fft,
+    apply_fft_frame_lanes,
+    fft_params,
+)
+from kws.frontend.filterbank import (
+    apply_filterbank,
+    apply_filterbank_frame_lanes,
+    filterbank_params,
+)
 from kws.frontend.log_scale import LOG_CORRECTION_Q16, apply_log_scale, log_scale_params
 from kws.frontend.noise_reduction import apply_noise_reduction, noise_reduction_params
 from kws.frontend.pcan import apply_pcan, pcan_params
 from kws.frontend.window import apply_window, window_params
+
+# The batch path's frame-lane FFT is frozen for this size (the default 512-point FFT).
+_LANES_COMPLEX_SIZE = 256
 
 # Header slots of the packed tables.
 _WINDOW, _HOP, _CHANNELS, _START_BIN, _COMPLEX_SIZE = 0, 1, 2, 3, 4
@@ -34,6 +46,7 @@ _SCALARS = 16
 # Sections after the scalars, each described by (offset, length) in the header.
 _SECTIONS = (
     "window",
+    "permutation",
     "leaf_index",
     "early_stages",
     "late_stages",
@@ -46,7 +59,7 @@ _SECTIONS = (
     "gain_lut",
     "log_table",
 )
-_COEF, _LEAF, _EARLY, _LATE, _TW, _LATE_TW, _SUPER, _BIN_CH, _W, _UW, _LUT, _LOG = range(
+_COEF, _PERM, _LEAF, _EARLY, _LATE, _TW, _LATE_TW, _SUPER, _BIN_CH, _W, _UW, _LUT, _LOG = range(
     len(_SECTIONS)
 )
 _HEADER = _SCALARS + 2 * len(_SECTIONS)
@@ -72,6 +85,7 @@ def pack(config: FrontendConfig) -> PackedFrontend:
     log = log_scale_params(config)
     sections = [
         window.coefficients_q12.astype(np.int64),
+        fft.permutation,
         fft.leaf_index.ravel(),
         fft.early_stages.ravel(),
         fft.late_stages.ravel(),
@@ -112,9 +126,9 @@ def pack(config: FrontendConfig) -> PackedFrontend:
     tables.setflags(write=False)
     complex_size = fft.fft_size // 2
     # Scratch: padded frame, transposed and linear work re/im, spectrum re/im, channel sums,
-    # channel values, the real-FFT split's four rows.
+    # channel values, the real-FFT split's four rows, bin energies.
     scratch_len = fft.fft_size + 4 * complex_size + 2 * (complex_size + 1)
-    scratch_len += 2 * config.num_channels + 2 + 2 * complex_size
+    scratch_len += 2 * config.num_channels + 2 + 2 * complex_size + complex_size + 1
     return PackedFrontend(config=config, tables=tables, scratch_len=scratch_len)
 
 
@@ -182,17 +196,29 @@ def process_chunk(
     signal = scratch[row : row + channels]
     row += channels
     split_scratch = scratch[row : row + 2 * complex_size].reshape((4, -1))
+    row += 2 * complex_size
+    energy = scratch[row : row + complex_size + 1]
 
     # The FFT input beyond the window stays zero: only the first `window` entries are rewritten.
     padded[window:] = 0
-    for f in range(n_frames):
-        start = f * hop
-        # Gather the window from the carried samples and the new chunk.
-        from_pending = min(max(pending_count - start, 0), window)
-        frame[:from_pending] = pending[start : start + from_pending]
-        pcm_start = start + from_pending - pending_count
-        frame[from_pending:] = pcm[pcm_start : pcm_start + window - from_pending]
-        max_abs = apply_window(frame, 0, coefficients, frame)
+    first_single = 0
+    if complex_size == _LANES_COMPLEX_SIZE and n_frames >= FRAME_LANES:
+        # Batch: FFT and filterbank on FRAME_LANES frames at a time (SIMD across frames).
+        first_single = (n_frames // FRAME_LANES) * FRAME_LANES
+        _frames_in_lanes(
+            pcm,
+            pending,
+            pending_count,
+            tables,
+            first_single,
+            coefficients,
+            frame,
+            estimate,
+            signal,
+            features,
+        )
+    for f in range(first_single, n_frames):
+        max_abs = _window_frame(pcm, pending, pending_count, f * hop, coefficients, frame)
         # TFLM: shift so the largest windowed sample uses the whole int16 range.
         input_shift = 15 - most_significant_bit(max_abs)
         apply_fft(
@@ -221,28 +247,11 @@ def process_chunk(
             weights,
             unweights,
             input_shift,
+            energy,
             accumulators,
             signal,
         )
-        if tables[_NR_ON]:
-            apply_noise_reduction(
-                signal,
-                estimate,
-                tables[_SMOOTHING_BITS],
-                tables[_EVEN_Q14],
-                tables[_ODD_Q14],
-                tables[_MIN_REMAINING_Q14],
-            )
-        if tables[_PCAN_ON]:
-            apply_pcan(signal, estimate, gain_lut, tables[_SNR_SHIFT])
-        apply_log_scale(
-            signal,
-            tables[_LOG_ON] != 0,
-            tables[_SCALE_SHIFT],
-            tables[_CORRECTION_BITS],
-            log_table,
-            features[f],
-        )
+        _finish_frame(signal, estimate, tables, gain_lut, log_table, features[f])
 
     # Keep the samples the next window still needs (always fewer than one window).
     consumed = n_frames * hop
@@ -255,3 +264,130 @@ def process_chunk(
             pending[i] = pcm[position - pending_count]
     state[0] = keep
     return features
+
+
+@numba.njit(cache=True, inline="always")
+def _window_frame(
+    pcm: npt.NDArray[np.int16],
+    pending: npt.NDArray[np.int16],
+    pending_count: int,
+    start: int,
+    coefficients: npt.NDArray[np.int64],
+    frame: npt.NDArray[np.int16],
+) -> int:
+    """Window the frame starting ``start`` samples into ``pending[:pending_count] + pcm``."""
+    window = frame.shape[0]
+    if start >= pending_count:
+        # The whole window is in the new chunk: window it straight from there.
+        return apply_window(pcm, start - pending_count, coefficients, frame)
+    # Gather from the carried samples and the new chunk (explicit loops: slice assignment
+    # costs more than the copy itself at this size).
+    from_pending = pending_count - start
+    for i in range(from_pending):
+        frame[i] = pending[start + i]
+    for i in range(from_pending, window):
+        frame[i] = pcm[i - from_pending]
+    return apply_window(frame, 0, coefficients, frame)
+
+
+@numba.njit(cache=True, inline="always")
+def _finish_frame(
+    signal: npt.NDArray[np.int64],
+    estimate: npt.NDArray[np.int64],
+    tables: npt.NDArray[np.int64],
+    gain_lut: npt.NDArray[np.int64],
+    log_table: npt.NDArray[np.int64],
+    features_out: npt.NDArray[np.uint16],
+) -> None:
+    """The stateful stages, frame by frame: noise reduction, PCAN, log scale."""
+    if tables[_NR_ON]:
+        apply_noise_reduction(
+            signal,
+            estimate,
+            tables[_SMOOTHING_BITS],
+            tables[_EVEN_Q14],
+            tables[_ODD_Q14],
+            tables[_MIN_REMAINING_Q14],
+        )
+    if tables[_PCAN_ON]:
+        apply_pcan(signal, estimate, gain_lut, tables[_SNR_SHIFT])
+    apply_log_scale(
+        signal,
+        tables[_LOG_ON] != 0,
+        tables[_SCALE_SHIFT],
+        tables[_CORRECTION_BITS],
+        log_table,
+        features_out,
+    )
+
+
+@numba.njit(cache=True)
+def _frames_in_lanes(
+    pcm: npt.NDArray[np.int16],
+    pending: npt.NDArray[np.int16],
+    pending_count: int,
+    tables: npt.NDArray[np.int64],
+    n_frames: int,
+    coefficients: npt.NDArray[np.int64],
+    frame: npt.NDArray[np.int16],
+    estimate: npt.NDArray[np.int64],
+    signal: npt.NDArray[np.int64],
+    features: npt.NDArray[np.uint16],
+) -> None:
+    """Frames ``0..n_frames-1`` (a multiple of FRAME_LANES) with FFT/filterbank across frames."""
+    window = tables[_WINDOW]
+    hop = tables[_HOP]
+    channels = tables[_CHANNELS]
+    complex_size = tables[_COMPLEX_SIZE]
+    lanes = FRAME_LANES
+    permutation = _section(tables, _PERM)
+    twiddles = _section(tables, _TW).reshape((-1, 2))
+    super_twiddles = _section(tables, _SUPER).reshape((2, -1))
+    bin_channel = _section(tables, _BIN_CH)
+    gain_lut = _section(tables, _LUT)
+    log_table = _section(tables, _LOG)
+    # Scratch for one block of frames, once per call (batch calls are long).
+    padded = np.zeros((2 * complex_size, lanes), dtype=np.int64)
+    work_re = np.empty((complex_size, lanes), dtype=np.int64)
+    work_im = np.empty((complex_size, lanes), dtype=np.int64)
+    spectrum_re = np.empty((complex_size + 1, lanes), dtype=np.int64)
+    spectrum_im = np.empty((complex_size + 1, lanes), dtype=np.int64)
+    energy = np.empty((bin_channel.shape[0], lanes), dtype=np.int64)
+    accumulators = np.empty((channels + 2, lanes), dtype=np.int64)
+    lane_signal = np.empty((channels, lanes), dtype=np.int64)
+    shifts = np.empty(lanes, dtype=np.int64)
+    for first in range(0, n_frames, lanes):
+        for lane in range(lanes):
+            start = (first + lane) * hop
+            max_abs = _window_frame(pcm, pending, pending_count, start, coefficients, frame)
+            shift = 15 - most_significant_bit(max_abs)
+            shifts[lane] = shift
+            # TFLM's `(int16)((uint16)x << shift)`; rows past the window stay zero.
+            for i in range(window):
+                padded[i, lane] = wrap_int16((int(frame[i]) & 0xFFFF) << shift)
+        apply_fft_frame_lanes(
+            padded,
+            permutation,
+            twiddles,
+            super_twiddles,
+            work_re,
+            work_im,
+            spectrum_re,
+            spectrum_im,
+        )
+        apply_filterbank_frame_lanes(
+            spectrum_re,
+            spectrum_im,
+            tables[_START_BIN],
+            bin_channel,
+            _section(tables, _W),
+            _section(tables, _UW),
+            shifts,
+            energy,
+            accumulators,
+            lane_signal,
+        )
+        for lane in range(lanes):
+            for channel in range(channels):
+                signal[channel] = lane_signal[channel, lane]
+            _finish_frame(signal, estimate, tables, gain_lut, log_table, features[first + lane])

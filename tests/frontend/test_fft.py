@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from kws.frontend import FrontendConfig
-from kws.frontend.fft import _kiss_factors, apply_fft, fft_params
+from kws.frontend.fft import apply_fft, fft_params, kiss_factors
 
 
 def _spectrum(windowed: np.ndarray, input_shift: int, config: FrontendConfig) -> np.ndarray:
@@ -42,7 +42,7 @@ def _spectrum(windowed: np.ndarray, input_shift: int, config: FrontendConfig) ->
     [(256, [(4, 64), (4, 16), (4, 4), (4, 1)]), (512, [(4, 128), (4, 32), (4, 8), (4, 2), (2, 1)])],
 )
 def test_kiss_factorisation(n: int, factors: list[tuple[int, int]]) -> None:
-    assert _kiss_factors(n) == factors
+    assert kiss_factors(n) == factors
 
 
 @pytest.mark.parametrize("window_ms", [30, 25, 64])
@@ -85,3 +85,34 @@ def test_pure_tone_lands_in_its_bin() -> None:
 def test_zero_input_gives_zero_spectrum() -> None:
     config = FrontendConfig()
     assert not np.any(_spectrum(np.zeros(config.window_samples, np.int16), 15, config))
+
+
+def test_frame_lanes_fft_equals_single_frame_fft() -> None:
+    from kws.frontend.fft import FRAME_LANES, apply_fft_frame_lanes
+
+    config = FrontendConfig()
+    params = fft_params(config)
+    rng = np.random.default_rng(9)
+    n = config.fft_size
+    padded = np.zeros((n, FRAME_LANES), dtype=np.int64)
+    # Random frames, two at the int16 extremes (where the int16 wraps matter).
+    padded[: config.window_samples] = rng.integers(-32768, 32768, (config.window_samples, 16))
+    padded[: config.window_samples, 0] = 32767
+    padded[: config.window_samples, 1] = -32768
+    spectrum_re = np.zeros((n // 2 + 1, FRAME_LANES), dtype=np.int64)
+    spectrum_im = np.zeros_like(spectrum_re)
+    apply_fft_frame_lanes(
+        padded,
+        params.permutation,
+        params.twiddles,
+        params.super_twiddles,
+        np.zeros((n // 2, FRAME_LANES), dtype=np.int64),
+        np.zeros((n // 2, FRAME_LANES), dtype=np.int64),
+        spectrum_re,
+        spectrum_im,
+    )
+    for lane in range(FRAME_LANES):
+        frame = padded[: config.window_samples, lane].astype(np.int16)
+        single = _spectrum(frame, 0, config)
+        assert np.array_equal(single.real, spectrum_re[:, lane])
+        assert np.array_equal(single.imag, spectrum_im[:, lane])
