@@ -31,8 +31,6 @@ from kws.frontend.fft_kernels import (
 )
 from kws.frontend.fft_plan import FFT_Q_BITS, FFT_SAMPLE_MAX, FftPlan, kiss_factors, plan_fft
 
-_FROZEN_256_BLOCK = plan_fft(512).block_size
-
 __all__ = [
     "FFT_Q_BITS",
     "FFT_SAMPLE_MAX",
@@ -41,10 +39,16 @@ __all__ = [
     "apply_fft",
     "apply_fft_frame_lanes",
     "fft_params",
+    "has_frozen_kernels",
     "kiss_factors",
 ]
 
 FftParams = FftPlan
+
+
+def has_frozen_kernels(config: FrontendConfig) -> bool:
+    """Whether this config's FFT has the frozen (vectorised) kernels: the 512-point plan."""
+    return config.fft_size == 512
 
 
 def fft_params(config: FrontendConfig) -> FftParams:
@@ -70,12 +74,15 @@ def apply_fft(
     spectrum_re: npt.NDArray[np.int64],
     spectrum_im: npt.NDArray[np.int64],
     split_scratch: npt.NDArray[np.int64],
+    frozen_512: bool | None,
 ) -> None:
     """Real FFT of ``windowed << input_shift`` (zero-padded) into ``spectrum_*[0..fft_size/2]``.
 
     ``padded`` (fft_size), ``work_t_*`` (leaf_index's shape), ``work_*`` (fft_size / 2) and
     ``split_scratch`` (4, fft_size / 4) are scratch. Every value stored is an int16 (held in
-    int64 to keep the arithmetic cast-free).
+    int64 to keep the arithmetic cast-free). ``frozen_512``: None runs the stages with runtime
+    lengths (any size); a bool (only for the 512-point plan) the frozen, vectorised ones. Numba
+    prunes the other branch by the argument's type, so each variant compiles only its own code.
     """
     # TFLM's `(int16)((uint16)x << shift)` of the zero-padded frame, gathered straight into
     # the transposed layout: complex sample j of the packed real input is (x[2j], x[2j+1]).
@@ -89,10 +96,8 @@ def apply_fft(
             work_t_re[position, block] = padded[source]
             work_t_im[position, block] = padded[source + 1]
 
-    # The default size runs frozen (constant-length, vectorised) stages; others the same
-    # butterflies with runtime lengths.
     complex_size = work_re.shape[0]
-    if complex_size == 256 and block_size == _FROZEN_256_BLOCK:
+    if frozen_512 is not None:
         run_stages_256(work_t_re, work_t_im, work_re, work_im, twiddles, late_twiddles)
     else:
         run_stages(

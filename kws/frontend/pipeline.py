@@ -34,9 +34,6 @@ from kws.frontend.noise_reduction import apply_noise_reduction, noise_reduction_
 from kws.frontend.pcan import apply_pcan, pcan_params
 from kws.frontend.window import apply_window, window_params
 
-# The batch path's frame-lane FFT is frozen for this size (the default 512-point FFT).
-_LANES_COMPLEX_SIZE = 256
-
 # Header slots of the packed tables.
 _WINDOW, _HOP, _CHANNELS, _START_BIN, _COMPLEX_SIZE = 0, 1, 2, 3, 4
 _NR_ON, _SMOOTHING_BITS, _EVEN_Q14, _ODD_Q14, _MIN_REMAINING_Q14 = 5, 6, 7, 8, 9
@@ -146,11 +143,14 @@ def process_chunk(
     state: npt.NDArray[np.int64],
     scratch: npt.NDArray[np.int64],
     frame: npt.NDArray[np.int16],
+    frozen_512: bool | None,
 ) -> npt.NDArray[np.uint16]:
     """Frames completed by ``pcm`` after the ``state[0]`` samples already in ``pending``.
 
     ``state`` is ``[pending_count, noise_estimate...]``; both it and ``pending`` are updated so
     that the next call continues exactly where this one stopped (streaming == batch).
+    ``frozen_512`` is True for the 512-point FFT (frozen, vectorised kernels and the frame-lane
+    batch path) and None for any other size; see ``kws.frontend.fft.apply_fft``.
     """
     window = tables[_WINDOW]
     hop = tables[_HOP]
@@ -202,9 +202,10 @@ def process_chunk(
     # The FFT input beyond the window stays zero: only the first `window` entries are rewritten.
     padded[window:] = 0
     first_single = 0
-    if complex_size == _LANES_COMPLEX_SIZE and n_frames >= FRAME_LANES:
+    if frozen_512 is not None:
         # Batch: FFT and filterbank on FRAME_LANES frames at a time (SIMD across frames).
         first_single = (n_frames // FRAME_LANES) * FRAME_LANES
+    if first_single > 0:
         _frames_in_lanes(
             pcm,
             pending,
@@ -238,6 +239,7 @@ def process_chunk(
             spectrum_re,
             spectrum_im,
             split_scratch,
+            frozen_512,
         )
         apply_filterbank(
             spectrum_re,

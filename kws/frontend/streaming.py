@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from kws.errors import AudioError
 from kws.frontend.config import FrontendConfig
+from kws.frontend.fft import has_frozen_kernels
 from kws.frontend.pipeline import pack, process_chunk
 
 
@@ -54,6 +55,9 @@ class Frontend:
         self._state = np.zeros(1 + self.config.num_channels, dtype=np.int64)
         self._scratch = np.zeros(packed.scratch_len, dtype=np.int64)
         self._frame = np.zeros(self.config.window_samples, dtype=np.int16)
+        # True selects the vectorised kernels frozen for the default FFT size, None the generic
+        # ones (a different argument type, so Numba compiles each variant only when used).
+        self._frozen_512 = True if has_frozen_kernels(self.config) else None
 
     def process(self, pcm: npt.NDArray[np.int16]) -> npt.NDArray[np.uint16]:
         """Features of the frames this chunk completes (possibly none).
@@ -62,7 +66,13 @@ class Frontend:
         """
         samples = validate_pcm(pcm)
         features: npt.NDArray[np.uint16] = process_chunk(
-            samples, self._tables, self._pending, self._state, self._scratch, self._frame
+            samples,
+            self._tables,
+            self._pending,
+            self._state,
+            self._scratch,
+            self._frame,
+            self._frozen_512,
         )
         return features
 
