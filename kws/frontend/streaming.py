@@ -37,7 +37,11 @@ def validate_pcm(pcm: Any) -> npt.NDArray[np.int16]:
             f"audio must be int16 PCM at 16 kHz, got dtype {pcm.dtype}; floats in [-1, 1] "
             "convert with (np.clip(x, -1, 1) * 32767).astype(np.int16)"
         )
-    return np.ascontiguousarray(pcm)
+    if not pcm.flags.c_contiguous or not pcm.flags.writeable:
+        # A read-only or strided array would make Numba compile (and cache) a second copy of
+        # the whole kernel for that array type; copying a chunk is far cheaper.
+        return np.array(pcm, dtype=np.int16, order="C")
+    return pcm
 
 
 class Frontend:

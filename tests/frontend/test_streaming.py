@@ -87,6 +87,15 @@ def test_full_scale_square_wave_and_clipping_do_not_overflow() -> None:
         assert np.array_equal(_stream(pcm, [160]), features)
 
 
+def test_read_only_and_strided_input_work() -> None:
+    read_only = np.frombuffer(AUDIO.tobytes(), dtype=np.int16)
+    assert not read_only.flags.writeable
+    assert np.array_equal(compute_features(read_only), BATCH)
+    doubled = np.repeat(AUDIO, 2)[::2]
+    assert not doubled.flags.c_contiguous
+    assert np.array_equal(compute_features(doubled), BATCH)
+
+
 @pytest.mark.parametrize(
     ("bad", "message"),
     [
