@@ -1,0 +1,214 @@
+"""Model bundles: a folder with ``manifest.json``, ``tiny.tflite``, ``full.tflite`` and ``CARD.md``.
+
+A bundle is data. Loading it reads JSON and bytes and checks them; it never executes code.
+Writing is atomic: everything goes to a temporary sibling folder, which replaces the old bundle
+only with a final rename, so an interrupted write leaves the previous bundle intact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from kws.errors import BundleError
+from kws.frontend import FrontendConfig
+
+SCHEMA_VERSION = 1
+MODEL_ROLES = ("tiny", "full")
+REQUIRED_MODEL_KEYS = (
+    "file",
+    "sha256",
+    "streaming",
+    "stride_frames",
+    "window_frames",
+    "inputs",
+    "outputs",
+    "states",
+)
+REQUIRED_THRESHOLD_KEYS = (
+    "wake",
+    "detect",
+    "smoothing_frames",
+    "wake_window_s",
+    "preroll_s",
+    "refractory_s",
+)
+
+
+def sha256_bytes(payload: bytes) -> str:
+    """Hex sha256 of ``payload``."""
+    return hashlib.sha256(payload).hexdigest()
+
+
+def write_bundle(out_dir: str | Path, manifest: dict[str, Any], files: dict[str, bytes]) -> Path:
+    """Write a bundle folder atomically and return its path.
+
+    ``files`` maps file names (no folders) to bytes; each model's ``sha256`` and ``bytes`` in
+    the manifest are filled in from them. The folder is first written beside ``out_dir`` and
+    renamed into place only when complete.
+
+    Raises:
+        BundleError: a file name escapes the folder, a model's file is missing, or the disk
+            refuses the write.
+    """
+    out_path = Path(out_dir)
+    manifest = json.loads(json.dumps(manifest))  # deep copy, and proof it is plain JSON
+    manifest.setdefault("schema_version", SCHEMA_VERSION)
+    for name in files:
+        if Path(name).name != name or name in ("", ".", ".."):
+            raise BundleError(f"bundle file name {name!r} must be a plain file name")
+    for role, model in manifest.get("models", {}).items():
+        payload = files.get(model.get("file", ""))
+        if payload is None:
+            raise BundleError(f"model {role!r} names file {model.get('file')!r}, not given")
+        model["sha256"] = sha256_bytes(payload)
+        model["bytes"] = len(payload)
+
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_path.name}.", dir=out_path.parent))
+    try:
+        for name, payload in files.items():
+            _write_synced(staging / name, payload)
+        _write_synced(staging / "manifest.json", json.dumps(manifest, indent=2).encode() + b"\n")
+        _write_synced(staging / "CARD.md", render_card(manifest).encode())
+        backup = None
+        if out_path.exists():
+            backup = out_path.with_name(f".{out_path.name}.old")
+            if backup.exists():
+                shutil.rmtree(backup)
+            os.replace(out_path, backup)
+        os.replace(staging, out_path)
+        if backup is not None:
+            shutil.rmtree(backup, ignore_errors=True)
+    except OSError as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise BundleError(f"cannot write bundle {out_path}: {error.strerror or error}") from error
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out_path
+
+
+def _write_synced(path: Path, payload: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(payload)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def load_manifest(path: str | Path) -> dict[str, Any]:
+    """Read and verify a bundle's manifest; return it with ``_dir`` set to the bundle folder.
+
+    Raises:
+        BundleError: missing folder or file, invalid JSON, wrong schema version, a path outside
+            the folder, a checksum mismatch, or a frontend that differs from this runtime's.
+    """
+    bundle_dir = Path(path)
+    if not bundle_dir.is_dir():
+        raise BundleError(f"no bundle folder at {bundle_dir}")
+    manifest_path = bundle_dir / "manifest.json"
+    if not manifest_path.is_file():
+        raise BundleError(f"{bundle_dir} has no manifest.json")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise BundleError(f"{manifest_path} is not valid JSON: {error}") from error
+    if not isinstance(manifest, dict):
+        raise BundleError(f"{manifest_path} must hold a JSON object")
+    version = manifest.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise BundleError(
+            f"{manifest_path} has schema version {version!r}; this kws reads version "
+            f"{SCHEMA_VERSION}"
+        )
+    _check_frontend(manifest, manifest_path)
+    models = manifest.get("models")
+    if not isinstance(models, dict) or not models:
+        raise BundleError(f"{manifest_path} lists no models")
+    for role, model in models.items():
+        _check_model(bundle_dir, role, model)
+    thresholds = manifest.get("thresholds")
+    if not isinstance(thresholds, dict):
+        raise BundleError(f"{manifest_path} has no thresholds")
+    for key in REQUIRED_THRESHOLD_KEYS:
+        if not isinstance(thresholds.get(key), (int, float)):
+            raise BundleError(f"{manifest_path}: thresholds.{key} is missing or not a number")
+    if not isinstance(manifest.get("keyword"), str) or not manifest["keyword"]:
+        raise BundleError(f"{manifest_path} names no keyword")
+    manifest["_dir"] = str(bundle_dir.resolve())
+    return manifest
+
+
+def _check_frontend(manifest: dict[str, Any], manifest_path: Path) -> None:
+    if not isinstance(manifest.get("frontend"), dict):
+        raise BundleError(f"{manifest_path} has no frontend configuration")
+    try:
+        recorded = FrontendConfig.from_dict(manifest["frontend"])
+    except Exception as error:  # noqa: BLE001 - any bad field is the bundle's fault
+        raise BundleError(f"{manifest_path}: frontend configuration is invalid: {error}") from error
+    if manifest.get("frontend_hash") != recorded.hash():
+        raise BundleError(
+            f"{manifest_path}: frontend_hash does not match its frontend configuration"
+        )
+    if recorded.hash() != FrontendConfig().hash():
+        raise BundleError(
+            f"{manifest_path}: trained for a different frontend configuration than this "
+            "runtime's; retrain the bundle"
+        )
+
+
+def model_path(bundle_dir: Path, role: str, model: dict[str, Any]) -> Path:
+    """The model file's path, refusing names that leave the bundle folder."""
+    name = model.get("file")
+    if not isinstance(name, str) or not name:
+        raise BundleError(f"model {role!r} names no file")
+    candidate = (bundle_dir / name).resolve()
+    if candidate.parent != bundle_dir.resolve():
+        raise BundleError(f"model {role!r} file {name!r} is outside the bundle folder")
+    return candidate
+
+
+def _check_model(bundle_dir: Path, role: str, model: Any) -> None:
+    if not isinstance(model, dict):
+        raise BundleError(f"model {role!r} entry must be an object")
+    for key in REQUIRED_MODEL_KEYS:
+        if key not in model:
+            raise BundleError(f"model {role!r} is missing key {key!r}")
+    path = model_path(bundle_dir, role, model)
+    if not path.is_file():
+        raise BundleError(f"model {role!r} file {path.name} is missing from {bundle_dir}")
+    if sha256_bytes(path.read_bytes()) != model["sha256"]:
+        raise BundleError(f"model {role!r} file {path.name} does not match its sha256 checksum")
+
+
+def render_card(manifest: dict[str, Any]) -> str:
+    """A model card (Markdown) generated from the manifest's own figures."""
+    lines = [f"# {manifest.get('keyword', '?')} — kws model card", ""]
+    lines += ["Generated from `manifest.json`; every figure below was measured at export.", ""]
+    lines += ["## Models", "", "| model | streaming | input | params | MACs/s of audio | bytes |"]
+    lines += ["|---|---|---|---|---|---|"]
+    for role, model in manifest.get("models", {}).items():
+        shape = model.get("inputs", [{}])[0].get("shape", "?")
+        lines.append(
+            f"| {role} ({model.get('architecture', '?')}) | {model.get('streaming')} | {shape} | "
+            f"{model.get('params', '?')} | {model.get('macs_per_second', '?')} | "
+            f"{model.get('bytes', '?')} |"
+        )
+    training = manifest.get("training", {})
+    if training:
+        lines += ["", "## Training data", ""]
+        lines += [f"- {key}: {value}" for key, value in training.items()]
+    evaluation = manifest.get("evaluation", {})
+    if evaluation:
+        lines += ["", "## Measured performance (held-out voices)", ""]
+        lines += ["```json", json.dumps(evaluation, indent=2), "```"]
+    thresholds = manifest.get("thresholds", {})
+    if thresholds:
+        lines += ["", "## Thresholds", ""]
+        lines += [f"- {key}: {value}" for key, value in thresholds.items()]
+    return "\n".join(lines) + "\n"
