@@ -1,0 +1,122 @@
+"""Audio augmentation and noise, all seeded: the same ``numpy.random.Generator`` state gives
+the same audio. Works on float32 audio in [-1, 1] at 16 kHz.
+
+Why each exists: users speak through other microphones (band-limiting, codecs), in rooms
+(reverberation), at other distances and loudness (gain, noise at an SNR), and at other speeds
+and vocal-tract lengths (speed perturbation, which shifts pitch and formants together).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from scipy import signal
+
+SAMPLE_RATE_HZ = 16_000
+FloatAudio = npt.NDArray[np.float32]
+
+NOISE_KINDS = ("white", "pink", "brown", "tones", "clicks", "silence")
+
+
+def to_float(pcm: npt.NDArray[np.int16]) -> FloatAudio:
+    return (pcm.astype(np.float32) / 32768.0).astype(np.float32)
+
+
+def to_int16(audio: FloatAudio) -> npt.NDArray[np.int16]:
+    return np.clip(np.round(audio * 32768.0), -32768, 32767).astype(np.int16)
+
+
+def rms(audio: FloatAudio) -> float:
+    return float(np.sqrt(np.mean(np.square(audio, dtype=np.float64)) + 1e-12))
+
+
+def make_noise(kind: str, n_samples: int, rng: np.random.Generator) -> FloatAudio:
+    """Noise of one kind with unit-ish RMS (silence is near-zero hiss)."""
+    if kind == "white":
+        out = rng.standard_normal(n_samples)
+    elif kind in ("pink", "brown"):
+        spectrum = np.fft.rfft(rng.standard_normal(n_samples))
+        freqs = np.maximum(np.fft.rfftfreq(n_samples), 1.0 / max(n_samples, 1))
+        spectrum /= np.sqrt(freqs) if kind == "pink" else freqs
+        out = np.fft.irfft(spectrum, n_samples)
+    elif kind == "tones":
+        t = np.arange(n_samples) / SAMPLE_RATE_HZ
+        out = np.zeros(n_samples)
+        for _ in range(rng.integers(1, 4)):
+            out += np.sin(2 * np.pi * rng.uniform(100, 4000) * t + rng.uniform(0, 2 * np.pi))
+    elif kind == "clicks":
+        out = np.zeros(n_samples)
+        positions = rng.integers(0, max(n_samples, 1), size=max(1, n_samples // 4000))
+        out[positions] = rng.choice([-1.0, 1.0], size=positions.size) * 10.0
+        out = signal.lfilter([1.0], [1.0, -0.9], out) + 0.05 * rng.standard_normal(n_samples)
+    elif kind == "silence":
+        out = 1e-3 * rng.standard_normal(n_samples)
+    else:
+        raise ValueError(f"unknown noise kind {kind!r}; one of {NOISE_KINDS}")
+    out = out.astype(np.float32)
+    level = rms(out)
+    return (out / level).astype(np.float32) if kind != "silence" and level > 0 else out
+
+
+def mix_at_snr(speech: FloatAudio, noise: FloatAudio, snr_db: float) -> FloatAudio:
+    """Add ``noise`` (tiled or cut to length) so speech RMS / noise RMS is ``snr_db``."""
+    if noise.size < speech.size:
+        noise = np.tile(noise, int(np.ceil(speech.size / max(noise.size, 1))))
+    noise = noise[: speech.size]
+    speech_rms = rms(speech)
+    scale = speech_rms / (rms(noise) * 10 ** (snr_db / 20.0))
+    return (speech + scale * noise).astype(np.float32)
+
+
+def room_impulse_response(rng: np.random.Generator, rt60_s: float | None = None) -> FloatAudio:
+    """A synthetic room: a direct path, then exponentially decaying noise with decay ``rt60_s``."""
+    rt60 = rt60_s if rt60_s is not None else float(rng.uniform(0.15, 0.8))
+    n_samples = int(rt60 * SAMPLE_RATE_HZ)
+    t = np.arange(n_samples) / SAMPLE_RATE_HZ
+    tail = rng.standard_normal(n_samples) * np.exp(-6.9 * t / rt60)  # -60 dB at rt60
+    tail[: int(0.002 * SAMPLE_RATE_HZ)] = 0.0
+    rir = 0.4 * tail / (np.abs(tail).max() + 1e-9)
+    rir[0] = 1.0
+    return (rir / np.sqrt(np.sum(rir**2))).astype(np.float32)
+
+
+def reverberate(audio: FloatAudio, rir: FloatAudio) -> FloatAudio:
+    wet = signal.fftconvolve(audio, rir)[: audio.size]
+    return (wet * (rms(audio) / max(rms(wet), 1e-9))).astype(np.float32)
+
+
+def band_limit(audio: FloatAudio, low_hz: float, high_hz: float) -> FloatAudio:
+    """A cheap microphone's band: 4th-order Butterworth band-pass."""
+    sos = signal.butter(4, [low_hz, high_hz], btype="bandpass", fs=SAMPLE_RATE_HZ, output="sos")
+    return signal.sosfilt(sos, audio).astype(np.float32)
+
+
+def mu_law_codec(audio: FloatAudio, bits: int = 8) -> FloatAudio:
+    """Round-trip through a mu-law codec (telephone-style quantisation)."""
+    mu = float(2**bits - 1)
+    clipped = np.clip(audio, -1.0, 1.0)
+    encoded = np.sign(clipped) * np.log1p(mu * np.abs(clipped)) / np.log1p(mu)
+    quantized = np.round((encoded + 1) / 2 * mu) / mu * 2 - 1
+    return (np.sign(quantized) * ((1 + mu) ** np.abs(quantized) - 1) / mu).astype(np.float32)
+
+
+def change_speed(audio: FloatAudio, factor: float) -> FloatAudio:
+    """Play ``factor`` times faster: tempo, pitch and formants move together (like a shorter or
+    longer vocal tract)."""
+    if abs(factor - 1.0) < 1e-3 or audio.size == 0:
+        return audio
+    n_out = max(1, int(round(audio.size / factor)))
+    return signal.resample(audio, n_out).astype(np.float32)
+
+
+def augment_speech(audio: FloatAudio, rng: np.random.Generator) -> FloatAudio:
+    """One random chain of speaker, room and microphone changes (each applied with a chance)."""
+    if rng.random() < 0.6:
+        audio = change_speed(audio, float(rng.uniform(0.88, 1.12)))
+    if rng.random() < 0.4:
+        audio = reverberate(audio, room_impulse_response(rng))
+    if rng.random() < 0.3:
+        audio = band_limit(audio, float(rng.uniform(80, 400)), float(rng.uniform(3400, 7000)))
+    if rng.random() < 0.1:
+        audio = mu_law_codec(audio)
+    return audio

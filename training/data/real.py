@@ -1,0 +1,145 @@
+"""Real audio the user brings: their own keyword recordings, keyword-free audio, and datasets in
+Google Speech Commands layout (a folder per word, ``_background_noise_``, ``validation_list.txt``,
+``testing_list.txt``). Each clip becomes the same (features, keyword end frame, voice, pcm)
+record as synthetic clips, with the speaker as voice so splits stay disjoint by speaker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from kws.audio import read_audio
+from kws.errors import TrainingError
+from kws.frontend import compute_features
+
+if TYPE_CHECKING:
+    from training.data.dataset import DataRecipe
+
+SAMPLE_RATE_HZ = 16_000
+AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif"}
+CLIP_SAMPLES = 2 * SAMPLE_RATE_HZ
+LEAD_IN_SAMPLES = SAMPLE_RATE_HZ
+MAX_SPEECH_COMMANDS_NEGATIVES = 2000
+
+Record = tuple[npt.NDArray[np.uint16], int, str, Any]
+
+
+@dataclass
+class RealAudio:
+    positives: dict[str, list[Record]] = field(default_factory=dict)
+    negatives: dict[str, list[Record]] = field(default_factory=dict)
+    streams: dict[str, list[npt.NDArray[np.int16]]] = field(default_factory=dict)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "positives": sum(len(v) for v in self.positives.values()),
+            "negatives": sum(len(v) for v in self.negatives.values()),
+            "streams": sum(len(v) for v in self.streams.values()),
+        }
+
+
+def _audio_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        raise TrainingError(f"{folder} is not a folder")
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+
+
+def _split_by_name(name: str) -> str:
+    """A stable 80/10/10 split from the speaker or file name."""
+    bucket = int(hashlib.sha256(name.encode()).hexdigest(), 16) % 10
+    return "test" if bucket == 0 else "val" if bucket == 1 else "train"
+
+
+def speech_end_sample(pcm: npt.NDArray[np.int16]) -> int:
+    """Where speech ends: the last 10 ms block louder than 10% of the loudest block."""
+    blocks = pcm[: pcm.size // 160 * 160].astype(np.float32).reshape(-1, 160)
+    if blocks.size == 0:
+        return pcm.size
+    energy = np.sqrt(np.mean(blocks**2, axis=1))
+    loud = np.nonzero(energy > 0.1 * energy.max())[0]
+    return int((loud[-1] + 1) * 160) if loud.size else pcm.size
+
+
+def clip_record(pcm: npt.NDArray[np.int16], voice: str, positive: bool, keep_pcm: bool) -> Record:
+    """Place a clip in a 2 s canvas (keyword end at ~1.6 s for positives) after 1 s lead-in."""
+    canvas = np.zeros(LEAD_IN_SAMPLES + CLIP_SAMPLES, np.int16)
+    if positive:
+        end = speech_end_sample(pcm)
+        target_end = int(1.6 * SAMPLE_RATE_HZ)
+        start = end - target_end
+        piece = pcm[max(0, start) : end + (CLIP_SAMPLES - target_end)]
+        offset = LEAD_IN_SAMPLES + max(0, -start)
+    else:
+        piece = pcm[:CLIP_SAMPLES]
+        offset = LEAD_IN_SAMPLES
+    piece = piece[: canvas.size - offset]
+    canvas[offset : offset + piece.size] = piece
+    frames = compute_features(canvas)[LEAD_IN_SAMPLES // 160 :]
+    end_frame = min(frames.shape[0] - 1, int(1.6 * 100)) if positive else -1
+    return frames, end_frame, voice, (canvas[LEAD_IN_SAMPLES:] if keep_pcm else None)
+
+
+def _add(store: dict[str, list[Any]], split: str, item: Any) -> None:
+    store.setdefault(split, []).append(item)
+
+
+def load_real_audio(recipe: DataRecipe) -> RealAudio:
+    """Read every real-data folder the recipe names."""
+    real = RealAudio()
+    if recipe.recordings_dir is not None:
+        files = _audio_files(Path(recipe.recordings_dir))
+        if not files:
+            raise TrainingError(f"no audio files in {recipe.recordings_dir}")
+        for path in files:
+            split = _split_by_name(path.stem)
+            pcm, _ = read_audio(path)
+            _add(real.positives, split, clip_record(pcm, f"user:{path.stem}", True, split == "test"))
+    if recipe.negatives_dir is not None:
+        for path in _audio_files(Path(recipe.negatives_dir)):
+            pcm, _ = read_audio(path)
+            _add(real.streams, _split_by_name(path.stem), pcm)
+    if recipe.speech_commands_dir is not None:
+        _load_speech_commands(Path(recipe.speech_commands_dir), recipe.keyword, real)
+    return real
+
+
+def _load_speech_commands(root: Path, keyword: str, real: RealAudio) -> None:
+    if not root.is_dir():
+        raise TrainingError(f"{root} is not a Speech Commands folder")
+
+    def listed(name: str) -> set[str]:
+        path = root / name
+        return set(path.read_text().split()) if path.is_file() else set()
+
+    validation, testing = listed("validation_list.txt"), listed("testing_list.txt")
+    word_dirs = [d for d in sorted(root.iterdir()) if d.is_dir() and not d.name.startswith("_")]
+    if not word_dirs:
+        raise TrainingError(f"{root} has no word folders (Speech Commands layout)")
+    target = keyword.lower().replace(" ", "_")
+    negatives_taken = 0
+    for word_dir in word_dirs:
+        positive = word_dir.name.lower() in (target, target.replace("_", ""))
+        for path in _audio_files(word_dir):
+            relative = f"{word_dir.name}/{path.name}"
+            split = "test" if relative in testing else "val" if relative in validation else "train"
+            if not positive and negatives_taken >= MAX_SPEECH_COMMANDS_NEGATIVES:
+                continue
+            pcm, _ = read_audio(path)
+            speaker = path.name.split("_nohash_")[0]
+            record = clip_record(pcm, f"sc:{speaker}", positive, split == "test")
+            _add(real.positives if positive else real.negatives, split, record)
+            negatives_taken += 0 if positive else 1
+    noise_dir = root / "_background_noise_"
+    if noise_dir.is_dir():
+        for index, path in enumerate(_audio_files(noise_dir)):
+            pcm, _ = read_audio(path)
+            _add(real.streams, SPLIT_CYCLE[index % len(SPLIT_CYCLE)], pcm)
+
+
+SPLIT_CYCLE = ("train", "test", "val")
