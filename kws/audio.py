@@ -32,6 +32,14 @@ def _open(path: Path):  # type: ignore[no-untyped-def]
         raise AudioError(f"{path}: not a readable audio file ({error})") from error
 
 
+def to_float_samples(array: npt.NDArray[np.generic]) -> npt.NDArray[np.float64]:
+    """Integer samples (signed or unsigned, any width) to floats in [-1, 1)."""
+    info = np.iinfo(array.dtype)  # type: ignore[type-var]
+    midpoint = (int(info.max) + int(info.min) + 1) / 2  # 0 for signed, 128 for uint8
+    half_range = (int(info.max) - int(info.min) + 1) / 2
+    return (array.astype(np.float64) - midpoint) / half_range
+
+
 def to_pcm16(
     samples: npt.NDArray[np.generic], sample_rate_hz: int, source: str = "audio"
 ) -> tuple[npt.NDArray[np.int16], list[str]]:
@@ -42,7 +50,9 @@ def to_pcm16(
     warnings: list[str] = []
     array = np.asarray(samples)
     if array.ndim == 2:
-        array = array.mean(axis=1) if array.dtype.kind == "f" else array.astype(np.float64).mean(axis=1)
+        kind = array.dtype.kind
+        array = to_float_samples(array) if kind in "iu" else array.astype(np.float64)
+        array = array.mean(axis=1)
     if array.ndim != 1:
         raise AudioError(f"{source}: expected 1-D or (frames, channels) audio, got {array.shape}")
     if array.dtype.kind == "f":
@@ -56,8 +66,7 @@ def to_pcm16(
             warnings.append(f"{source}: {int(over.sum())} samples outside [-1, 1] clipped")
         floats = np.clip(floats, -1.0, 1.0)
     elif array.dtype.kind in "iu":
-        info = np.iinfo(array.dtype)
-        floats = (array.astype(np.float64) - (info.max + 1 + info.min) / 2) / (info.max + 1 - (info.max + 1 + info.min) / 2)
+        floats = to_float_samples(array)
     else:
         raise AudioError(f"{source}: unsupported sample type {array.dtype}")
     if sample_rate_hz <= 0:

@@ -350,7 +350,9 @@ def _load_cache(path: Path, recipe: DataRecipe) -> Dataset:
             if f"{name}_{kind}_pcm" in arrays:
                 pcm = _unpack(arrays[f"{name}_{kind}_pcm"], arrays[f"{name}_{kind}_pcm_lengths"])
             sets[kind] = ClipSet(
-                features=_unpack(arrays[f"{name}_{kind}_features"], arrays[f"{name}_{kind}_lengths"]),
+                features=_unpack(
+                    arrays[f"{name}_{kind}_features"], arrays[f"{name}_{kind}_lengths"]
+                ),
                 keyword_end_frames=arrays[f"{name}_{kind}_end"],
                 voices=[str(v) for v in arrays[f"{name}_{kind}_voices"]],
                 pcm=pcm,

@@ -99,7 +99,8 @@ def load_real_audio(recipe: DataRecipe) -> RealAudio:
         for path in files:
             split = _split_by_name(path.stem)
             pcm, _ = read_audio(path)
-            _add(real.positives, split, clip_record(pcm, f"user:{path.stem}", True, split == "test"))
+            record = clip_record(pcm, f"user:{path.stem}", True, split == "test")
+            _add(real.positives, split, record)
     if recipe.negatives_dir is not None:
         for path in _audio_files(Path(recipe.negatives_dir)):
             pcm, _ = read_audio(path)
