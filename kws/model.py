@@ -1,0 +1,139 @@
+"""Run one INT8 TFLite model with LiteRT, as the bundle manifest describes it.
+
+Features arrive as uint16 frontend frames; a lookup table turns them into the model's int8 input
+(``uint16 * feature_scale`` quantized with the input's scale and zero point) without float math
+per call. Streaming models carry their state tensors between calls (external state): each state
+output is fed back to its input, requantized if the converter gave the two different scales.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from kws.errors import BundleError
+
+_DTYPES = {"int8": np.int8, "uint8": np.uint8}
+
+
+def feature_lut(feature_scale: float, scale: float, zero_point: int, dtype: str) -> npt.NDArray[Any]:
+    """Table mapping every uint16 feature value to the model's quantized input value."""
+    info = np.iinfo(_DTYPES[dtype])
+    values = np.arange(65536, dtype=np.float64) * feature_scale
+    quantized = np.round(values / scale) + zero_point
+    return np.clip(quantized, info.min, info.max).astype(_DTYPES[dtype])
+
+
+def tensor_summary(detail: dict[str, Any], name: str) -> dict[str, Any]:
+    """The manifest's description of one interpreter tensor."""
+    scale, zero_point = detail["quantization"]
+    return {
+        "name": name,
+        "index": int(detail["index"]),
+        "shape": [int(d) for d in detail["shape"]],
+        "dtype": np.dtype(detail["dtype"]).name,
+        "scale": float(scale),
+        "zero_point": int(zero_point),
+    }
+
+
+class TfliteModel:
+    """One model: ``step(frames)`` -> score in [0, 1]; ``reset()`` clears streaming state."""
+
+    def __init__(self, model_content: bytes, spec: dict[str, Any], feature_scale: float) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.spec = spec
+        self.stride_frames = int(spec["stride_frames"])
+        self.window_frames = int(spec["window_frames"])
+        self.streaming = bool(spec["streaming"])
+        try:
+            self.interpreter = Interpreter(model_content=model_content, num_threads=1)
+            self.interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as error:
+            raise BundleError(f"{spec.get('file', 'model')}: not a loadable TFLite model") from error
+        actual_inputs = {d["index"]: d for d in self.interpreter.get_input_details()}
+        actual_outputs = {d["index"]: d for d in self.interpreter.get_output_details()}
+        inputs = {t["name"]: t for t in spec["inputs"]}
+        outputs = {t["name"]: t for t in spec["outputs"]}
+        for role, table, actual in (("input", inputs, actual_inputs), ("output", outputs, actual_outputs)):
+            for name, tensor in table.items():
+                _check_tensor(spec, role, name, tensor, actual)
+        if "features" not in inputs or "score" not in outputs:
+            raise BundleError(f"{spec.get('file')}: manifest needs a 'features' input and 'score' output")
+        features = inputs["features"]
+        if int(np.prod(features["shape"])) != self.window_frames * 40 * features["shape"][0]:
+            raise BundleError(
+                f"{spec.get('file')}: features input {features['shape']} does not hold "
+                f"window_frames={self.window_frames} x 40 channels"
+            )
+        self._features_index = features["index"]
+        self._features_shape = tuple(features["shape"])
+        self._lut = feature_lut(feature_scale, features["scale"], features["zero_point"], features["dtype"])
+        score = outputs["score"]
+        self._score_index = score["index"]
+        self._score_scale = score["scale"]
+        self._score_zero_point = score["zero_point"]
+        self._states: list[tuple[int, int, float, float, int, int, Any]] = []
+        for in_name, out_name in spec.get("states", []):
+            if in_name not in inputs or out_name not in outputs:
+                raise BundleError(f"{spec.get('file')}: state {in_name}->{out_name} not in manifest")
+            src, dst = outputs[out_name], inputs[in_name]
+            if src["shape"] != dst["shape"]:
+                raise BundleError(f"{spec.get('file')}: state {in_name} changes shape")
+            self._states.append(
+                (dst["index"], src["index"], src["scale"], dst["scale"], src["zero_point"],
+                 dst["zero_point"], _DTYPES[dst["dtype"]])
+            )
+        self._initial_states = [
+            np.full(inputs[name]["shape"], inputs[name]["zero_point"], _DTYPES[inputs[name]["dtype"]])
+            for name, _ in spec.get("states", [])
+        ]
+        self.reset()
+
+    @classmethod
+    def from_bundle(cls, bundle_dir: Path, spec: dict[str, Any], feature_scale: float) -> TfliteModel:
+        return cls((Path(bundle_dir) / spec["file"]).read_bytes(), spec, feature_scale)
+
+    def reset(self) -> None:
+        """Forget all streaming history (states back to zero)."""
+        self._state_values = [state.copy() for state in self._initial_states]
+
+    def step(self, frames: npt.NDArray[np.uint16]) -> float:
+        """Run one inference on ``window_frames`` uint16 frames; return the keyword probability."""
+        quantized = self._lut[frames].reshape(self._features_shape)
+        interpreter = self.interpreter
+        interpreter.set_tensor(self._features_index, quantized)
+        for (in_index, *_rest), value in zip(self._states, self._state_values, strict=True):
+            interpreter.set_tensor(in_index, value)
+        interpreter.invoke()
+        for position, (_, out_index, s_out, s_in, zp_out, zp_in, dtype) in enumerate(self._states):
+            value = interpreter.get_tensor(out_index)
+            if s_out != s_in or zp_out != zp_in:
+                info = np.iinfo(dtype)
+                real = (value.astype(np.float32) - zp_out) * s_out
+                value = np.clip(np.round(real / s_in) + zp_in, info.min, info.max).astype(dtype)
+            self._state_values[position] = value
+        raw = interpreter.get_tensor(self._score_index).reshape(-1)[0]
+        return float((float(raw) - self._score_zero_point) * self._score_scale)
+
+
+def _check_tensor(
+    spec: dict[str, Any], role: str, name: str, tensor: dict[str, Any], actual: dict[int, Any]
+) -> None:
+    where = f"{spec.get('file', 'model')}: {role} {name!r}"
+    detail = actual.get(tensor.get("index"))
+    if detail is None:
+        raise BundleError(f"{where} index {tensor.get('index')} is not a model {role}")
+    dtype = np.dtype(detail["dtype"]).name
+    if dtype not in _DTYPES:
+        raise BundleError(f"{where} is {dtype}; kws runs only int8/uint8 quantized models")
+    if dtype != tensor.get("dtype"):
+        raise BundleError(f"{where} is {dtype} but the manifest says {tensor.get('dtype')}")
+    if [int(d) for d in detail["shape"]] != list(tensor.get("shape", [])):
+        raise BundleError(
+            f"{where} has shape {list(detail['shape'])} but the manifest says {tensor.get('shape')}"
+        )

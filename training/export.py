@@ -1,0 +1,88 @@
+"""Fully-integer TFLite export (int8 in and out) and the manifest entry that describes it.
+
+Tensor indices come from the converted model's own serving signature, so the manifest names
+(``features``, ``state_0``, ``score``, ``next_state_0``) map to the right tensors whatever order
+the converter chose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from training.models import keras
+
+Representative = Callable[[], Iterator[list[np.ndarray]]]
+
+
+def convert_int8(model: keras.Model, representative: Representative) -> bytes:
+    """Convert a tf_keras model (float or QAT) to a full-int8 TFLite flatbuffer."""
+    import tensorflow as tf
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = representative
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+    payload: bytes = converter.convert()
+    return payload
+
+
+def describe(model_content: bytes) -> dict[str, Any]:
+    """Inputs, outputs and carried states of a converted model, by signature name."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from kws.model import tensor_summary
+
+    interpreter = Interpreter(model_content=model_content)
+    interpreter.allocate_tensors()
+    runner = interpreter.get_signature_runner()
+    by_index_in = {d["index"]: d for d in interpreter.get_input_details()}
+    by_index_out = {d["index"]: d for d in interpreter.get_output_details()}
+    inputs = [
+        tensor_summary(by_index_in[detail["index"]], name)
+        for name, detail in sorted(runner.get_input_details().items())
+    ]
+    outputs = []
+    states = []
+    for name, detail in sorted(runner.get_output_details().items()):
+        manifest_name = name
+        if name.startswith("next_state_"):
+            manifest_name = name[len("next_"):]
+            states.append([manifest_name, name])
+        outputs.append(tensor_summary(by_index_out[detail["index"]], name))
+    for entry in outputs:
+        if entry["name"].startswith("next_state_"):
+            continue
+        entry["name"] = "score"
+    return {"inputs": inputs, "outputs": outputs, "states": sorted(states)}
+
+
+def arena_estimate_bytes(model_content: bytes) -> int:
+    """A tensor-arena estimate: the two largest non-constant tensors alive at once, plus the
+    inputs and outputs, plus 1 KB of interpreter bookkeeping (TFLM's planner does about this
+    well on sequential graphs)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=model_content)
+    interpreter.allocate_tensors()
+    io_indices = {d["index"] for d in interpreter.get_input_details()}
+    io_indices |= {d["index"] for d in interpreter.get_output_details()}
+    sizes = []
+    io_bytes = 0
+    for detail in interpreter.get_tensor_details():
+        try:
+            interpreter.get_tensor(detail["index"])
+            constant = False
+        except ValueError:
+            constant = True
+        nbytes = int(np.prod(detail["shape"])) * np.dtype(detail["dtype"]).itemsize
+        if detail["index"] in io_indices:
+            io_bytes += nbytes
+        elif not constant and detail["dtype"] in (np.int8, np.uint8, np.int32):
+            sizes.append(nbytes)
+    largest = sorted(sizes, reverse=True)[:2]
+    return int(io_bytes + sum(largest) + 1024)

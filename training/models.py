@@ -1,0 +1,167 @@
+"""Architectures: a streaming tiny detector and a non-streaming full confirmer, in tf_keras.
+
+Both treat the 40 mel channels as convolution channels and convolve over time only (the
+MixedNet / DS-CNN-over-time family microWakeWord uses): input ``[batch, frames, 1, 40]``.
+
+The tiny model is trained non-streaming on windows exactly one receptive field long; its
+streaming twin (``build_tiny_streaming``) shares the weights and consumes ``stride_frames``
+new frames per call, carrying each dilated depthwise layer's recent inputs as external state
+tensors (kws_streaming's external-state mode: works in any interpreter).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import tf_keras as keras  # noqa: E402
+
+N_CHANNELS = 40
+
+
+@dataclass(frozen=True)
+class TinySpec:
+    """Streaming tiny model: a strided input conv, dilated depthwise-separable blocks, and a
+    final temporal depthwise conv spanning the rest of the receptive field."""
+
+    stride_frames: int = 3
+    stem_filters: int = 24
+    block_filters: tuple[int, ...] = (32, 32)
+    block_kernel: int = 5
+    block_dilations: tuple[int, ...] = (1, 2)
+    head_kernel: int = 20
+
+    @property
+    def state_steps(self) -> tuple[int, ...]:
+        """Past steps each stateful layer needs: blocks, then the head."""
+        blocks = tuple((self.block_kernel - 1) * d for d in self.block_dilations)
+        return blocks + (self.head_kernel - 1,)
+
+    @property
+    def receptive_steps(self) -> int:
+        return 1 + sum(self.state_steps)
+
+    @property
+    def window_frames(self) -> int:
+        """Frames the non-streaming model sees: one receptive field."""
+        return self.receptive_steps * self.stride_frames
+
+
+@dataclass(frozen=True)
+class FullSpec:
+    """Full model: DS-CNN over time on a fixed window, global average pooling, sigmoid."""
+
+    window_frames: int = 150
+    stride_frames: int = 3
+    stem_filters: int = 48
+    stem_kernel: int = 5
+    block_filters: tuple[int, ...] = (48, 48, 64, 64)
+    block_strides: tuple[int, ...] = (1, 2, 1, 2)
+    block_kernel: int = 5
+
+
+def build_tiny(spec: TinySpec) -> keras.Model:
+    """Non-streaming tiny model over ``spec.window_frames`` frames -> keyword probability."""
+    inputs = keras.Input((spec.window_frames, 1, N_CHANNELS), name="features")
+    x = keras.layers.Conv2D(
+        spec.stem_filters, (spec.stride_frames, 1), strides=(spec.stride_frames, 1),
+        activation="relu", name="stem",
+    )(inputs)
+    for index, (filters, dilation) in enumerate(
+        zip(spec.block_filters, spec.block_dilations, strict=True)
+    ):
+        x = keras.layers.DepthwiseConv2D(
+            (spec.block_kernel, 1), dilation_rate=(dilation, 1), name=f"dw{index}"
+        )(x)
+        x = keras.layers.Conv2D(filters, 1, activation="relu", name=f"pw{index}")(x)
+    x = keras.layers.DepthwiseConv2D((spec.head_kernel, 1), activation="relu", name="head")(x)
+    x = keras.layers.Flatten(name="flatten")(x)
+    outputs = keras.layers.Dense(1, activation="sigmoid", name="score")(x)
+    return keras.Model(inputs, outputs, name="tiny")
+
+
+def build_tiny_streaming(spec: TinySpec, trained: keras.Model) -> keras.Model:
+    """The streaming twin of a trained tiny model: inputs ``features [1, stride, 1, 40]`` and
+    one state per stateful layer; outputs the score then each new state. Weights are copied."""
+    features = keras.Input((spec.stride_frames, 1, N_CHANNELS), batch_size=1, name="features")
+    stem = trained.get_layer("stem")
+    x = keras.layers.Conv2D(
+        spec.stem_filters, (spec.stride_frames, 1), strides=(spec.stride_frames, 1),
+        activation="relu", name="stem",
+    )(features)
+    states_in = []
+    states_out = []
+    layer_names = [f"dw{i}" for i in range(len(spec.block_filters))] + ["head"]
+    copies = {"stem": stem}
+    for index, (name, steps) in enumerate(zip(layer_names, spec.state_steps, strict=True)):
+        channels = int(x.shape[-1])
+        state = keras.Input((steps, 1, channels), batch_size=1, name=f"state_{index}")
+        states_in.append(state)
+        buffer = keras.layers.Concatenate(axis=1, name=f"buffer_{index}")([state, x])
+        states_out.append(
+            keras.layers.Cropping2D(((1, 0), (0, 0)), name=f"next_state_{index}")(buffer)
+        )
+        source = trained.get_layer(name)
+        if name == "head":
+            x = keras.layers.DepthwiseConv2D((spec.head_kernel, 1), activation="relu", name=name)(
+                buffer
+            )
+        else:
+            dilation = spec.block_dilations[index]
+            x = keras.layers.DepthwiseConv2D(
+                (spec.block_kernel, 1), dilation_rate=(dilation, 1), name=name
+            )(buffer)
+            pw_name = f"pw{index}"
+            x = keras.layers.Conv2D(
+                spec.block_filters[index], 1, activation="relu", name=pw_name
+            )(x)
+            copies[pw_name] = trained.get_layer(pw_name)
+        copies[name] = source
+    x = keras.layers.Flatten(name="flatten")(x)
+    score = keras.layers.Dense(1, activation="sigmoid", name="score")(x)
+    copies["score"] = trained.get_layer("score")
+    model = keras.Model([features, *states_in], [score, *states_out], name="tiny_streaming")
+    for name, source in copies.items():
+        model.get_layer(name).set_weights(source.get_weights())
+    return model
+
+
+def build_full(spec: FullSpec) -> keras.Model:
+    """Full model over ``spec.window_frames`` frames -> keyword probability."""
+    inputs = keras.Input((spec.window_frames, 1, N_CHANNELS), name="features")
+    x = keras.layers.Conv2D(
+        spec.stem_filters, (spec.stem_kernel, 1), strides=(2, 1), activation="relu", name="stem"
+    )(inputs)
+    for index, (filters, stride) in enumerate(
+        zip(spec.block_filters, spec.block_strides, strict=True)
+    ):
+        x = keras.layers.DepthwiseConv2D(
+            (spec.block_kernel, 1), strides=(stride, 1), padding="same", name=f"dw{index}"
+        )(x)
+        x = keras.layers.ReLU(name=f"dw_relu{index}")(x)
+        x = keras.layers.Conv2D(filters, 1, activation="relu", name=f"pw{index}")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    outputs = keras.layers.Dense(1, activation="sigmoid", name="score")(x)
+    return keras.Model(inputs, outputs, name="full")
+
+
+def count_macs(model: keras.Model) -> int:
+    """Multiply-accumulates of one inference (convolutions and dense layers)."""
+    total = 0
+    for layer in model.layers:
+        inner = getattr(layer, "layer", layer)  # QAT wrappers hold the real layer
+        if isinstance(inner, keras.layers.DepthwiseConv2D):
+            out = layer.output_shape
+            kh, kw = inner.kernel_size
+            total += int(out[1] * out[2] * out[3] * kh * kw)
+        elif isinstance(inner, keras.layers.Conv2D):
+            out = layer.output_shape
+            kh, kw = inner.kernel_size
+            in_channels = int(inner.input_shape[-1])
+            total += int(out[1] * out[2] * out[3] * kh * kw * in_channels)
+        elif isinstance(inner, keras.layers.Dense):
+            total += int(inner.input_shape[-1]) * int(inner.units)
+    return total
