@@ -30,6 +30,7 @@ from kws.frontend.fft_kernels import (
     run_stages_256,
 )
 from kws.frontend.fft_plan import FFT_Q_BITS, FFT_SAMPLE_MAX, FftPlan, kiss_factors, plan_fft
+from kws.frontend.window import WINDOW_Q_BITS
 
 __all__ = [
     "FFT_Q_BITS",
@@ -183,7 +184,9 @@ def _split_bin(
 
 @numba.njit(cache=True, inline="always")
 def apply_fft_frame_lanes(
-    padded: npt.NDArray[np.int64],
+    frames: npt.NDArray[np.int16],
+    coefficients_q12: npt.NDArray[np.int64],
+    input_shifts: npt.NDArray[np.int64],
     permutation: npt.NDArray[np.int64],
     twiddles: npt.NDArray[np.int64],
     super_twiddles: npt.NDArray[np.int64],
@@ -194,16 +197,27 @@ def apply_fft_frame_lanes(
 ) -> None:
     """The same real FFT as ``apply_fft`` on ``FRAME_LANES`` frames at once (512 points only).
 
-    ``padded`` is ``(512, FRAME_LANES)``: each column a frame already shifted and zero-padded.
-    ``work_*`` are ``(256, FRAME_LANES)`` scratch; ``spectrum_*`` ``(257, FRAME_LANES)``.
-    Identical arithmetic, different loop order: bit-identical to ``apply_fft`` per frame.
+    ``frames`` is ``(FRAME_LANES, window)`` raw samples, one frame per row; the window (Q12
+    ``coefficients_q12``), TFLM's input shift and zero padding are applied while loading the
+    FFT input, straight into kissfft's permuted order. ``work_*`` are ``(256, FRAME_LANES)``
+    scratch; ``spectrum_*`` ``(257, FRAME_LANES)``. Identical arithmetic, different loop order:
+    bit-identical to ``apply_window`` + ``apply_fft`` per frame.
     """
     complex_size = permutation.shape[0]
+    window_samples = frames.shape[1]
     for j in range(complex_size):
         source = 2 * permutation[j]
-        for lane in range(FRAME_LANES):
-            work_re[j, lane] = padded[source, lane]
-            work_im[j, lane] = padded[source + 1, lane]
+        for part in range(2):
+            position = source + part
+            target = work_re if part == 0 else work_im
+            if position < window_samples:
+                coefficient = coefficients_q12[position]
+                for lane in range(FRAME_LANES):
+                    windowed = (int(frames[lane, position]) * coefficient) >> WINDOW_Q_BITS
+                    target[j, lane] = wrap_int16((windowed & 0xFFFF) << input_shifts[lane])
+            else:
+                for lane in range(FRAME_LANES):
+                    target[j, lane] = 0
     run_frame_lanes_256(work_re, work_im, work_re, work_im, twiddles, twiddles)
     for lane in range(FRAME_LANES):
         dc_re = _scale(work_re[0, lane], 2)

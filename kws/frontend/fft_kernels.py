@@ -90,7 +90,9 @@ def _make_butterfly2(fixed: int) -> Any:
     return kernel
 
 
-def _make_butterfly4(fixed: int) -> Any:
+def _make_butterfly4(fixed: int, unit_twiddles: bool = False) -> Any:
+    # With k = 0 every twiddle is (32767, 0): C_MUL by it returns its input unchanged for
+    # |input| <= 8191, which C_FIXDIV(., 4) guarantees, so those butterflies skip the products.
     @numba.njit(cache=False, inline="always")
     def kernel(
         re: npt.NDArray[np.int64],
@@ -121,12 +123,15 @@ def _make_butterfly4(fixed: int) -> Any:
             f2_im = _scale(im[i2, lane], 4)
             f3_re = _scale(re[i3, lane], 4)
             f3_im = _scale(im[i3, lane], 4)
-            s0_re = _rotate_re(f1_re, f1_im, w1_re, w1_im)
-            s0_im = _rotate_im(f1_re, f1_im, w1_re, w1_im)
-            s1_re = _rotate_re(f2_re, f2_im, w2_re, w2_im)
-            s1_im = _rotate_im(f2_re, f2_im, w2_re, w2_im)
-            s2_re = _rotate_re(f3_re, f3_im, w3_re, w3_im)
-            s2_im = _rotate_im(f3_re, f3_im, w3_re, w3_im)
+            if unit_twiddles:
+                s0_re, s0_im, s1_re, s1_im, s2_re, s2_im = f1_re, f1_im, f2_re, f2_im, f3_re, f3_im
+            else:
+                s0_re = _rotate_re(f1_re, f1_im, w1_re, w1_im)
+                s0_im = _rotate_im(f1_re, f1_im, w1_re, w1_im)
+                s1_re = _rotate_re(f2_re, f2_im, w2_re, w2_im)
+                s1_im = _rotate_im(f2_re, f2_im, w2_re, w2_im)
+                s2_re = _rotate_re(f3_re, f3_im, w3_re, w3_im)
+                s2_im = _rotate_im(f3_re, f3_im, w3_re, w3_im)
             s5_re = f0_re - s1_re
             s5_im = f0_im - s1_im
             f0_re += s1_re
@@ -293,7 +298,10 @@ def run_stages(
 
 
 def _make_early_stage(radix: int, m: int, fstride: int, block_size: int, n_blocks: int) -> Any:
-    butterfly = _make_butterfly4(n_blocks) if radix == 4 else _make_butterfly2(n_blocks)
+    if radix == 4:
+        butterfly = _make_butterfly4(n_blocks, unit_twiddles=m == 1)
+    else:
+        butterfly = _make_butterfly2(n_blocks)
 
     @numba.njit(cache=False, inline="always")
     def stage(

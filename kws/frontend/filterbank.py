@@ -204,13 +204,16 @@ def apply_filterbank_frame_lanes(
     weights_q12: npt.NDArray[np.int64],
     unweights_q12: npt.NDArray[np.int64],
     input_shifts: npt.NDArray[np.int64],
-    energy: npt.NDArray[np.int64],
-    accumulators: npt.NDArray[np.int64],
+    energy: npt.NDArray[np.float64],
+    accumulators: npt.NDArray[np.float64],
     channels_out: npt.NDArray[np.int64],
 ) -> None:
     """``apply_filterbank`` on several frames at once: arrays are ``(index, frame)``.
 
     Every frame shares the bin-to-channel tables, so the frame axis is a contiguous SIMD axis.
+    The sums run in float64, which is exact here: energies are below 2**31, weights below 2**13
+    and there are fewer than 2**9 bins, so every partial sum is an integer below 2**53 (and
+    TFLM's uint64 sums never wrap). ``energy`` and ``accumulators`` are float64 scratch.
     """
     lanes = input_shifts.shape[0]
     n_bins = bin_channel.shape[0]
@@ -218,20 +221,24 @@ def apply_filterbank_frame_lanes(
         for lane in range(lanes):
             re = spectrum_re[start_bin + k, lane]
             im = spectrum_im[start_bin + k, lane]
-            energy[k, lane] = ((re * re + im * im + 0x80000000) & 0xFFFFFFFF) - 0x80000000
-    accumulators[:, :] = 0
+            # TFLM keeps the energy in an int32 (sign extended when widened).
+            wrapped = ((re * re + im * im + 0x80000000) & 0xFFFFFFFF) - 0x80000000
+            energy[k, lane] = float(wrapped)
+    accumulators[:, :] = 0.0
     for k in range(n_bins):
         channel = bin_channel[k]
-        weight = weights_q12[k]
-        unweight = unweights_q12[k]
+        weight = float(weights_q12[k])
+        unweight = float(unweights_q12[k])
         for lane in range(lanes):
             accumulators[channel, lane] += weight * energy[k, lane]
             accumulators[channel + 1, lane] += unweight * energy[k, lane]
     for channel in range(channels_out.shape[0]):
         for lane in range(lanes):
+            # Branch-free fast path for every value (SIMD), exact path below for the rest.
+            total = min(max(accumulators[channel + 1, lane], 0.0), _FAST_SQRT_LIMIT - 1.0)
+            channels_out[channel, lane] = _rounded_sqrt(int(total)) >> input_shifts[lane]
+    for channel in range(channels_out.shape[0]):
+        for lane in range(lanes):
             total = accumulators[channel + 1, lane]
-            if 0 <= total < _FAST_SQRT_LIMIT:
-                root = _rounded_sqrt(total)
-            else:
-                root = _sqrt64(total)
-            channels_out[channel, lane] = root >> input_shifts[lane]
+            if not 0.0 <= total < _FAST_SQRT_LIMIT:
+                channels_out[channel, lane] = _sqrt64(int(total)) >> input_shifts[lane]

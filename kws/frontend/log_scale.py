@@ -65,11 +65,10 @@ def log_scale_params(config: FrontendConfig) -> LogScaleParams:
 
 @numba.njit(cache=True, inline="always")
 def _log2_fraction_q16(x: int, log2_integer: int, table: npt.NDArray[np.int64]) -> int:
+    # Align the bits below the leading one to Q16; only one of the two shifts is non-zero
+    # (no branch, so the channel loop can vectorise).
     frac = x - (1 << log2_integer)
-    if log2_integer < LOG_Q_BITS:
-        frac <<= LOG_Q_BITS - log2_integer
-    else:
-        frac >>= log2_integer - LOG_Q_BITS
+    frac = (frac << max(LOG_Q_BITS - log2_integer, 0)) >> max(log2_integer - LOG_Q_BITS, 0)
     segment = frac >> (LOG_Q_BITS - LOG_SEGMENTS_BITS)
     segment_unit = (1 << LOG_Q_BITS) >> LOG_SEGMENTS_BITS
     c0 = int(table[segment])
@@ -97,12 +96,14 @@ def apply_log_scale(
     features_out: npt.NDArray[np.uint16],
 ) -> None:
     """Write the uint16 features of one frame from the (uint32) channel values."""
+    # One shift or the other (exactly one is non-zero), then the log where the value exceeds 1;
+    # selects rather than branches, so the loop vectorises.
+    left = max(correction_bits, 0)
+    right = max(-correction_bits, 0)
     for i in range(signal.shape[0]):
         value = signal[i]
         if enabled:
-            if correction_bits < 0:
-                value >>= -correction_bits
-            else:
-                value = (value << correction_bits) & _UINT32_MASK
-            value = fixed_log(value, scale_shift, table) if value > 1 else 0
-        features_out[i] = value if value < _UINT16_MAX else _UINT16_MAX
+            value = ((value << left) & _UINT32_MASK) >> right
+            logged = fixed_log(max(value, 2), scale_shift, table)
+            value = logged if value > 1 else 0
+        features_out[i] = min(value, _UINT16_MAX)

@@ -88,26 +88,24 @@ def pcan_params(config: FrontendConfig) -> PcanParams:
 @numba.njit(cache=True, inline="always")
 def _wide_dynamic_function(x: int, lut: npt.NDArray[np.int64]) -> int:
     """Gain for noise estimate ``x``: quadratic interpolation inside its power-of-two interval."""
-    if x <= 2:
-        return int(lut[x])
+    # Written without branches (selects instead) so the channel loop can vectorise.
     interval = most_significant_bit(x)
-    base = 4 * interval - 6
-    if interval < 11:
-        frac = (x << (11 - interval)) & 0x3FF
-    else:
-        frac = (x >> (interval - 11)) & 0x3FF
+    base = max(4 * interval - 6, 0)
+    # The 10 bits below the leading one; only one of the two shifts is non-zero.
+    frac = ((x << max(11 - interval, 0)) >> max(interval - 11, 0)) & 0x3FF
     result = (lut[base + 2] * frac) >> 5
     result += lut[base + 1] << 5
     result = (result * frac + (1 << 14)) >> 15
-    return wrap_int16(result + lut[base])
+    interpolated = wrap_int16(result + lut[base])
+    return int(lut[min(x, 2)]) if x <= 2 else interpolated
 
 
 @numba.njit(cache=True, inline="always")
 def _shrink(snr: int) -> int:
     """``PcanShrink``: quadratic below 2.0 (Q12), linear minus 1.0 above, into Q6."""
-    if snr < (2 << PCAN_SNR_Q_BITS):
-        return (snr * snr) >> (2 + 2 * PCAN_SNR_Q_BITS - PCAN_OUTPUT_Q_BITS)
-    return (snr >> (PCAN_SNR_Q_BITS - PCAN_OUTPUT_Q_BITS)) - (1 << PCAN_OUTPUT_Q_BITS)
+    quadratic = (snr * snr) >> (2 + 2 * PCAN_SNR_Q_BITS - PCAN_OUTPUT_Q_BITS)
+    linear = (snr >> (PCAN_SNR_Q_BITS - PCAN_OUTPUT_Q_BITS)) - (1 << PCAN_OUTPUT_Q_BITS)
+    return quadratic if snr < (2 << PCAN_SNR_Q_BITS) else linear
 
 
 @numba.njit(cache=True, inline="always")

@@ -16,7 +16,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-from kws.frontend.bits import most_significant_bit, wrap_int16
+from kws.frontend.bits import most_significant_bit
 from kws.frontend.config import FrontendConfig
 from kws.frontend.fft import (
     FRAME_LANES,
@@ -32,7 +32,7 @@ from kws.frontend.filterbank import (
 from kws.frontend.log_scale import LOG_CORRECTION_Q16, apply_log_scale, log_scale_params
 from kws.frontend.noise_reduction import apply_noise_reduction, noise_reduction_params
 from kws.frontend.pcan import apply_pcan, pcan_params
-from kws.frontend.window import apply_window, window_params
+from kws.frontend.window import apply_window, window_params, window_peak
 
 # Header slots of the packed tables.
 _WINDOW, _HOP, _CHANNELS, _START_BIN, _COMPLEX_SIZE = 0, 1, 2, 3, 4
@@ -349,26 +349,32 @@ def _frames_in_lanes(
     gain_lut = _section(tables, _LUT)
     log_table = _section(tables, _LOG)
     # Scratch for one block of frames, once per call (batch calls are long).
-    padded = np.zeros((2 * complex_size, lanes), dtype=np.int64)
+    frames = np.empty((lanes, window), dtype=np.int16)
     work_re = np.empty((complex_size, lanes), dtype=np.int64)
     work_im = np.empty((complex_size, lanes), dtype=np.int64)
     spectrum_re = np.empty((complex_size + 1, lanes), dtype=np.int64)
     spectrum_im = np.empty((complex_size + 1, lanes), dtype=np.int64)
-    energy = np.empty((bin_channel.shape[0], lanes), dtype=np.int64)
-    accumulators = np.empty((channels + 2, lanes), dtype=np.int64)
+    energy = np.empty((bin_channel.shape[0], lanes), dtype=np.float64)
+    accumulators = np.empty((channels + 2, lanes), dtype=np.float64)
     lane_signal = np.empty((channels, lanes), dtype=np.int64)
     shifts = np.empty(lanes, dtype=np.int64)
     for first in range(0, n_frames, lanes):
         for lane in range(lanes):
             start = (first + lane) * hop
-            max_abs = _window_frame(pcm, pending, pending_count, start, coefficients, frame)
-            shift = 15 - most_significant_bit(max_abs)
-            shifts[lane] = shift
-            # TFLM's `(int16)((uint16)x << shift)`; rows past the window stay zero.
+            # Raw samples, one frame per row (contiguous copies); the window is applied while
+            # loading the FFT input, after its peak has set the frame's shift.
             for i in range(window):
-                padded[i, lane] = wrap_int16((int(frame[i]) & 0xFFFF) << shift)
+                position = start + i
+                if position < pending_count:
+                    frames[lane, i] = pending[position]
+                else:
+                    frames[lane, i] = pcm[position - pending_count]
+            max_abs = window_peak(frames[lane], 0, coefficients)
+            shifts[lane] = 15 - most_significant_bit(max_abs)
         apply_fft_frame_lanes(
-            padded,
+            frames,
+            coefficients,
+            shifts,
             permutation,
             twiddles,
             super_twiddles,

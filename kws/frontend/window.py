@@ -63,3 +63,23 @@ def apply_window(
         if magnitude > max_abs:
             max_abs = magnitude
     return max_abs
+
+
+@numba.njit(cache=True, inline="always")
+def window_peak(
+    samples: npt.NDArray[np.int16],
+    start: int,
+    coefficients_q12: npt.NDArray[np.integer[Any]],
+) -> int:
+    """max |windowed sample| of ``samples[start:start+N]`` (as ``apply_window``), storing nothing.
+
+    For the batch path, which applies the window later while loading the FFT input.
+    """
+    max_abs = 0
+    for i in range(coefficients_q12.shape[0]):
+        value = (int(samples[start + i]) * int(coefficients_q12[i])) >> WINDOW_Q_BITS
+        # C int16 negation: |-32768| stays negative and never wins.
+        magnitude = -value if value != -32768 else 0
+        magnitude = value if value >= 0 else magnitude
+        max_abs = max(max_abs, magnitude)
+    return max_abs
