@@ -94,21 +94,33 @@ def test_zero_input_gives_zero_spectrum() -> None:
 
 
 def test_frame_lanes_fft_equals_single_frame_fft() -> None:
+    """The batch path's 16-frame FFT (window and shift fused into its load) == window + FFT."""
     from kws.frontend.fft import FRAME_LANES, apply_fft_frame_lanes
+    from kws.frontend.window import apply_window, window_params
 
     config = FrontendConfig()
     params = fft_params(config)
+    coefficients = window_params(config).coefficients_q12.astype(np.int64)
     rng = np.random.default_rng(9)
     n = config.fft_size
-    padded = np.zeros((n, FRAME_LANES), dtype=np.int64)
-    # Random frames, two at the int16 extremes (where the int16 wraps matter).
-    padded[: config.window_samples] = rng.integers(-32768, 32768, (config.window_samples, 16))
-    padded[: config.window_samples, 0] = 32767
-    padded[: config.window_samples, 1] = -32768
+    size = config.window_samples
+    frames = rng.integers(-32768, 32768, (FRAME_LANES, size)).astype(np.int16)
+    # Frames at the int16 extremes (where kissfft's int16 wraps matter) and a quiet one.
+    frames[0] = 32767
+    frames[1] = -32768
+    frames[2] = np.where(np.arange(size) % 2 == 0, 32767, -32768)
+    frames[3] = rng.integers(-3, 4, size)
+    shifts = np.zeros(FRAME_LANES, dtype=np.int64)
+    windowed = np.zeros((FRAME_LANES, size), dtype=np.int16)
+    for lane in range(FRAME_LANES):
+        peak = apply_window(frames[lane], 0, coefficients, windowed[lane])
+        shifts[lane] = 15 - int(peak).bit_length()
     spectrum_re = np.zeros((n // 2 + 1, FRAME_LANES), dtype=np.int64)
     spectrum_im = np.zeros_like(spectrum_re)
     apply_fft_frame_lanes(
-        padded,
+        frames,
+        coefficients,
+        shifts,
         params.permutation,
         params.twiddles,
         params.super_twiddles,
@@ -118,7 +130,6 @@ def test_frame_lanes_fft_equals_single_frame_fft() -> None:
         spectrum_im,
     )
     for lane in range(FRAME_LANES):
-        frame = padded[: config.window_samples, lane].astype(np.int16)
-        single = _spectrum(frame, 0, config)
+        single = _spectrum(windowed[lane], int(shifts[lane]), config)
         assert np.array_equal(single.real, spectrum_re[:, lane])
         assert np.array_equal(single.imag, spectrum_im[:, lane])
