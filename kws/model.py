@@ -101,6 +101,8 @@ class TfliteModel:
     def reset(self) -> None:
         """Forget all streaming history (states back to zero)."""
         self._state_values = [state.copy() for state in self._initial_states]
+        if self.spec.get("internal_state"):
+            self.interpreter.reset_all_variables()
 
     def step(self, frames: npt.NDArray[np.uint16]) -> float:
         """Run one inference on ``window_frames`` uint16 frames; return the keyword probability."""

@@ -1,0 +1,234 @@
+"""The cascade: a tiny streaming detector always on, a full model woken to confirm.
+
+Feature frames go into a ring buffer. Every ``stride`` frames the tiny model sees the new
+frames; when the mean of its last ``smoothing_frames`` scores reaches the wake threshold, the
+full model runs over the buffered window (pre-roll, so the keyword that woke it is still there)
+and then every stride until it confirms (a ``Detection``) or the wake window runs out. After a
+detection nothing fires for the refractory period.
+
+With no tiny model (a single-stage bundle, e.g. a microWakeWord model) or ``full_only=True``,
+the full model runs every stride: the baseline the cascade is measured against.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from kws.errors import BundleError
+from kws.frontend import Frontend
+
+HOP_S = 0.01
+FRAME_END_OFFSET_S = 0.02  # a frame's 30 ms window ends 20 ms after its 10 ms hop starts
+
+
+class Detector(Protocol):
+    stride_frames: int
+    window_frames: int
+
+    def step(self, frames: npt.NDArray[np.uint16]) -> float: ...
+
+    def reset(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Detection:
+    """A confirmed keyword: ``time_s`` from the start of the stream to the end of the audio that
+    completed it, ``stage`` the model that confirmed ("full" or "single")."""
+
+    time_s: float
+    keyword: str
+    score: float
+    stage: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"time_s": round(self.time_s, 3), "keyword": self.keyword,
+                "score": round(self.score, 4), "stage": self.stage}
+
+
+@dataclass
+class CascadeCounters:
+    """Work done so far; the energy model turns these into charge."""
+
+    hops: int = 0
+    tiny_inferences: int = 0
+    full_inferences: int = 0
+    wakes: int = 0
+    detections: int = 0
+    awake_hops: int = 0
+
+    @property
+    def duty_cycle_full(self) -> float:
+        """Share of hops spent with the full model awake."""
+        return self.awake_hops / self.hops if self.hops else 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        return {"hops": self.hops, "tiny_inferences": self.tiny_inferences,
+                "full_inferences": self.full_inferences, "wakes": self.wakes,
+                "detections": self.detections, "awake_hops": self.awake_hops,
+                "duty_cycle_full": round(self.duty_cycle_full, 6)}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    wake: float
+    detect: float
+    smoothing_frames: int
+    wake_window_s: float
+    preroll_s: float
+    refractory_s: float
+
+    @classmethod
+    def from_manifest(cls, values: dict[str, Any], **overrides: Any) -> Thresholds:
+        merged = {key: values[key] for key in cls.__dataclass_fields__ if key in values}
+        merged.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**merged)
+
+
+@dataclass
+class _State:
+    awake_until_hop: int = -1
+    refractory_until_hop: int = -1
+    since_tiny: int = 0
+    since_full: int = 0
+    tiny_scores: list[float] = field(default_factory=list)
+    full_scores: list[float] = field(default_factory=list)
+
+
+class Cascade:
+    """Feature frames or PCM in, detections out. See the module docstring."""
+
+    def __init__(
+        self,
+        keyword: str,
+        full: Detector,
+        thresholds: Thresholds,
+        tiny: Detector | None = None,
+        full_only: bool = False,
+    ) -> None:
+        self.keyword = keyword
+        self.tiny = tiny
+        self.full = full
+        self.thresholds = thresholds
+        self.full_only = full_only or tiny is None
+        self.frontend = Frontend()
+        preroll_frames = int(round(thresholds.preroll_s / HOP_S))
+        self._buffer_frames = max(full.window_frames, preroll_frames, tiny.stride_frames if tiny else 0)
+        self._ring = np.zeros((self._buffer_frames, 40), dtype=np.uint16)
+        self._filled = 0
+        self._wake_window_hops = int(round(thresholds.wake_window_s / HOP_S))
+        self._refractory_hops = int(round(thresholds.refractory_s / HOP_S))
+        self.last_tiny_score = 0.0
+        self.last_full_score = 0.0
+        self.reset()
+
+    @property
+    def awake(self) -> bool:
+        return self.full_only or self.counters.hops < self._state.awake_until_hop
+
+    def reset(self) -> None:
+        """Start a new stream: counters, buffers, model states and frontend all cleared."""
+        self.counters = CascadeCounters()
+        self._state = _State()
+        self._ring[:] = 0
+        self._filled = 0
+        self.frontend.reset()
+        self.full.reset()
+        if self.tiny is not None:
+            self.tiny.reset()
+
+    def process(self, pcm: npt.NDArray[np.int16]) -> list[Detection]:
+        """Feed int16 16 kHz PCM of any length; return detections completed by it."""
+        return self.process_features(self.frontend.process(pcm))
+
+    def process_features(self, frames: npt.NDArray[np.uint16]) -> list[Detection]:
+        """Feed uint16 feature frames [n, 40]; return detections completed by them."""
+        detections: list[Detection] = []
+        for frame in frames:
+            detection = self._hop(frame)
+            if detection is not None:
+                detections.append(detection)
+        return detections
+
+    def _recent(self, count: int) -> npt.NDArray[np.uint16]:
+        """The last ``count`` frames, oldest first (zeros before the stream began)."""
+        end = self.counters.hops % self._buffer_frames
+        order = (np.arange(end - count, end)) % self._buffer_frames
+        return self._ring[order]
+
+    def _hop(self, frame: npt.NDArray[np.uint16]) -> Detection | None:
+        counters, state, thresholds = self.counters, self._state, self.thresholds
+        self._ring[counters.hops % self._buffer_frames] = frame
+        counters.hops += 1
+        hop = counters.hops
+        detection = None
+        if self.tiny is not None and not self.full_only:
+            state.since_tiny += 1
+            if state.since_tiny == self.tiny.stride_frames:
+                state.since_tiny = 0
+                self.last_tiny_score = self.tiny.step(self._recent(self.tiny.window_frames))
+                counters.tiny_inferences += 1
+                state.tiny_scores.append(self.last_tiny_score)
+                del state.tiny_scores[: -thresholds.smoothing_frames]
+                smoothed = sum(state.tiny_scores) / len(state.tiny_scores)
+                if (smoothed >= thresholds.wake and hop >= state.awake_until_hop
+                        and hop >= state.refractory_until_hop):
+                    counters.wakes += 1
+                    state.awake_until_hop = hop + self._wake_window_hops
+                    state.since_full = self.full.stride_frames  # run at once on the pre-roll
+        if self.awake:
+            counters.awake_hops += 1
+            state.since_full += 1
+            if state.since_full >= self.full.stride_frames:
+                state.since_full = 0
+                self.last_full_score = self.full.step(self._recent(self.full.window_frames))
+                counters.full_inferences += 1
+                score = self.last_full_score
+                if self.full_only and self.tiny is None:
+                    # single-stage models smooth their own scores, like microWakeWord
+                    state.full_scores.append(score)
+                    del state.full_scores[: -thresholds.smoothing_frames]
+                    score = sum(state.full_scores) / len(state.full_scores)
+                if score >= thresholds.detect and hop >= state.refractory_until_hop:
+                    counters.detections += 1
+                    state.refractory_until_hop = hop + self._refractory_hops
+                    state.awake_until_hop = hop  # back to sleep
+                    stage = "single" if self.tiny is None else "full"
+                    detection = Detection(hop * HOP_S + FRAME_END_OFFSET_S, self.keyword, score, stage)
+        return detection
+
+
+def load_cascade(path: str | Path, full_only: bool = False, **overrides: Any) -> Cascade:
+    """Load a bundle folder (``manifest.json``) or a microWakeWord ``.json`` config as a Cascade.
+
+    ``overrides`` replace manifest thresholds (``detect=0.9``, ``wake=0.3``, ...).
+
+    Raises:
+        BundleError: the bundle is missing, corrupt or does not match this runtime.
+    """
+    from kws.bundle import load_manifest, model_path
+    from kws.model import TfliteModel
+
+    source = Path(path)
+    if source.suffix == ".json" and source.is_file():
+        from kws.mww import load_microwakeword
+
+        return load_microwakeword(source, **overrides)
+    manifest = load_manifest(source)
+    bundle_dir = Path(manifest["_dir"])
+    scale = float(manifest.get("feature_scale", 0.0390625))
+    models = manifest["models"]
+    if "full" not in models:
+        raise BundleError(f"{source}: manifest has no 'full' model")
+    full = TfliteModel(model_path(bundle_dir, "full", models["full"]).read_bytes(), models["full"], scale)
+    tiny = None
+    if "tiny" in models:
+        tiny = TfliteModel(model_path(bundle_dir, "tiny", models["tiny"]).read_bytes(), models["tiny"], scale)
+    thresholds = Thresholds.from_manifest(manifest["thresholds"], **overrides)
+    cascade = Cascade(manifest["keyword"], full, thresholds, tiny=tiny, full_only=full_only)
+    cascade.manifest = manifest  # type: ignore[attr-defined]
+    return cascade

@@ -1,0 +1,166 @@
+"""Training windows, float training, hard-negative mining and quantization-aware training.
+
+A positive window ends between the keyword's last frame and a few frames after it (the
+detector should fire as the keyword completes); windows of the same clip ending well before
+the keyword end are negatives (a partial keyword must not fire), as are windows from keyword-
+free clips and from the long negative stream.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from kws.frontend import FEATURE_SCALE
+from training.data import Split
+from training.models import keras
+
+POSITIVE_LATE_FRAMES = 8  # positive windows end up to this many frames after the keyword
+PARTIAL_BEFORE_FRAMES = 35  # windows ending this far before the keyword end are negatives
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    epochs: int = 12
+    qat_epochs: int = 3
+    batch_size: int = 128
+    learning_rate: float = 3e-3
+    windows_per_positive: int = 3
+    stream_windows: int = 6000
+    mining_rounds: int = 1
+    mined_per_round: int = 1500
+    seed: int = 0
+
+
+def window_at(features: npt.NDArray[np.uint16], end_frame: int, length: int) -> npt.NDArray[np.uint16]:
+    """``length`` frames ending at ``end_frame`` (inclusive), padded at the start by repeating the
+    first frame (quiet lead-in looks like that after noise reduction)."""
+    start = end_frame + 1 - length
+    piece = features[max(0, start) : end_frame + 1]
+    if start < 0:
+        piece = np.concatenate([np.repeat(features[:1], -start, axis=0), piece])
+    return piece
+
+
+def to_input(windows: npt.NDArray[np.uint16]) -> npt.NDArray[np.float32]:
+    """uint16 windows [n, frames, 40] -> model input [n, frames, 1, 40] float features."""
+    return (windows.astype(np.float32) * FEATURE_SCALE)[:, :, None, :]
+
+
+def make_windows(
+    split: Split, length: int, settings: FitSettings, rng: np.random.Generator
+) -> tuple[npt.NDArray[np.uint16], npt.NDArray[np.float32]]:
+    """Labelled windows of ``length`` frames from one split."""
+    windows: list[npt.NDArray[np.uint16]] = []
+    labels: list[float] = []
+    positives = split.positives
+    for features, end in zip(positives.features, positives.keyword_end_frames, strict=True):
+        last = features.shape[0] - 1
+        for _ in range(settings.windows_per_positive):
+            windows.append(window_at(features, min(last, int(end) + int(rng.integers(0, POSITIVE_LATE_FRAMES))), length))
+            labels.append(1.0)
+        early = int(end) - PARTIAL_BEFORE_FRAMES - int(rng.integers(0, 40))
+        if early > 10:
+            windows.append(window_at(features, early, length))
+            labels.append(0.0)
+    for features in split.negatives.features:
+        for _ in range(2):
+            windows.append(window_at(features, int(rng.integers(length // 2, features.shape[0])), length))
+            labels.append(0.0)
+    stream = split.stream_features
+    if stream.shape[0] > length:
+        for end in rng.integers(length - 1, stream.shape[0], size=settings.stream_windows):
+            windows.append(stream[end + 1 - length : end + 1])
+            labels.append(0.0)
+    return np.stack(windows), np.array(labels, dtype=np.float32)
+
+
+def fit(
+    model: keras.Model,
+    x: npt.NDArray[np.uint16],
+    y: npt.NDArray[np.float32],
+    val: tuple[npt.NDArray[np.uint16], npt.NDArray[np.float32]],
+    epochs: int,
+    settings: FitSettings,
+    learning_rate: float,
+    callbacks: list[keras.callbacks.Callback] | None = None,
+) -> keras.Model:
+    """Train with class-balanced weights and keep the epoch with the best validation loss."""
+    positive_share = float(y.mean()) if y.size else 0.5
+    weights = {0: 0.5 / max(1e-3, 1 - positive_share), 1: 0.5 / max(1e-3, positive_share)}
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss="binary_crossentropy",
+        metrics=[keras.metrics.AUC(name="auc")],
+    )
+    best = keras.callbacks.ModelCheckpoint(
+        "/dev/null", monitor="val_loss", save_best_only=False, save_weights_only=True, verbose=0
+    )
+    del best  # keras 2 cannot checkpoint to memory; a restore callback does the same
+    restore = _RestoreBest()
+    model.fit(
+        to_input(x), y, batch_size=settings.batch_size, epochs=epochs, verbose=0,
+        validation_data=(to_input(val[0]), val[1]), class_weight=weights, shuffle=True,
+        callbacks=[restore, *(callbacks or [])],
+    )
+    restore.apply(model)
+    return model
+
+
+class _RestoreBest(keras.callbacks.Callback):
+    def __init__(self) -> None:
+        super().__init__()
+        self.best_loss = np.inf
+        self.best_weights: list[npt.NDArray[np.float32]] | None = None
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        loss = (logs or {}).get("val_loss", np.inf)
+        if loss < self.best_loss:
+            self.best_loss = loss
+            self.best_weights = self.model.get_weights()
+
+    def apply(self, model: keras.Model) -> None:
+        if self.best_weights is not None:
+            model.set_weights(self.best_weights)
+
+
+def mine_hard_negatives(
+    model: keras.Model, stream: npt.NDArray[np.uint16], length: int, count: int, stride: int = 3
+) -> npt.NDArray[np.uint16]:
+    """The ``count`` keyword-free windows the model scores highest: its false accepts."""
+    ends = np.arange(length - 1, stream.shape[0], stride)
+    if ends.size == 0:
+        return np.zeros((0, length, stream.shape[1]), np.uint16)
+    scores = np.empty(ends.size, np.float32)
+    batch = 2048
+    for start in range(0, ends.size, batch):
+        chunk = ends[start : start + batch]
+        windows = np.stack([stream[e + 1 - length : e + 1] for e in chunk])
+        scores[start : start + batch] = model.predict(to_input(windows), verbose=0, batch_size=512)[:, 0]
+    top = np.argsort(scores)[::-1][:count]
+    top = top[scores[top] > 0.05]
+    return np.stack([stream[e + 1 - length : e + 1] for e in ends[top]]) if top.size else np.zeros(
+        (0, length, stream.shape[1]), np.uint16
+    )
+
+
+def quantization_aware(model: keras.Model) -> keras.Model:
+    """Wrap a trained float model for QAT (fake-quantized weights and activations)."""
+    import tensorflow_model_optimization as tfmot
+
+    return tfmot.quantization.keras.quantize_model(model)
+
+
+def float_copy_of_qat(qat_model: keras.Model, template: keras.Model) -> keras.Model:
+    """A plain float model with the QAT-trained kernels and biases (for building the streaming
+    twin, which the converter then calibrates)."""
+    for layer in template.layers:
+        if not layer.weights:
+            continue
+        wrapper = qat_model.get_layer(f"quant_{layer.name}")
+        by_suffix = {w.name.split("/")[-1]: w for w in wrapper.weights if "quant_" not in w.name}
+        names = [w.name.split("/")[-1] for w in layer.weights]
+        layer.set_weights([keras.backend.get_value(by_suffix[name]) for name in names])
+    return template
