@@ -363,12 +363,16 @@ def _frames_in_lanes(
             start = (first + lane) * hop
             # Raw samples, one frame per row (contiguous copies); the window is applied while
             # loading the FFT input, after its peak has set the frame's shift.
-            for i in range(window):
-                position = start + i
-                if position < pending_count:
-                    frames[lane, i] = pending[position]
-                else:
-                    frames[lane, i] = pcm[position - pending_count]
+            if start >= pending_count:
+                # The common case: one contiguous copy from the chunk.
+                frames[lane] = pcm[start - pending_count : start - pending_count + window]
+            else:
+                for i in range(window):
+                    position = start + i
+                    if position < pending_count:
+                        frames[lane, i] = pending[position]
+                    else:
+                        frames[lane, i] = pcm[position - pending_count]
             max_abs = window_peak(frames[lane], 0, coefficients)
             shifts[lane] = 15 - most_significant_bit(max_abs)
         apply_fft_frame_lanes(
