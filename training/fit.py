@@ -23,14 +23,14 @@ PARTIAL_BEFORE_FRAMES = 35  # windows ending this far before the keyword end are
 
 @dataclass(frozen=True)
 class FitSettings:
-    epochs: int = 12
-    qat_epochs: int = 3
+    epochs: int = 24
+    qat_epochs: int = 4
     batch_size: int = 128
     learning_rate: float = 3e-3
-    windows_per_positive: int = 3
-    stream_windows: int = 6000
-    mining_rounds: int = 1
-    mined_per_round: int = 1500
+    windows_per_positive: int = 4
+    stream_windows: int = 20000
+    mining_rounds: int = 2
+    mined_per_round: int = 3000
     seed: int = 0
 
 

@@ -32,7 +32,7 @@ DATA_VERSION = 1  # bump when clip generation changes: invalidates caches
 
 # Per split: positives, negatives, minutes of keyword-free stream.
 QUICK_BUDGET = {"train": (240, 400, 2.0), "val": (60, 100, 1.5), "test": (60, 100, 3.0)}
-FULL_BUDGET = {"train": (2500, 3500, 20.0), "val": (250, 400, 8.0), "test": (400, 500, 30.0)}
+FULL_BUDGET = {"train": (3000, 4000, 40.0), "val": (300, 400, 45.0), "test": (400, 500, 120.0)}
 
 
 @dataclass(frozen=True)
@@ -258,7 +258,7 @@ def _build_split(
     recipe: DataRecipe, split: str, voices: list[str], real: RealAudio, pool: Any, progress: Any
 ) -> Split:
     n_pos, n_neg, minutes = recipe.budget(split)
-    keep_pcm = split == "test"
+    keep_pcm = split == "test"  # clips only: peers run on our bit-exact TFLM features
     jobs = [
         _ClipJob(recipe.keyword, split, kind, i, recipe.seed, tuple(voices), keep_pcm)
         for kind, count in (("pos", n_pos), ("neg", n_neg))
@@ -291,7 +291,7 @@ def _build_split(
         negatives=_clipset(neg, keep_pcm),
         stream_features=stream_features,
         stream_hours=stream_pcm.size / augment.SAMPLE_RATE_HZ / 3600.0,
-        stream_pcm=stream_pcm if keep_pcm else None,
+        stream_pcm=None,
     )
 
 

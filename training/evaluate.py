@@ -1,0 +1,182 @@
+"""Evaluation: false rejects versus false accepts per hour, for tiny, full, cascade and peers.
+
+False accepts are counted like microWakeWord's ``test.py`` and openWakeWord: run the streaming
+detector over long keyword-free audio, count each threshold crossing once, ignore the next
+0.75 s, divide by hours. A positive clip is rejected when no score in it reaches the threshold.
+The cascade is evaluated through the runtime's own ``Cascade`` (no second state machine here).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from kws.cascade import Cascade, Thresholds
+from kws.model import TfliteModel
+from training.data import ClipSet
+from training.fit import window_at
+
+IGNORE_AFTER_ACCEPT_FRAMES = 75
+THRESHOLD_GRID = np.round(np.concatenate([np.arange(0.01, 0.9, 0.01), np.arange(0.9, 1.0, 0.002)]), 4)
+
+
+def score_sequence(model: TfliteModel, features: npt.NDArray[np.uint16]) -> npt.NDArray[np.float32]:
+    """The model's score after every stride of ``features`` (a fresh stream)."""
+    model.reset()
+    stride = model.stride_frames
+    ends = np.arange(stride - 1, features.shape[0], stride)
+    scores = np.empty(ends.size, np.float32)
+    for position, end in enumerate(ends):
+        scores[position] = model.step(window_at(features, int(end), model.window_frames))
+    return scores
+
+
+def smooth(scores: npt.NDArray[np.float32], window: int) -> npt.NDArray[np.float32]:
+    """Mean of the last ``window`` scores at each step (fewer at the start)."""
+    if window <= 1 or scores.size == 0:
+        return scores
+    cumulative = np.cumsum(np.concatenate([[0.0], scores]))
+    counts = np.minimum(np.arange(1, scores.size + 1), window)
+    starts = np.arange(1, scores.size + 1) - counts
+    return ((cumulative[1:] - cumulative[starts]) / counts).astype(np.float32)
+
+
+def count_false_accepts(scores: npt.NDArray[np.float32], threshold: float, stride_frames: int) -> int:
+    """Crossings of ``threshold``, each followed by 0.75 s in which nothing counts."""
+    ignore_steps = int(np.ceil(IGNORE_AFTER_ACCEPT_FRAMES / stride_frames))
+    above = np.nonzero(scores >= threshold)[0]
+    count, next_allowed = 0, -1
+    for step in above:
+        if step >= next_allowed:
+            count += 1
+            next_allowed = step + ignore_steps
+    return count
+
+
+@dataclass
+class Scores:
+    """Everything needed for a DET curve: each positive clip's best score and the stream's scores."""
+
+    positive_max: npt.NDArray[np.float32]
+    stream: npt.NDArray[np.float32]
+    stream_hours: float
+    stride_frames: int
+
+    def frr(self, threshold: float) -> float:
+        return float(np.mean(self.positive_max < threshold)) if self.positive_max.size else 1.0
+
+    def fa_per_hour(self, threshold: float) -> float:
+        count = count_false_accepts(self.stream, threshold, self.stride_frames)
+        return count / max(self.stream_hours, 1e-9)
+
+    def det(self, grid: Sequence[float] = tuple(THRESHOLD_GRID)) -> list[dict[str, float]]:
+        return [{"threshold": float(t), "frr": self.frr(t), "fa_per_hour": self.fa_per_hour(t)} for t in grid]
+
+    def threshold_for(self, fa_per_hour: float) -> float:
+        """Lowest grid threshold whose false accepts per hour are at most ``fa_per_hour``."""
+        for threshold in THRESHOLD_GRID:
+            if self.fa_per_hour(float(threshold)) <= fa_per_hour:
+                return float(threshold)
+        return 1.0
+
+    def frr_at(self, fa_per_hour: float) -> dict[str, float]:
+        threshold = self.threshold_for(fa_per_hour)
+        return {"threshold": threshold, "frr": self.frr(threshold),
+                "fa_per_hour": self.fa_per_hour(threshold)}
+
+
+def model_scores(
+    model: TfliteModel, positives: ClipSet, stream: npt.NDArray[np.uint16], stream_hours: float,
+    smoothing: int = 1,
+) -> Scores:
+    best = np.array([
+        float(smooth(score_sequence(model, clip), smoothing).max(initial=0.0))
+        for clip in positives.features
+    ], dtype=np.float32)
+    stream_scores = smooth(score_sequence(model, stream), smoothing)
+    return Scores(best, stream_scores, stream_hours, model.stride_frames)
+
+
+def cascade_run(
+    make_cascade: Callable[[], Cascade], positives: ClipSet, stream: npt.NDArray[np.uint16],
+    stream_hours: float,
+) -> dict[str, float]:
+    """Recall on positive clips and false accepts per hour on the stream, through ``Cascade``."""
+    cascade = make_cascade()
+    hits = 0
+    for clip in positives.features:
+        cascade.reset()
+        hits += bool(cascade.process_features(clip))
+    cascade.reset()
+    false_accepts = len(cascade.process_features(stream))
+    counters = cascade.counters
+    return {
+        "frr": 1.0 - hits / max(1, len(positives.features)),
+        "fa_per_hour": false_accepts / max(stream_hours, 1e-9),
+        "duty_cycle_full": counters.duty_cycle_full,
+        "full_inferences_per_hour": counters.full_inferences / max(stream_hours, 1e-9),
+        "wakes_per_hour": counters.wakes / max(stream_hours, 1e-9),
+    }
+
+
+def choose_wake_threshold(
+    tiny: TfliteModel, full: TfliteModel, keyword: str, base: Thresholds, positives: ClipSet,
+    keep_recall: float = 0.99,
+) -> float:
+    """Highest wake threshold whose cascade keeps ``keep_recall`` of the full model's detections
+    (on validation positives), so the tiny model wakes the full one as rarely as it can."""
+    def detected(thresholds: Thresholds, with_tiny: bool) -> int:
+        cascade = Cascade(keyword, full, thresholds, tiny=tiny, full_only=not with_tiny)
+        hits = 0
+        for clip in positives.features:
+            cascade.reset()
+            hits += bool(cascade.process_features(clip))
+        return hits
+
+    reference = detected(base, with_tiny=False)
+    for wake in (0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.15, 0.1, 0.05, 0.02):
+        candidate = Thresholds(**{**base.__dict__, "wake": wake})
+        if detected(candidate, with_tiny=True) >= keep_recall * reference:
+            return wake
+    return 0.01
+
+
+def write_det(path_stem: Path, curves: dict[str, list[dict[str, float]]], target_fa: float) -> None:
+    """DET curves as CSV (one row per model and threshold) and PNG (FRR vs FA/h)."""
+    path_stem.parent.mkdir(parents=True, exist_ok=True)
+    with open(path_stem.with_suffix(".csv"), "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["model", "threshold", "frr", "fa_per_hour"])
+        for name, rows in curves.items():
+            for row in rows:
+                writer.writerow([name, row["threshold"], f"{row['frr']:.5f}", f"{row['fa_per_hour']:.4f}"])
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(6, 4.5))
+    for name, rows in curves.items():
+        axis.plot([r["fa_per_hour"] for r in rows], [100 * r["frr"] for r in rows], label=name)
+    axis.axvline(target_fa, color="gray", linestyle=":", label=f"{target_fa} FA/h")
+    axis.set_xscale("symlog", linthresh=0.1)
+    axis.set_xlabel("false accepts per hour")
+    axis.set_ylabel("false rejects (%)")
+    axis.set_ylim(0, 100)
+    axis.grid(alpha=0.3)
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(path_stem.with_suffix(".png"), dpi=110)
+    plt.close(figure)
+
+
+def summarize(scores: Scores, target_fa: float) -> dict[str, Any]:
+    at = scores.frr_at(target_fa)
+    return {"frr_at_target": round(at["frr"], 4), "threshold": at["threshold"],
+            "fa_per_hour": round(at["fa_per_hour"], 3)}
