@@ -153,6 +153,8 @@ def measure(seconds: float, repeats: int) -> dict[str, Any]:
         librosa.power_to_db(mel)
 
     n_hops = max((pcm.shape[0] - config.window_samples) // config.hop_samples + 1, 1)
+    # Row by row, librosa last: its BLAS worker threads keep spinning after each call and would
+    # steal a core from whatever runs next (interleaving the rows made every other row slower).
     timings = {
         ("kws", "streaming (10 ms chunks)"): _median_seconds(kws_stream, repeats),
         ("kws", "batch"): _median_seconds(kws_batch, repeats),
