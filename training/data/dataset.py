@@ -116,7 +116,7 @@ def _random_settings(voice: str, rng: np.random.Generator) -> espeak.VoiceSettin
         voice=voice,
         rate_wpm=int(rng.integers(80, 261)),
         pitch=int(rng.integers(0, 100)),
-        pitch_range=int(rng.integers(0, 100)),
+        pitch_range=int(rng.integers(0, 81)),  # espeak-ng 1.5x crashes on some variants above 80
         word_gap_10ms=int(rng.integers(0, 4)),
     )
 
