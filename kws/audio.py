@@ -75,7 +75,9 @@ def to_pcm16(
         import librosa
 
         floats = librosa.resample(
-            floats.astype(np.float32), orig_sr=sample_rate_hz, target_sr=SAMPLE_RATE_HZ,
+            floats.astype(np.float32),
+            orig_sr=sample_rate_hz,
+            target_sr=SAMPLE_RATE_HZ,
             res_type="soxr_hq",
         ).astype(np.float64)
     pcm = np.clip(np.round(floats * 32768.0), -32768, 32767).astype(np.int16)

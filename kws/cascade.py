@@ -46,8 +46,12 @@ class Detection:
     stage: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"time_s": round(self.time_s, 3), "keyword": self.keyword,
-                "score": round(self.score, 4), "stage": self.stage}
+        return {
+            "time_s": round(self.time_s, 3),
+            "keyword": self.keyword,
+            "score": round(self.score, 4),
+            "stage": self.stage,
+        }
 
 
 @dataclass
@@ -67,10 +71,15 @@ class CascadeCounters:
         return self.awake_hops / self.hops if self.hops else 0.0
 
     def as_dict(self) -> dict[str, float]:
-        return {"hops": self.hops, "tiny_inferences": self.tiny_inferences,
-                "full_inferences": self.full_inferences, "wakes": self.wakes,
-                "detections": self.detections, "awake_hops": self.awake_hops,
-                "duty_cycle_full": round(self.duty_cycle_full, 6)}
+        return {
+            "hops": self.hops,
+            "tiny_inferences": self.tiny_inferences,
+            "full_inferences": self.full_inferences,
+            "wakes": self.wakes,
+            "detections": self.detections,
+            "awake_hops": self.awake_hops,
+            "duty_cycle_full": round(self.duty_cycle_full, 6),
+        }
 
 
 @dataclass(frozen=True)
@@ -117,7 +126,9 @@ class Cascade:
         self.full_only = full_only or tiny is None
         self.frontend = Frontend()
         preroll_frames = int(round(thresholds.preroll_s / HOP_S))
-        self._buffer_frames = max(full.window_frames, preroll_frames, tiny.stride_frames if tiny else 0)
+        self._buffer_frames = max(
+            full.window_frames, preroll_frames, tiny.stride_frames if tiny else 0
+        )
         self._ring = np.zeros((self._buffer_frames, 40), dtype=np.uint16)
         self._filled = 0
         self._wake_window_hops = int(round(thresholds.wake_window_s / HOP_S))
@@ -175,8 +186,11 @@ class Cascade:
                 state.tiny_scores.append(self.last_tiny_score)
                 del state.tiny_scores[: -thresholds.smoothing_frames]
                 smoothed = sum(state.tiny_scores) / len(state.tiny_scores)
-                if (smoothed >= thresholds.wake and hop >= state.awake_until_hop
-                        and hop >= state.refractory_until_hop):
+                if (
+                    smoothed >= thresholds.wake
+                    and hop >= state.awake_until_hop
+                    and hop >= state.refractory_until_hop
+                ):
                     counters.wakes += 1
                     state.awake_until_hop = hop + self._wake_window_hops
                     state.since_full = self.full.stride_frames  # run at once on the pre-roll
@@ -198,7 +212,9 @@ class Cascade:
                     state.refractory_until_hop = hop + self._refractory_hops
                     state.awake_until_hop = hop  # back to sleep
                     stage = "single" if self.tiny is None else "full"
-                    detection = Detection(hop * HOP_S + FRAME_END_OFFSET_S, self.keyword, score, stage)
+                    detection = Detection(
+                        hop * HOP_S + FRAME_END_OFFSET_S, self.keyword, score, stage
+                    )
         return detection
 
 
@@ -224,10 +240,14 @@ def load_cascade(path: str | Path, full_only: bool = False, **overrides: Any) ->
     models = manifest["models"]
     if "full" not in models:
         raise BundleError(f"{source}: manifest has no 'full' model")
-    full = TfliteModel(model_path(bundle_dir, "full", models["full"]).read_bytes(), models["full"], scale)
+    full = TfliteModel(
+        model_path(bundle_dir, "full", models["full"]).read_bytes(), models["full"], scale
+    )
     tiny = None
     if "tiny" in models:
-        tiny = TfliteModel(model_path(bundle_dir, "tiny", models["tiny"]).read_bytes(), models["tiny"], scale)
+        tiny = TfliteModel(
+            model_path(bundle_dir, "tiny", models["tiny"]).read_bytes(), models["tiny"], scale
+        )
     thresholds = Thresholds.from_manifest(manifest["thresholds"], **overrides)
     cascade = Cascade(manifest["keyword"], full, thresholds, tiny=tiny, full_only=full_only)
     cascade.manifest = manifest  # type: ignore[attr-defined]

@@ -19,7 +19,9 @@ from kws.errors import BundleError
 _DTYPES = {"int8": np.int8, "uint8": np.uint8}
 
 
-def feature_lut(feature_scale: float, scale: float, zero_point: int, dtype: str) -> npt.NDArray[Any]:
+def feature_lut(
+    feature_scale: float, scale: float, zero_point: int, dtype: str
+) -> npt.NDArray[Any]:
     """Table mapping every uint16 feature value to the model's quantized input value."""
     info = np.iinfo(_DTYPES[dtype])
     values = np.arange(65536, dtype=np.float64) * feature_scale
@@ -54,16 +56,23 @@ class TfliteModel:
             self.interpreter = Interpreter(model_content=model_content, num_threads=1)
             self.interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as error:
-            raise BundleError(f"{spec.get('file', 'model')}: not a loadable TFLite model") from error
+            raise BundleError(
+                f"{spec.get('file', 'model')}: not a loadable TFLite model"
+            ) from error
         actual_inputs = {d["index"]: d for d in self.interpreter.get_input_details()}
         actual_outputs = {d["index"]: d for d in self.interpreter.get_output_details()}
         inputs = {t["name"]: t for t in spec["inputs"]}
         outputs = {t["name"]: t for t in spec["outputs"]}
-        for role, table, actual in (("input", inputs, actual_inputs), ("output", outputs, actual_outputs)):
+        for role, table, actual in (
+            ("input", inputs, actual_inputs),
+            ("output", outputs, actual_outputs),
+        ):
             for name, tensor in table.items():
                 _check_tensor(spec, role, name, tensor, actual)
         if "features" not in inputs or "score" not in outputs:
-            raise BundleError(f"{spec.get('file')}: manifest needs a 'features' input and 'score' output")
+            raise BundleError(
+                f"{spec.get('file')}: manifest needs a 'features' input and 'score' output"
+            )
         features = inputs["features"]
         if int(np.prod(features["shape"])) != self.window_frames * 40 * features["shape"][0]:
             raise BundleError(
@@ -72,7 +81,9 @@ class TfliteModel:
             )
         self._features_index = features["index"]
         self._features_shape = tuple(features["shape"])
-        self._lut = feature_lut(feature_scale, features["scale"], features["zero_point"], features["dtype"])
+        self._lut = feature_lut(
+            feature_scale, features["scale"], features["zero_point"], features["dtype"]
+        )
         score = outputs["score"]
         self._score_index = score["index"]
         self._score_scale = score["scale"]
@@ -80,22 +91,35 @@ class TfliteModel:
         self._states: list[tuple[int, int, float, float, int, int, Any]] = []
         for in_name, out_name in spec.get("states", []):
             if in_name not in inputs or out_name not in outputs:
-                raise BundleError(f"{spec.get('file')}: state {in_name}->{out_name} not in manifest")
+                raise BundleError(
+                    f"{spec.get('file')}: state {in_name}->{out_name} not in manifest"
+                )
             src, dst = outputs[out_name], inputs[in_name]
             if src["shape"] != dst["shape"]:
                 raise BundleError(f"{spec.get('file')}: state {in_name} changes shape")
             self._states.append(
-                (dst["index"], src["index"], src["scale"], dst["scale"], src["zero_point"],
-                 dst["zero_point"], _DTYPES[dst["dtype"]])
+                (
+                    dst["index"],
+                    src["index"],
+                    src["scale"],
+                    dst["scale"],
+                    src["zero_point"],
+                    dst["zero_point"],
+                    _DTYPES[dst["dtype"]],
+                )
             )
         self._initial_states = [
-            np.full(inputs[name]["shape"], inputs[name]["zero_point"], _DTYPES[inputs[name]["dtype"]])
+            np.full(
+                inputs[name]["shape"], inputs[name]["zero_point"], _DTYPES[inputs[name]["dtype"]]
+            )
             for name, _ in spec.get("states", [])
         ]
         self.reset()
 
     @classmethod
-    def from_bundle(cls, bundle_dir: Path, spec: dict[str, Any], feature_scale: float) -> TfliteModel:
+    def from_bundle(
+        cls, bundle_dir: Path, spec: dict[str, Any], feature_scale: float
+    ) -> TfliteModel:
         return cls((Path(bundle_dir) / spec["file"]).read_bytes(), spec, feature_scale)
 
     def reset(self) -> None:

@@ -23,7 +23,9 @@ from training.data import ClipSet
 from training.fit import window_at
 
 IGNORE_AFTER_ACCEPT_FRAMES = 75
-THRESHOLD_GRID = np.round(np.concatenate([np.arange(0.01, 0.9, 0.01), np.arange(0.9, 1.0, 0.002)]), 4)
+THRESHOLD_GRID = np.round(
+    np.concatenate([np.arange(0.01, 0.9, 0.01), np.arange(0.9, 1.0, 0.002)]), 4
+)
 
 
 def score_sequence(model: TfliteModel, features: npt.NDArray[np.uint16]) -> npt.NDArray[np.float32]:
@@ -47,7 +49,9 @@ def smooth(scores: npt.NDArray[np.float32], window: int) -> npt.NDArray[np.float
     return ((cumulative[1:] - cumulative[starts]) / counts).astype(np.float32)
 
 
-def count_false_accepts(scores: npt.NDArray[np.float32], threshold: float, stride_frames: int) -> int:
+def count_false_accepts(
+    scores: npt.NDArray[np.float32], threshold: float, stride_frames: int
+) -> int:
     """Crossings of ``threshold``, each followed by 0.75 s in which nothing counts."""
     ignore_steps = int(np.ceil(IGNORE_AFTER_ACCEPT_FRAMES / stride_frames))
     above = np.nonzero(scores >= threshold)[0]
@@ -61,7 +65,7 @@ def count_false_accepts(scores: npt.NDArray[np.float32], threshold: float, strid
 
 @dataclass
 class Scores:
-    """Everything needed for a DET curve: each positive clip's best score and the stream's scores."""
+    """What a DET curve needs: each positive clip's best score and the stream's scores."""
 
     positive_max: npt.NDArray[np.float32]
     stream: npt.NDArray[np.float32]
@@ -76,7 +80,10 @@ class Scores:
         return count / max(self.stream_hours, 1e-9)
 
     def det(self, grid: Sequence[float] = tuple(THRESHOLD_GRID)) -> list[dict[str, float]]:
-        return [{"threshold": float(t), "frr": self.frr(t), "fa_per_hour": self.fa_per_hour(t)} for t in grid]
+        return [
+            {"threshold": float(t), "frr": self.frr(t), "fa_per_hour": self.fa_per_hour(t)}
+            for t in grid
+        ]
 
     def threshold_for(self, fa_per_hour: float) -> float:
         """Lowest grid threshold whose false accepts per hour are at most ``fa_per_hour``."""
@@ -87,24 +94,35 @@ class Scores:
 
     def frr_at(self, fa_per_hour: float) -> dict[str, float]:
         threshold = self.threshold_for(fa_per_hour)
-        return {"threshold": threshold, "frr": self.frr(threshold),
-                "fa_per_hour": self.fa_per_hour(threshold)}
+        return {
+            "threshold": threshold,
+            "frr": self.frr(threshold),
+            "fa_per_hour": self.fa_per_hour(threshold),
+        }
 
 
 def model_scores(
-    model: TfliteModel, positives: ClipSet, stream: npt.NDArray[np.uint16], stream_hours: float,
+    model: TfliteModel,
+    positives: ClipSet,
+    stream: npt.NDArray[np.uint16],
+    stream_hours: float,
     smoothing: int = 1,
 ) -> Scores:
-    best = np.array([
-        float(smooth(score_sequence(model, clip), smoothing).max(initial=0.0))
-        for clip in positives.features
-    ], dtype=np.float32)
+    best = np.array(
+        [
+            float(smooth(score_sequence(model, clip), smoothing).max(initial=0.0))
+            for clip in positives.features
+        ],
+        dtype=np.float32,
+    )
     stream_scores = smooth(score_sequence(model, stream), smoothing)
     return Scores(best, stream_scores, stream_hours, model.stride_frames)
 
 
 def cascade_run(
-    make_cascade: Callable[[], Cascade], positives: ClipSet, stream: npt.NDArray[np.uint16],
+    make_cascade: Callable[[], Cascade],
+    positives: ClipSet,
+    stream: npt.NDArray[np.uint16],
     stream_hours: float,
 ) -> dict[str, float]:
     """Recall on positive clips and false accepts per hour on the stream, through ``Cascade``."""
@@ -126,11 +144,16 @@ def cascade_run(
 
 
 def choose_wake_threshold(
-    tiny: TfliteModel, full: TfliteModel, keyword: str, base: Thresholds, positives: ClipSet,
+    tiny: TfliteModel,
+    full: TfliteModel,
+    keyword: str,
+    base: Thresholds,
+    positives: ClipSet,
     keep_recall: float = 0.99,
 ) -> float:
     """Highest wake threshold whose cascade keeps ``keep_recall`` of the full model's detections
     (on validation positives), so the tiny model wakes the full one as rarely as it can."""
+
     def detected(thresholds: Thresholds, with_tiny: bool) -> int:
         cascade = Cascade(keyword, full, thresholds, tiny=tiny, full_only=not with_tiny)
         hits = 0
@@ -155,7 +178,9 @@ def write_det(path_stem: Path, curves: dict[str, list[dict[str, float]]], target
         writer.writerow(["model", "threshold", "frr", "fa_per_hour"])
         for name, rows in curves.items():
             for row in rows:
-                writer.writerow([name, row["threshold"], f"{row['frr']:.5f}", f"{row['fa_per_hour']:.4f}"])
+                writer.writerow(
+                    [name, row["threshold"], f"{row['frr']:.5f}", f"{row['fa_per_hour']:.4f}"]
+                )
     import matplotlib
 
     matplotlib.use("Agg")
@@ -178,5 +203,8 @@ def write_det(path_stem: Path, curves: dict[str, list[dict[str, float]]], target
 
 def summarize(scores: Scores, target_fa: float) -> dict[str, Any]:
     at = scores.frr_at(target_fa)
-    return {"frr_at_target": round(at["frr"], 4), "threshold": at["threshold"],
-            "fa_per_hour": round(at["fa_per_hour"], 3)}
+    return {
+        "frr_at_target": round(at["frr"], 4),
+        "threshold": at["threshold"],
+        "fa_per_hour": round(at["fa_per_hour"], 3),
+    }

@@ -51,7 +51,7 @@ def describe(model_content: bytes) -> dict[str, Any]:
     for name, detail in sorted(runner.get_output_details().items()):
         manifest_name = name
         if name.startswith("next_state_"):
-            manifest_name = name[len("next_"):]
+            manifest_name = name[len("next_") :]
             states.append([manifest_name, name])
         outputs.append(tensor_summary(by_index_out[detail["index"]], name))
     for entry in outputs:

@@ -34,7 +34,9 @@ class FitSettings:
     seed: int = 0
 
 
-def window_at(features: npt.NDArray[np.uint16], end_frame: int, length: int) -> npt.NDArray[np.uint16]:
+def window_at(
+    features: npt.NDArray[np.uint16], end_frame: int, length: int
+) -> npt.NDArray[np.uint16]:
     """``length`` frames ending at ``end_frame`` (inclusive), padded at the start by repeating the
     first frame (quiet lead-in looks like that after noise reduction)."""
     start = end_frame + 1 - length
@@ -59,7 +61,13 @@ def make_windows(
     for features, end in zip(positives.features, positives.keyword_end_frames, strict=True):
         last = features.shape[0] - 1
         for _ in range(settings.windows_per_positive):
-            windows.append(window_at(features, min(last, int(end) + int(rng.integers(0, POSITIVE_LATE_FRAMES))), length))
+            windows.append(
+                window_at(
+                    features,
+                    min(last, int(end) + int(rng.integers(0, POSITIVE_LATE_FRAMES))),
+                    length,
+                )
+            )
             labels.append(1.0)
         early = int(end) - PARTIAL_BEFORE_FRAMES - int(rng.integers(0, 40))
         if early > 10:
@@ -67,7 +75,9 @@ def make_windows(
             labels.append(0.0)
     for features in split.negatives.features:
         for _ in range(2):
-            windows.append(window_at(features, int(rng.integers(length // 2, features.shape[0])), length))
+            windows.append(
+                window_at(features, int(rng.integers(length // 2, features.shape[0])), length)
+            )
             labels.append(0.0)
     stream = split.stream_features
     if stream.shape[0] > length:
@@ -101,8 +111,14 @@ def fit(
     del best  # keras 2 cannot checkpoint to memory; a restore callback does the same
     restore = _RestoreBest()
     model.fit(
-        to_input(x), y, batch_size=settings.batch_size, epochs=epochs, verbose=0,
-        validation_data=(to_input(val[0]), val[1]), class_weight=weights, shuffle=True,
+        to_input(x),
+        y,
+        batch_size=settings.batch_size,
+        epochs=epochs,
+        verbose=0,
+        validation_data=(to_input(val[0]), val[1]),
+        class_weight=weights,
+        shuffle=True,
         callbacks=[restore, *(callbacks or [])],
     )
     restore.apply(model)
@@ -138,11 +154,15 @@ def mine_hard_negatives(
     for start in range(0, ends.size, batch):
         chunk = ends[start : start + batch]
         windows = np.stack([stream[e + 1 - length : e + 1] for e in chunk])
-        scores[start : start + batch] = model.predict(to_input(windows), verbose=0, batch_size=512)[:, 0]
+        scores[start : start + batch] = model.predict(to_input(windows), verbose=0, batch_size=512)[
+            :, 0
+        ]
     top = np.argsort(scores)[::-1][:count]
     top = top[scores[top] > 0.05]
-    return np.stack([stream[e + 1 - length : e + 1] for e in ends[top]]) if top.size else np.zeros(
-        (0, length, stream.shape[1]), np.uint16
+    return (
+        np.stack([stream[e + 1 - length : e + 1] for e in ends[top]])
+        if top.size
+        else np.zeros((0, length, stream.shape[1]), np.uint16)
     )
 
 

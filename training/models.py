@@ -67,8 +67,11 @@ def build_tiny(spec: TinySpec) -> keras.Model:
     """Non-streaming tiny model over ``spec.window_frames`` frames -> keyword probability."""
     inputs = keras.Input((spec.window_frames, 1, N_CHANNELS), name="features")
     x = keras.layers.Conv2D(
-        spec.stem_filters, (spec.stride_frames, 1), strides=(spec.stride_frames, 1),
-        activation="relu", name="stem",
+        spec.stem_filters,
+        (spec.stride_frames, 1),
+        strides=(spec.stride_frames, 1),
+        activation="relu",
+        name="stem",
     )(inputs)
     for index, (filters, dilation) in enumerate(
         zip(spec.block_filters, spec.block_dilations, strict=True)
@@ -89,8 +92,11 @@ def build_tiny_streaming(spec: TinySpec, trained: keras.Model) -> keras.Model:
     features = keras.Input((spec.stride_frames, 1, N_CHANNELS), batch_size=1, name="features")
     stem = trained.get_layer("stem")
     x = keras.layers.Conv2D(
-        spec.stem_filters, (spec.stride_frames, 1), strides=(spec.stride_frames, 1),
-        activation="relu", name="stem",
+        spec.stem_filters,
+        (spec.stride_frames, 1),
+        strides=(spec.stride_frames, 1),
+        activation="relu",
+        name="stem",
     )(features)
     states_in = []
     states_out = []
@@ -115,9 +121,9 @@ def build_tiny_streaming(spec: TinySpec, trained: keras.Model) -> keras.Model:
                 (spec.block_kernel, 1), dilation_rate=(dilation, 1), name=name
             )(buffer)
             pw_name = f"pw{index}"
-            x = keras.layers.Conv2D(
-                spec.block_filters[index], 1, activation="relu", name=pw_name
-            )(x)
+            x = keras.layers.Conv2D(spec.block_filters[index], 1, activation="relu", name=pw_name)(
+                x
+            )
             copies[pw_name] = trained.get_layer(pw_name)
         copies[name] = source
     x = keras.layers.Flatten(name="flatten")(x)

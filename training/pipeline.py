@@ -26,14 +26,31 @@ from training import evaluate
 from training.data import DataRecipe, Dataset, build_dataset
 from training.export import arena_estimate_bytes, convert_int8, describe
 from training.fit import (
-    FitSettings, fit, float_copy_of_qat, make_windows, mine_hard_negatives, quantization_aware,
+    FitSettings,
+    fit,
+    float_copy_of_qat,
+    make_windows,
+    mine_hard_negatives,
+    quantization_aware,
     to_input,
 )
-from training.models import FullSpec, TinySpec, build_full, build_tiny, build_tiny_streaming, count_macs, keras
+from training.models import (
+    FullSpec,
+    TinySpec,
+    build_full,
+    build_tiny,
+    build_tiny_streaming,
+    count_macs,
+    keras,
+)
 
 MAX_KEYWORD_CHARS = 40
-MICROWAKEWORD_KEYWORDS = {"alexa": "alexa", "hey jarvis": "hey_jarvis", "hey mycroft": "hey_mycroft",
-                          "okay nabu": "okay_nabu"}
+MICROWAKEWORD_KEYWORDS = {
+    "alexa": "alexa",
+    "hey jarvis": "hey_jarvis",
+    "hey mycroft": "hey_mycroft",
+    "okay nabu": "okay_nabu",
+}
 
 
 @dataclass(frozen=True)
@@ -67,32 +84,58 @@ def check_keyword(keyword: str) -> str:
 
 def _fit_settings(quick: bool, seed: int) -> FitSettings:
     if quick:
-        return FitSettings(epochs=6, qat_epochs=1, stream_windows=1500, mined_per_round=300, seed=seed)
+        return FitSettings(
+            epochs=6, qat_epochs=1, stream_windows=1500, mined_per_round=300, seed=seed
+        )
     return FitSettings(seed=seed)
 
 
 def _train_one(
-    name: str, model: keras.Model, window: int, dataset: Dataset, settings: FitSettings, progress: Any
+    name: str,
+    model: keras.Model,
+    window: int,
+    dataset: Dataset,
+    settings: FitSettings,
+    progress: Any,
 ) -> tuple[keras.Model, keras.Model, dict[str, Any]]:
     """Float training + hard-negative mining + QAT; returns (float model, QAT model, log)."""
     rng = np.random.default_rng(settings.seed)
     x, y = make_windows(dataset.train, window, settings, rng)
     val = make_windows(dataset.val, window, settings, rng)
-    total_epochs = settings.epochs + settings.mining_rounds * max(2, settings.epochs // 3) + settings.qat_epochs
+    total_epochs = (
+        settings.epochs
+        + settings.mining_rounds * max(2, settings.epochs // 3)
+        + settings.qat_epochs
+    )
     task = progress.add_task(f"train {name}", total=total_epochs) if progress else None
     callbacks = [_ProgressCallback(progress, task)] if progress else []
     fit(model, x, y, val, settings.epochs, settings, settings.learning_rate, callbacks)
     mined_total = 0
     for _ in range(settings.mining_rounds):
-        mined = mine_hard_negatives(model, dataset.train.stream_features, window, settings.mined_per_round)
+        mined = mine_hard_negatives(
+            model, dataset.train.stream_features, window, settings.mined_per_round
+        )
         mined_total += len(mined)
         if len(mined):
             x = np.concatenate([x, mined])
             y = np.concatenate([y, np.zeros(len(mined), np.float32)])
-        fit(model, x, y, val, max(2, settings.epochs // 3), settings, settings.learning_rate / 3, callbacks)
+        fit(
+            model,
+            x,
+            y,
+            val,
+            max(2, settings.epochs // 3),
+            settings,
+            settings.learning_rate / 3,
+            callbacks,
+        )
     qat = quantization_aware(model)
     fit(qat, x, y, val, settings.qat_epochs, settings, settings.learning_rate / 10, callbacks)
-    log = {"train_windows": int(len(y)), "positive_windows": int(y.sum()), "hard_negatives": mined_total}
+    log = {
+        "train_windows": int(len(y)),
+        "positive_windows": int(y.sum()),
+        "hard_negatives": mined_total,
+    }
     return model, qat, log
 
 
@@ -106,7 +149,9 @@ class _ProgressCallback(keras.callbacks.Callback):
 
 
 def _full_representative(dataset: Dataset, window: int, seed: int) -> Any:
-    x, _ = make_windows(dataset.train, window, FitSettings(stream_windows=200), np.random.default_rng(seed))
+    x, _ = make_windows(
+        dataset.train, window, FitSettings(stream_windows=200), np.random.default_rng(seed)
+    )
     picks = np.random.default_rng(seed).choice(len(x), size=min(300, len(x)), replace=False)
     samples = to_input(x[picks])
 
@@ -130,7 +175,9 @@ def _tiny_representative(streaming: keras.Model, spec: TinySpec, dataset: Datase
             records.append(record)
             outputs = streaming([chunk, *states], training=False)
             states = [o.numpy() for o in outputs[1:]]
-    picks = np.random.default_rng(0).choice(len(records), size=min(400, len(records)), replace=False)
+    picks = np.random.default_rng(0).choice(
+        len(records), size=min(400, len(records)), replace=False
+    )
 
     def generate() -> Any:
         for index in picks:
@@ -139,19 +186,29 @@ def _tiny_representative(streaming: keras.Model, spec: TinySpec, dataset: Datase
     return generate
 
 
-def _model_entry(role: str, content: bytes, spec: Any, keras_model: keras.Model, streaming: bool,
-                 architecture: str) -> dict[str, Any]:
+def _model_entry(
+    role: str,
+    content: bytes,
+    spec: Any,
+    keras_model: keras.Model,
+    streaming: bool,
+    architecture: str,
+) -> dict[str, Any]:
     io = describe(content)
     macs = count_macs(keras_model)
     steps_per_second = 100.0 / spec.stride_frames
     return {
-        "file": f"{role}.tflite", "architecture": architecture, "streaming": streaming,
+        "file": f"{role}.tflite",
+        "architecture": architecture,
+        "streaming": streaming,
         "stride_frames": spec.stride_frames,
         "window_frames": spec.stride_frames if streaming else spec.window_frames,
         "receptive_field_frames": spec.window_frames,
         **io,
-        "macs_per_inference": macs, "macs_per_second": int(round(macs * steps_per_second)),
-        "params": int(keras_model.count_params()), "arena_bytes": arena_estimate_bytes(content),
+        "macs_per_inference": macs,
+        "macs_per_second": int(round(macs * steps_per_second)),
+        "params": int(keras_model.count_params()),
+        "arena_bytes": arena_estimate_bytes(content),
     }
 
 
@@ -164,8 +221,11 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
     started = time.monotonic()
     keyword = check_keyword(options.keyword)
     recipe = DataRecipe(
-        keyword=keyword, seed=options.seed, quick=options.quick,
-        recordings_dir=options.recordings_dir, negatives_dir=options.negatives_dir,
+        keyword=keyword,
+        seed=options.seed,
+        quick=options.quick,
+        recordings_dir=options.recordings_dir,
+        negatives_dir=options.negatives_dir,
         speech_commands_dir=options.speech_commands_dir,
     )
     dataset = build_dataset(recipe, options.cache_dir, progress)
@@ -174,25 +234,42 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
     tiny_spec, full_spec = TinySpec(), FullSpec()
 
     tiny_float, tiny_qat, tiny_log = _train_one(
-        "tiny", build_tiny(tiny_spec), tiny_spec.window_frames, dataset, settings, progress)
+        "tiny", build_tiny(tiny_spec), tiny_spec.window_frames, dataset, settings, progress
+    )
     full_float, full_qat, full_log = _train_one(
-        "full", build_full(full_spec), full_spec.window_frames, dataset, settings, progress)
+        "full", build_full(full_spec), full_spec.window_frames, dataset, settings, progress
+    )
 
     task = progress.add_task("export int8 + evaluate", total=6) if progress else None
     advance = (lambda: progress.advance(task)) if progress else (lambda: None)
-    tiny_stream_qat = build_tiny_streaming(tiny_spec, float_copy_of_qat(tiny_qat, build_tiny(tiny_spec)))
+    tiny_stream_qat = build_tiny_streaming(
+        tiny_spec, float_copy_of_qat(tiny_qat, build_tiny(tiny_spec))
+    )
     tiny_stream_ptq = build_tiny_streaming(tiny_spec, tiny_float)
     contents = {
-        ("tiny", "qat"): convert_int8(tiny_stream_qat, _tiny_representative(tiny_stream_qat, tiny_spec, dataset)),
-        ("tiny", "ptq"): convert_int8(tiny_stream_ptq, _tiny_representative(tiny_stream_ptq, tiny_spec, dataset)),
-        ("full", "qat"): convert_int8(full_qat, _full_representative(dataset, full_spec.window_frames, options.seed)),
-        ("full", "ptq"): convert_int8(full_float, _full_representative(dataset, full_spec.window_frames, options.seed)),
+        ("tiny", "qat"): convert_int8(
+            tiny_stream_qat, _tiny_representative(tiny_stream_qat, tiny_spec, dataset)
+        ),
+        ("tiny", "ptq"): convert_int8(
+            tiny_stream_ptq, _tiny_representative(tiny_stream_ptq, tiny_spec, dataset)
+        ),
+        ("full", "qat"): convert_int8(
+            full_qat, _full_representative(dataset, full_spec.window_frames, options.seed)
+        ),
+        ("full", "ptq"): convert_int8(
+            full_float, _full_representative(dataset, full_spec.window_frames, options.seed)
+        ),
     }
     advance()
     entries = {
-        key: _model_entry(key[0], content, tiny_spec if key[0] == "tiny" else full_spec,
-                          tiny_stream_qat if key[0] == "tiny" else full_float, key[0] == "tiny",
-                          "tiny streaming DS-CNN (external state)" if key[0] == "tiny" else "DS-CNN over time")
+        key: _model_entry(
+            key[0],
+            content,
+            tiny_spec if key[0] == "tiny" else full_spec,
+            tiny_stream_qat if key[0] == "tiny" else full_float,
+            key[0] == "tiny",
+            "tiny streaming DS-CNN (external state)" if key[0] == "tiny" else "DS-CNN over time",
+        )
         for key, content in contents.items()
     }
     target = options.target_fa_per_hour
@@ -201,52 +278,78 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
     test_scores: dict[str, evaluate.Scores] = {}
     for key, content in contents.items():
         model = _spec_for(content, entries[key])
-        val_scores = evaluate.model_scores(model, val.positives, val.stream_features, val.stream_hours)
-        scores = evaluate.model_scores(model, test.positives, test.stream_features, test.stream_hours)
+        val_scores = evaluate.model_scores(
+            model, val.positives, val.stream_features, val.stream_hours
+        )
+        scores = evaluate.model_scores(
+            model, test.positives, test.stream_features, test.stream_hours
+        )
         test_scores[f"{key[0]} {key[1]}"] = scores
         figures[f"{key[0]}_{key[1]}"] = {
             "val_threshold_for_target": val_scores.threshold_for(target),
             "test": evaluate.summarize(scores, target),
-            "test_auc_like_mean_frr": round(float(np.mean([scores.frr(t) for t in (0.5, 0.7, 0.9)])), 4),
+            "test_auc_like_mean_frr": round(
+                float(np.mean([scores.frr(t) for t in (0.5, 0.7, 0.9)])), 4
+            ),
         }
     advance()
     # Thresholds: the full model's for the target on validation audio; tiny's to keep 99% of it.
     full_model = _spec_for(contents[("full", "qat")], entries[("full", "qat")])
     tiny_model = _spec_for(contents[("tiny", "qat")], entries[("tiny", "qat")])
     detect = max(0.5, figures["full_qat"]["val_threshold_for_target"])
-    base = Thresholds(wake=0.5, detect=detect, smoothing_frames=2, wake_window_s=0.6, preroll_s=1.5,
-                      refractory_s=1.0)
+    base = Thresholds(
+        wake=0.5,
+        detect=detect,
+        smoothing_frames=2,
+        wake_window_s=0.6,
+        preroll_s=1.5,
+        refractory_s=1.0,
+    )
     wake = evaluate.choose_wake_threshold(tiny_model, full_model, keyword, base, val.positives)
     thresholds = replace(base, wake=wake)
     advance()
     cascade_test = evaluate.cascade_run(
-        lambda: Cascade(keyword, full_model, thresholds, tiny=tiny_model), test.positives,
-        test.stream_features, test.stream_hours)
+        lambda: Cascade(keyword, full_model, thresholds, tiny=tiny_model),
+        test.positives,
+        test.stream_features,
+        test.stream_hours,
+    )
     full_only_test = evaluate.cascade_run(
         lambda: Cascade(keyword, full_model, thresholds, tiny=tiny_model, full_only=True),
-        test.positives, test.stream_features, test.stream_hours)
+        test.positives,
+        test.stream_features,
+        test.stream_hours,
+    )
     advance()
     peer = _microwakeword_figures(keyword, dataset, target, test_scores)
     advance()
     evaluation = {
         "target_fa_per_hour": target,
-        "test_split": {"positives": len(test.positives.features),
-                       "positives_snr_db": "half at 10 dB, half at 20 dB",
-                       "stream_hours": round(test.stream_hours, 3),
-                       "voices": sorted(set(test.positives.voices))[:12] + ["..."]},
+        "test_split": {
+            "positives": len(test.positives.features),
+            "positives_snr_db": "half at 10 dB, half at 20 dB",
+            "stream_hours": round(test.stream_hours, 3),
+            "voices": sorted(set(test.positives.voices))[:12] + ["..."],
+        },
         "models": figures,
         "cascade_at_shipped_thresholds": {k: round(v, 4) for k, v in cascade_test.items()},
         "full_only_at_shipped_thresholds": {k: round(v, 4) for k, v in full_only_test.items()},
-        "qat_vs_ptq": {role: {"qat_frr": figures[f"{role}_qat"]["test"]["frr_at_target"],
-                              "ptq_frr": figures[f"{role}_ptq"]["test"]["frr_at_target"]}
-                       for role in ("tiny", "full")},
+        "qat_vs_ptq": {
+            role: {
+                "qat_frr": figures[f"{role}_qat"]["test"]["frr_at_target"],
+                "ptq_frr": figures[f"{role}_ptq"]["test"]["frr_at_target"],
+            }
+            for role in ("tiny", "full")
+        },
         "microwakeword": peer,
     }
     curve_dir = options.cache_dir / "det"
-    evaluate.write_det(curve_dir / keyword.replace(" ", "_"),
-                       {name: s.det() for name, s in test_scores.items() if name.endswith("qat")}
-                       | ({"microWakeWord": peer.pop("_scores").det()} if "_scores" in peer else {}),
-                       target)
+    evaluate.write_det(
+        curve_dir / keyword.replace(" ", "_"),
+        {name: s.det() for name, s in test_scores.items() if name.endswith("qat")}
+        | ({"microWakeWord": peer.pop("_scores").det()} if "_scores" in peer else {}),
+        target,
+    )
     manifest = {
         "schema_version": 1,
         "keyword": keyword,
@@ -257,22 +360,28 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
         "thresholds": thresholds.__dict__,
         "evaluation": evaluation,
         "training": {
-            "command": f"kws train --keyword {keyword!r}" + (" --quick" if options.quick else "")
-                       + f" --seed {options.seed}",
-            "data": dataset.stats, "tiny": tiny_log, "full": full_log,
+            "command": f"kws train --keyword {keyword!r}"
+            + (" --quick" if options.quick else "")
+            + f" --seed {options.seed}",
+            "data": dataset.stats,
+            "tiny": tiny_log,
+            "full": full_log,
             "quantization": "QAT (tensorflow-model-optimization) then full-int8 conversion",
             "wall_time_s": round(time.monotonic() - started, 1),
         },
     }
     files = {"tiny.tflite": contents[("tiny", "qat")], "full.tflite": contents[("full", "qat")]}
     for suffix in (".csv", ".png"):
-        files[f"det{suffix}"] = (curve_dir / keyword.replace(" ", "_")).with_suffix(suffix).read_bytes()
+        files[f"det{suffix}"] = (
+            (curve_dir / keyword.replace(" ", "_")).with_suffix(suffix).read_bytes()
+        )
     advance()
     return write_bundle(options.out_dir, manifest, files)
 
 
-def _microwakeword_figures(keyword: str, dataset: Dataset, target: float,
-                           test_scores: dict[str, evaluate.Scores]) -> dict[str, Any]:
+def _microwakeword_figures(
+    keyword: str, dataset: Dataset, target: float, test_scores: dict[str, evaluate.Scores]
+) -> dict[str, Any]:
     """microWakeWord's own model on the same held-out features (our frontend is bit-exact with
     its TFLM frontend), scored with its sliding-window average."""
     name = MICROWAKEWORD_KEYWORDS.get(keyword)
@@ -290,13 +399,18 @@ def _microwakeword_figures(keyword: str, dataset: Dataset, target: float,
     assert isinstance(model, TfliteModel)
     window = cascade.thresholds.smoothing_frames
     test = dataset.test
-    scores = evaluate.model_scores(model, test.positives, test.stream_features, test.stream_hours, window)
+    scores = evaluate.model_scores(
+        model, test.positives, test.stream_features, test.stream_hours, window
+    )
     cutoff = cascade.thresholds.detect
     return {
-        "available": True, "model": f"pymicro-wakeword {name}",
+        "available": True,
+        "model": f"pymicro-wakeword {name}",
         "test": evaluate.summarize(scores, target),
-        "at_its_cutoff": {"cutoff": cutoff, "frr": round(scores.frr(cutoff), 4),
-                          "fa_per_hour": round(scores.fa_per_hour(cutoff), 3)},
+        "at_its_cutoff": {
+            "cutoff": cutoff,
+            "frr": round(scores.frr(cutoff), 4),
+            "fa_per_hour": round(scores.fa_per_hour(cutoff), 3),
+        },
         "_scores": scores,
     }
-

@@ -1,17 +1,77 @@
-"""`kws detect`: placeholder until its issue lands."""
+"""`kws detect`: find the keyword in audio files, one line (or JSON object) per detection."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
 from typing import Any
-
-from kws.errors import KwsError
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("detect", help="(not yet available)")
+    parser = subparsers.add_parser(
+        "detect",
+        help="find the keyword in audio files",
+        description="Run the cascade over each file (any rate, channels or format soundfile "
+        "reads; resampled and down-mixed) and print each detection.",
+    )
+    parser.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        help="bundle folder or microWakeWord .json (default: models/hey_jarvis)",
+    )
+    parser.add_argument("--threshold", type=float, help="detect threshold (overrides the bundle's)")
+    parser.add_argument("--wake-threshold", type=float, help="tiny model's wake threshold")
+    parser.add_argument(
+        "--no-cascade", action="store_true", help="run the full model on every step"
+    )
+    parser.add_argument("--json", action="store_true", help="one JSON object per detection")
+    parser.add_argument("--stats", action="store_true", help="print the cascade counters per file")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise KwsError("'kws detect' is not available yet")
+    from kws.audio import iter_audio_chunks
+    from kws.cascade import load_cascade
+    from kws.defaults import default_bundle_dir
+    from kws.errors import KwsError
+
+    if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
+        raise KwsError(f"--threshold must be between 0 and 1, got {args.threshold}")
+    cascade = load_cascade(
+        args.model or default_bundle_dir(),
+        full_only=args.no_cascade,
+        detect=args.threshold,
+        wake=args.wake_threshold,
+    )
+    failures = 0
+    for path in args.files:
+        cascade.reset()
+        detections = []
+        try:
+            for pcm, warnings in iter_audio_chunks(path):
+                for warning in warnings:
+                    print(f"kws detect: warning: {warning}", file=sys.stderr)
+                detections += cascade.process(pcm)
+        except KwsError as error:
+            # One bad file does not stop the others; the exit code says something failed.
+            print(f"kws detect: error: {error}", file=sys.stderr)
+            failures += 1
+            continue
+        for detection in detections:
+            if args.json:
+                print(json.dumps({"file": str(path), **detection.to_dict()}), flush=True)
+            else:
+                print(
+                    f"{path}\t{detection.time_s:8.2f} s\t{detection.keyword}\t"
+                    f"score {detection.score:.3f}\t({detection.stage})",
+                    flush=True,
+                )
+        if args.stats:
+            print(
+                json.dumps({"file": str(path), "counters": cascade.counters.as_dict()}),
+                file=sys.stderr,
+            )
+    return 2 if failures else 0

@@ -74,9 +74,7 @@ class _Engine:
         data_path = espeakng_loader.get_data_path()
         self.data_dir = Path(data_path)
         self.lib.espeak_Initialize.restype = ctypes.c_int
-        rate = self.lib.espeak_Initialize(
-            _AUDIO_OUTPUT_SYNCHRONOUS, 0, str(data_path).encode(), 0
-        )
+        rate = self.lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, str(data_path).encode(), 0)
         if rate <= 0:
             raise TrainingError(f"espeak-ng failed to initialise with data at {data_path}")
         self.native_rate_hz = int(rate)
@@ -86,8 +84,14 @@ class _Engine:
         self.lib.espeak_ListVoices.restype = ctypes.POINTER(ctypes.POINTER(_Voice))
         self.lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
         self.lib.espeak_Synth.argtypes = [
-            ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
-            ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p,
+            ctypes.c_void_p,
+            ctypes.c_size_t,
+            ctypes.c_uint,
+            ctypes.c_int,
+            ctypes.c_uint,
+            ctypes.c_uint,
+            ctypes.c_void_p,
+            ctypes.c_void_p,
         ]
         self.lock = threading.Lock()
 
@@ -108,8 +112,14 @@ class _Engine:
             self._chunks = []
             encoded = text.encode("utf-8") + b"\0"
             status = self.lib.espeak_Synth(
-                encoded, len(encoded), 0, _POS_CHARACTER, 0,
-                _CHARS_UTF8 | _PHONEMES_FLAG, None, None,
+                encoded,
+                len(encoded),
+                0,
+                _POS_CHARACTER,
+                0,
+                _CHARS_UTF8 | _PHONEMES_FLAG,
+                None,
+                None,
             )
             self.lib.espeak_Synchronize()
             if status != 0:
@@ -177,7 +187,9 @@ def resample_int16(
     import librosa
 
     floats = librosa.resample(
-        pcm.astype(np.float32) / 32768.0, orig_sr=from_rate_hz, target_sr=to_rate_hz,
+        pcm.astype(np.float32) / 32768.0,
+        orig_sr=from_rate_hz,
+        target_sr=to_rate_hz,
         res_type="soxr_hq",
     )
     return np.clip(np.round(floats * 32768.0), -32768, 32767).astype(np.int16)

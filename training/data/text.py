@@ -24,16 +24,56 @@ _EVERYDAY = (
 ).split()
 
 CARRIER_PREFIXES = (
-    "okay", "so", "well", "um", "listen", "excuse me", "and then", "I said", "right",
-    "hey you", "you know", "alright",
+    "okay",
+    "so",
+    "well",
+    "um",
+    "listen",
+    "excuse me",
+    "and then",
+    "I said",
+    "right",
+    "hey you",
+    "you know",
+    "alright",
 )
 CARRIER_SUFFIXES = (
-    "what time is it", "turn on the lights", "play some music", "set a timer",
-    "what's the weather", "stop", "call mom", "how are you", "thank you", "are you there",
+    "what time is it",
+    "turn on the lights",
+    "play some music",
+    "set a timer",
+    "what's the weather",
+    "stop",
+    "call mom",
+    "how are you",
+    "thank you",
+    "are you there",
 )
 
-_ONSETS = ("b", "d", "f", "g", "h", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "z", "ch",
-           "sh", "st", "br", "tr", "j")
+_ONSETS = (
+    "b",
+    "d",
+    "f",
+    "g",
+    "h",
+    "k",
+    "l",
+    "m",
+    "n",
+    "p",
+    "r",
+    "s",
+    "t",
+    "v",
+    "w",
+    "z",
+    "ch",
+    "sh",
+    "st",
+    "br",
+    "tr",
+    "j",
+)
 _VOWELS = ("a", "e", "i", "o", "u", "ai", "ee", "oo", "ar", "er")
 
 
@@ -67,12 +107,12 @@ def _mutate_word(word: str, rng: np.random.Generator) -> str:
     if choice == 0:
         match = re.match(r"^[^aeiou]*", word)
         onset = match.group(0) if match else ""
-        return str(rng.choice(_ONSETS)) + word[len(onset):]
+        return str(rng.choice(_ONSETS)) + word[len(onset) :]
     if choice == 1:
         vowels = [m.start() for m in re.finditer(r"[aeiou]", word)]
         if vowels:
             at = int(rng.choice(vowels))
-            return word[:at] + str(rng.choice(_VOWELS)) + word[at + 1:]
+            return word[:at] + str(rng.choice(_VOWELS)) + word[at + 1 :]
     return word[: max(2, len(word) * 2 // 3)]
 
 
