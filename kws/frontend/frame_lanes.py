@@ -61,8 +61,7 @@ def window_frame(
     if start >= pending_count:
         # The whole window is in the new chunk: window it straight from there.
         return apply_window(pcm, start - pending_count, coefficients, frame)
-    # Gather from the carried samples and the new chunk (explicit loops: slice assignment
-    # costs more than the copy itself at this size).
+    # Gather from the carried samples and the new chunk.
     from_pending = pending_count - start
     for i in range(from_pending):
         frame[i] = pending[start + i]
@@ -110,7 +109,6 @@ def frames_in_lanes(
     tables: npt.NDArray[np.int64],
     n_frames: int,
     coefficients: npt.NDArray[np.int64],
-    frame: npt.NDArray[np.int16],
     estimate: npt.NDArray[np.int64],
     signal: npt.NDArray[np.int64],
     features: npt.NDArray[np.uint16],

@@ -123,7 +123,6 @@ def process_chunk(
             tables,
             first_single,
             coefficients,
-            frame,
             estimate,
             signal,
             features,
