@@ -13,13 +13,13 @@ import numpy as np
 from numba.cpython.unsafe.numbers import leading_zeros
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def most_significant_bit(value: int) -> int:
     """1-based position of the highest set bit of a non-negative int64 (0 for 0)."""
     return 64 - int(leading_zeros(np.uint64(value)))  # type: ignore[call-arg]
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def wrap_int16(value: int) -> int:
     """Two's-complement wrap of an integer to int16, as a C store to ``int16_t`` does."""
     return ((value + 32768) & 0xFFFF) - 32768

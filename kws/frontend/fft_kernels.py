@@ -22,25 +22,25 @@ from kws.frontend.fft_plan import FFT_Q_BITS, FFT_SAMPLE_MAX, plan_fft
 _ROUND_HALF = 1 << (FFT_Q_BITS - 1)
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _sround(product: int) -> int:
     """kissfft ``sround``: Q15 product back to int16 with round-half-up, then the int16 store."""
     return wrap_int16((product + _ROUND_HALF) >> FFT_Q_BITS)
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _scale(value: int, divisor: int) -> int:
     """``C_FIXDIV`` for an int16 input: the result always fits int16, so no wrap is needed."""
     return (value * (FFT_SAMPLE_MAX // divisor) + _ROUND_HALF) >> FFT_Q_BITS
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _rotate_re(a_re: int, a_im: int, w_re: int, w_im: int) -> int:
     """Real part of kissfft ``C_MUL`` for |a| <= 2**13 (fits int16, so no wrap is needed)."""
     return (a_re * w_re - a_im * w_im + _ROUND_HALF) >> FFT_Q_BITS
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _rotate_im(a_re: int, a_im: int, w_re: int, w_im: int) -> int:
     """Imaginary part of kissfft ``C_MUL`` for |a| <= 2**13."""
     return (a_re * w_im + a_im * w_re + _ROUND_HALF) >> FFT_Q_BITS

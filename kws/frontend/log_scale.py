@@ -63,7 +63,7 @@ def log_scale_params(config: FrontendConfig) -> LogScaleParams:
     )
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _log2_fraction_q16(x: int, log2_integer: int, table: npt.NDArray[np.int64]) -> int:
     # Align the bits below the leading one to Q16; only one of the two shifts is non-zero
     # (no branch, so the channel loop can vectorise).
@@ -77,7 +77,7 @@ def _log2_fraction_q16(x: int, log2_integer: int, table: npt.NDArray[np.int64]) 
     return frac + c0 + relative
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def fixed_log(x: int, scale_shift: int, table: npt.NDArray[np.int64]) -> int:
     """``round(ln(x) * 2**scale_shift)`` in TFLM's fixed point, for 1 < x < 2**32."""
     integer = most_significant_bit(x) - 1

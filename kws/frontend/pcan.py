@@ -85,7 +85,7 @@ def pcan_params(config: FrontendConfig) -> PcanParams:
     )
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _wide_dynamic_function(x: int, lut: npt.NDArray[np.int64]) -> int:
     """Gain for noise estimate ``x``: quadratic interpolation inside its power-of-two interval."""
     # Written without branches (selects instead) so the channel loop can vectorise.
@@ -100,7 +100,7 @@ def _wide_dynamic_function(x: int, lut: npt.NDArray[np.int64]) -> int:
     return int(lut[min(x, 2)]) if x <= 2 else interpolated
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _shrink(snr: int) -> int:
     """``PcanShrink``: quadratic below 2.0 (Q12), linear minus 1.0 above, into Q6."""
     quadratic = (snr * snr) >> (2 + 2 * PCAN_SNR_Q_BITS - PCAN_OUTPUT_Q_BITS)
