@@ -76,15 +76,7 @@ def write_bundle(out_dir: str | Path, manifest: dict[str, Any], files: dict[str,
             _write_synced(staging / name, payload)
         _write_synced(staging / "manifest.json", json.dumps(manifest, indent=2).encode() + b"\n")
         _write_synced(staging / "CARD.md", render_card(manifest).encode())
-        backup = None
-        if out_path.exists():
-            backup = out_path.with_name(f".{out_path.name}.old")
-            if backup.exists():
-                shutil.rmtree(backup)
-            os.replace(out_path, backup)
-        os.replace(staging, out_path)
-        if backup is not None:
-            shutil.rmtree(backup, ignore_errors=True)
+        _swap_into_place(staging, out_path)
     except OSError as error:
         shutil.rmtree(staging, ignore_errors=True)
         raise BundleError(f"cannot write bundle {out_path}: {error.strerror or error}") from error
@@ -92,6 +84,24 @@ def write_bundle(out_dir: str | Path, manifest: dict[str, Any], files: dict[str,
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return out_path
+
+
+def _swap_into_place(staging: Path, out_path: Path) -> None:
+    """Rename ``staging`` to ``out_path``; an existing bundle is set aside first and put back
+    if the rename fails, so some complete bundle is always at ``out_path``."""
+    if not out_path.exists():
+        os.replace(staging, out_path)
+        return
+    backup = out_path.with_name(f".{out_path.name}.old")
+    if backup.exists():
+        shutil.rmtree(backup)
+    os.replace(out_path, backup)
+    try:
+        os.replace(staging, out_path)
+    except OSError:
+        os.replace(backup, out_path)
+        raise
+    shutil.rmtree(backup, ignore_errors=True)
 
 
 def _write_synced(path: Path, payload: bytes) -> None:

@@ -46,14 +46,18 @@ class TfliteModel:
     """One model: ``step(frames)`` -> score in [0, 1]; ``reset()`` clears streaming state."""
 
     def __init__(self, model_content: bytes, spec: dict[str, Any], feature_scale: float) -> None:
-        from ai_edge_litert.interpreter import Interpreter
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
         self.spec = spec
         self.stride_frames = int(spec["stride_frames"])
         self.window_frames = int(spec["window_frames"])
         self.streaming = bool(spec["streaming"])
         try:
-            self.interpreter = Interpreter(model_content=model_content, num_threads=1)
+            self.interpreter = Interpreter(
+                model_content=model_content,
+                num_threads=1,
+                experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+            )
             self.interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as error:
             raise BundleError(

@@ -1,0 +1,98 @@
+"""Bundles: atomic writes and every refusal names its problem."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kws.bundle import load_manifest, write_bundle
+from kws.errors import BundleError
+
+
+def _copy(bundle: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "copy"
+    shutil.copytree(bundle, target)
+    return target
+
+
+def _edit_manifest(bundle: Path, change) -> None:  # type: ignore[no-untyped-def]
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    change(manifest)
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_round_trip_records_checksums_and_card(random_bundle: Path) -> None:
+    manifest = load_manifest(random_bundle)
+    assert manifest["models"]["tiny"]["bytes"] == (random_bundle / "tiny.tflite").stat().st_size
+    assert len(manifest["models"]["full"]["sha256"]) == 64
+    card = (random_bundle / "CARD.md").read_text()
+    assert "test word" in card and "| tiny" in card
+
+
+def test_checksum_mismatch_is_refused(random_bundle: Path, tmp_path: Path) -> None:
+    bundle = _copy(random_bundle, tmp_path)
+    payload = bytearray((bundle / "tiny.tflite").read_bytes())
+    payload[-1] ^= 0xFF
+    (bundle / "tiny.tflite").write_bytes(bytes(payload))
+    with pytest.raises(BundleError, match="sha256"):
+        load_manifest(bundle)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda m: m.update(schema_version=99), "schema version"),
+        (lambda m: m.update(frontend_hash="0" * 16), "frontend_hash"),
+        (lambda m: m["frontend"].update(num_channels=32), "frontend"),
+        (lambda m: m["models"]["tiny"].update(file="../tiny.tflite"), "outside"),
+        (lambda m: m["models"]["full"].pop("inputs"), "inputs"),
+        (lambda m: m["thresholds"].pop("detect"), "detect"),
+    ],
+)
+def test_bad_manifest_is_refused_with_reason(
+    random_bundle: Path, tmp_path: Path, change, message
+) -> None:  # type: ignore[no-untyped-def]
+    bundle = _copy(random_bundle, tmp_path)
+    _edit_manifest(bundle, change)
+    with pytest.raises(BundleError, match=message):
+        load_manifest(bundle)
+
+
+def test_missing_files_are_refused(tmp_path: Path, random_bundle: Path) -> None:
+    with pytest.raises(BundleError, match="no bundle folder"):
+        load_manifest(tmp_path / "nothing")
+    bundle = _copy(random_bundle, tmp_path)
+    (bundle / "full.tflite").unlink()
+    with pytest.raises(BundleError, match="missing"):
+        load_manifest(bundle)
+    (bundle / "manifest.json").write_text("{not json")
+    with pytest.raises(BundleError, match="not valid JSON"):
+        load_manifest(bundle)
+
+
+def test_interrupted_write_keeps_previous_bundle(
+    random_bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bundle = _copy(random_bundle, tmp_path)
+    before = {p.name: p.read_bytes() for p in bundle.iterdir()}
+    manifest = load_manifest(bundle)
+    manifest.pop("_dir")
+    files = {"tiny.tflite": b"new tiny", "full.tflite": b"new full"}
+    real_replace = os.replace
+
+    def failing_replace(src, dst):  # type: ignore[no-untyped-def]
+        if Path(dst) == bundle and not str(src).endswith(".old"):
+            raise OSError(28, "No space left on device")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(BundleError, match="No space left"):
+        write_bundle(bundle, manifest, files)
+    monkeypatch.undo()
+    after = {p.name: p.read_bytes() for p in bundle.iterdir()}
+    assert after == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".copy")] == []

@@ -1,0 +1,120 @@
+"""The cascade's state machine, driven by fake models whose scores the test scripts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kws.cascade import Cascade, Thresholds
+
+
+class ScriptedModel:
+    """Returns scores from a function of the stream position (in frames)."""
+
+    def __init__(self, stride_frames: int, window_frames: int, score_at) -> None:  # type: ignore[no-untyped-def]
+        self.stride_frames = stride_frames
+        self.window_frames = window_frames
+        self.score_at = score_at
+        self.position = 0
+        self.calls: list[int] = []
+        self.seen_frames: list[np.ndarray] = []
+
+    def step(self, frames: np.ndarray) -> float:
+        assert frames.shape == (self.window_frames, 40)
+        self.seen_frames.append(frames.copy())
+        self.calls.append(self._frame_index())
+        return float(self.score_at(self.calls[-1]))
+
+    def _frame_index(self) -> int:
+        return self.cascade.counters.hops  # type: ignore[attr-defined,no-any-return]
+
+    def reset(self) -> None:
+        self.calls.clear()
+
+
+THRESHOLDS = Thresholds(
+    wake=0.5, detect=0.8, smoothing_frames=1, wake_window_s=0.3, preroll_s=1.0, refractory_s=1.0
+)
+
+
+def make(tiny_score, full_score, thresholds: Thresholds = THRESHOLDS, full_only: bool = False):  # type: ignore[no-untyped-def]
+    tiny = ScriptedModel(3, 3, tiny_score)
+    full = ScriptedModel(3, 100, full_score)
+    cascade = Cascade("word", full, thresholds, tiny=tiny, full_only=full_only)
+    tiny.cascade = full.cascade = cascade  # type: ignore[attr-defined]
+    return cascade, tiny, full
+
+
+def frames(count: int) -> np.ndarray:
+    # each frame carries its own index so tests can see what the models were given
+    return (np.arange(count, dtype=np.uint16)[:, None] * np.ones(40, np.uint16)).astype(np.uint16)
+
+
+def test_wake_then_confirm_gives_one_detection_with_preroll() -> None:
+    cascade, tiny, full = make(
+        lambda hop: 0.9 if 150 <= hop < 160 else 0.0, lambda hop: 0.95 if hop >= 153 else 0.1
+    )
+    detections = cascade.process_features(frames(400))
+    assert len(detections) == 1
+    assert detections[0].stage == "full"
+    assert detections[0].time_s == pytest.approx(153 * 0.01 + 0.02)
+    # the first full inference ran at once on the pre-roll: the 100 frames before the wake
+    assert full.calls[0] == 150
+    assert full.seen_frames[0][-1, 0] == 149 and full.seen_frames[0][0, 0] == 50
+    counters = cascade.counters
+    assert counters.wakes == 1 and counters.detections == 1
+    assert counters.tiny_inferences == 400 // 3
+    assert counters.full_inferences == 2
+
+
+def test_wake_then_expire_goes_back_to_sleep() -> None:
+    cascade, tiny, full = make(lambda hop: 0.9 if hop == 150 else 0.0, lambda hop: 0.1)
+    assert cascade.process_features(frames(400)) == []
+    # awake for the wake window (0.3 s = 30 hops), full every stride while awake
+    assert cascade.counters.awake_hops == 30
+    assert cascade.counters.full_inferences == 10
+    assert not cascade.awake
+
+
+def test_refractory_suppresses_second_detection() -> None:
+    cascade, _, _ = make(lambda hop: 0.9, lambda hop: 0.95)
+    detections = cascade.process_features(frames(250))
+    times = [d.time_s for d in detections]
+    assert len(times) == 3  # at ~0.03 s, then only after each 1 s refractory period
+    assert all(b - a >= 1.0 for a, b in zip(times, times[1:]))
+
+
+def test_smoothing_averages_tiny_scores() -> None:
+    thresholds = Thresholds(**{**THRESHOLDS.__dict__, "smoothing_frames": 3})
+    # a single high tiny score averaged with two zeros stays under the wake threshold
+    cascade, _, _ = make(lambda hop: 0.9 if hop == 150 else 0.0, lambda hop: 0.95, thresholds)
+    assert cascade.process_features(frames(300)) == []
+    assert cascade.counters.wakes == 0
+
+
+def test_full_only_runs_full_every_stride_and_no_tiny() -> None:
+    cascade, tiny, full = make(lambda hop: 0.0, lambda hop: 0.1, full_only=True)
+    cascade.process_features(frames(300))
+    assert cascade.counters.full_inferences == 100
+    assert cascade.counters.tiny_inferences == 0
+    assert cascade.counters.duty_cycle_full == 1.0
+
+
+def test_chunking_does_not_change_detections() -> None:
+    def run(chunks: list[int]) -> list[float]:
+        cascade, _, _ = make(lambda hop: 0.9 if hop % 200 == 120 else 0.0, lambda hop: 0.9)
+        stream = frames(900)
+        out, start = [], 0
+        for size in chunks:
+            out += [d.time_s for d in cascade.process_features(stream[start : start + size])]
+            start += size
+        return out
+
+    assert run([900]) == run([1] * 900) == run([7, 300, 593])
+
+
+def test_reset_clears_counters_and_state() -> None:
+    cascade, _, _ = make(lambda hop: 0.9, lambda hop: 0.95)
+    cascade.process_features(frames(100))
+    cascade.reset()
+    assert cascade.counters.hops == 0 and cascade.counters.detections == 0

@@ -1,0 +1,67 @@
+"""The live loop with a fake input stream: no sound card needed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kws.cascade import load_cascade
+from kws.commands.listen import MAX_SILENT_READS, listen_loop
+from kws.microphone import BLOCK_SAMPLES, MicrophoneSource, SourceStats
+
+
+class FakeSource:
+    """Delivers ``blocks`` blocks of noise, then nothing (like an unplugged device)."""
+
+    def __init__(self, blocks: int, dropped_blocks: int = 0) -> None:
+        self.remaining = blocks
+        self.stats = SourceStats(dropped_blocks=dropped_blocks)
+        self.none_reads = 0
+        self.rng = np.random.default_rng(0)
+
+    def read(self, timeout_s: float = 1.0) -> np.ndarray | None:
+        if self.remaining == 0:
+            self.none_reads += 1
+            return None
+        self.remaining -= 1
+        return (self.rng.standard_normal(BLOCK_SAMPLES) * 300).astype(np.int16)
+
+
+def test_loop_processes_audio_and_ends_when_device_disappears(random_bundle: Path) -> None:
+    cascade = load_cascade(random_bundle)
+    source = FakeSource(blocks=100, dropped_blocks=4)
+    updates = []
+    summary = listen_loop(cascade, source, lambda c, level, s: updates.append(level))
+    assert summary.seconds == pytest.approx(100 * BLOCK_SAMPLES / 16000)
+    assert cascade.counters.hops == 298  # 3 s of audio, minus the first window's 2 hops
+    assert source.none_reads == MAX_SILENT_READS
+    assert summary.ended_because == "input device stopped delivering audio"
+    assert summary.dropped_s == 4 * BLOCK_SAMPLES / 16000
+    assert len(updates) == 100 and all(level <= 0 for level in updates)
+    assert "audio dropped 0.12 s" in summary.lines()[0]
+
+
+def test_loop_stops_on_request(random_bundle: Path) -> None:
+    cascade = load_cascade(random_bundle)
+    source = FakeSource(blocks=1000)
+    calls = {"n": 0}
+
+    def stop() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 10
+
+    summary = listen_loop(cascade, source, lambda *a: None, should_stop=stop)
+    assert summary.ended_because == "stopped"
+    assert source.remaining == 990
+
+
+def test_microphone_callback_counts_overflow_instead_of_blocking() -> None:
+    source = MicrophoneSource(queue_blocks=2)
+    block = np.zeros((BLOCK_SAMPLES, 1), np.int16)
+    for _ in range(5):
+        source._callback(block, BLOCK_SAMPLES, None, None)
+    assert source.stats.blocks == 2 and source.stats.dropped_blocks == 3
+    assert source.read(0.01) is not None and source.read(0.01) is not None
+    assert source.read(0.01) is None

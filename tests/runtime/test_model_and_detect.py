@@ -1,0 +1,117 @@
+"""The LiteRT runner on real int8 models, and `kws detect`'s output contract."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kws.bundle import load_manifest
+from kws.cascade import load_cascade
+from kws.errors import BundleError
+from kws.model import TfliteModel
+
+
+def test_streaming_model_carries_state(random_bundle: Path) -> None:
+    manifest = load_manifest(random_bundle)
+    spec = manifest["models"]["tiny"]
+    model = TfliteModel.from_bundle(random_bundle, spec, manifest["feature_scale"])
+    frames = np.random.default_rng(0).integers(0, 700, (3, 40)).astype(np.uint16)
+    first = [model.step(frames) for _ in range(30)]
+    model.reset()
+    again = [model.step(frames) for _ in range(30)]
+    assert first == again  # reset really restores the initial state
+    assert all(0.0 <= s <= 1.0 for s in first)
+    assert spec["states"] and all(out == f"next_{inp}" for inp, out in spec["states"])
+
+
+def test_manifest_shape_mismatch_is_refused(random_bundle: Path) -> None:
+    manifest = load_manifest(random_bundle)
+    spec = json.loads(json.dumps(manifest["models"]["full"]))
+    spec["inputs"][0]["shape"] = [1, 99, 1, 40]
+    with pytest.raises(BundleError, match="shape"):
+        TfliteModel.from_bundle(random_bundle, spec, manifest["feature_scale"])
+
+
+def test_float_model_is_refused(random_bundle: Path) -> None:
+    import tensorflow as tf
+
+    from training.models import FullSpec, build_full
+
+    content = tf.lite.TFLiteConverter.from_keras_model(build_full(FullSpec())).convert()
+    manifest = load_manifest(random_bundle)
+    with pytest.raises(BundleError, match="int8"):
+        TfliteModel(content, manifest["models"]["full"], manifest["feature_scale"])
+
+
+def test_not_a_model_is_refused(random_bundle: Path) -> None:
+    manifest = load_manifest(random_bundle)
+    with pytest.raises(BundleError, match="not a loadable"):
+        TfliteModel(b"definitely not a flatbuffer", manifest["models"]["full"], 0.04)
+
+
+def test_detect_json_contract(random_bundle: Path, noise_wav: Path) -> None:
+    # threshold 0 makes every full-model step a detection: the contract is what is tested here
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kws",
+            "detect",
+            "--model",
+            str(random_bundle),
+            "--no-cascade",
+            "--threshold",
+            "0",
+            "--json",
+            str(noise_wav),
+            str(noise_wav),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) >= 4
+    assert {tuple(sorted(r)) for r in rows} == {("file", "keyword", "score", "stage", "time_s")}
+    assert {r["file"] for r in rows} == {str(noise_wav)}
+    times = [r["time_s"] for r in rows[: len(rows) // 2]]
+    assert times == sorted(times) and all(0 < t <= 3.0 for t in times)
+
+
+def test_detect_bad_inputs_exit_2_with_one_line(
+    random_bundle: Path, tmp_path: Path, noise_wav: Path
+) -> None:
+    not_audio = tmp_path / "notes.wav"
+    not_audio.write_text("hello")
+    for args in (
+        ["--model", str(tmp_path / "none"), str(noise_wav)],
+        ["--model", str(random_bundle), str(not_audio)],
+        ["--model", str(random_bundle), str(tmp_path)],
+        ["--model", str(random_bundle), "--threshold", "7", str(noise_wav)],
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "kws", "detect", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 2, args
+        errors = [
+            line for line in result.stderr.splitlines() if line.startswith("kws detect: error")
+        ]
+        assert len(errors) == 1 and "Traceback" not in result.stderr, result.stderr
+
+
+def test_no_cascade_baseline_runs_full_every_stride(random_bundle: Path) -> None:
+    pcm = (np.random.default_rng(2).standard_normal(32000) * 500).astype(np.int16)
+    cascade = load_cascade(random_bundle, full_only=True)
+    cascade.process(pcm)
+    assert cascade.counters.full_inferences == cascade.counters.hops // 3
+    assert cascade.counters.tiny_inferences == 0
