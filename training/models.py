@@ -57,7 +57,8 @@ class FullSpec:
     window_frames: int = 150
     stride_frames: int = 3
     stem_filters: int = 48
-    stem_kernel: int = 5
+    stem_kernel: int = 3
+    stem_stride: int = 3  # one step per 30 ms, like the tiny model: halves the MACs of stride 2
     block_filters: tuple[int, ...] = (48, 48, 64, 64)
     block_strides: tuple[int, ...] = (1, 2, 1, 2)
     block_kernel: int = 5
@@ -139,7 +140,11 @@ def build_full(spec: FullSpec) -> keras.Model:
     """Full model over ``spec.window_frames`` frames -> keyword probability."""
     inputs = keras.Input((spec.window_frames, 1, N_CHANNELS), name="features")
     x = keras.layers.Conv2D(
-        spec.stem_filters, (spec.stem_kernel, 1), strides=(2, 1), activation="relu", name="stem"
+        spec.stem_filters,
+        (spec.stem_kernel, 1),
+        strides=(spec.stem_stride, 1),
+        activation="relu",
+        name="stem",
     )(inputs)
     for index, (filters, stride) in enumerate(
         zip(spec.block_filters, spec.block_strides, strict=True)

@@ -81,7 +81,7 @@ def test_refractory_suppresses_second_detection() -> None:
     detections = cascade.process_features(frames(250))
     times = [d.time_s for d in detections]
     assert len(times) == 3  # at ~0.03 s, then only after each 1 s refractory period
-    assert all(b - a >= 1.0 for a, b in zip(times, times[1:]))
+    assert all(b - a >= 1.0 for a, b in zip(times, times[1:], strict=False))
 
 
 def test_smoothing_averages_tiny_scores() -> None:
