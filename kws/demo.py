@@ -21,9 +21,9 @@ SNR_DB = 10.0
 
 def make_recordings(folder: Path, keyword: str = "hey jarvis") -> tuple[Path, Path]:
     """Write ``with_keyword.wav`` and ``without_keyword.wav`` into ``folder``."""
+    from kws.synth import VoiceSettings, synthesize
     from training.data import augment
     from training.data.dataset import split_voices
-    from training.data.espeak import VoiceSettings, synthesize
 
     voice = split_voices(seed=0)["test"][0]  # held out from training by construction
     settings = VoiceSettings(voice=voice, rate_wpm=150, pitch=45)

@@ -34,3 +34,7 @@ class TrainingError(KwsError):
 
 class DeviceError(KwsError):
     """No usable audio input device, or PortAudio is missing."""
+
+
+class SynthesisError(KwsError):
+    """Speech synthesis is unavailable (espeak-ng missing) or refused the request."""

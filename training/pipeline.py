@@ -75,7 +75,7 @@ def check_keyword(keyword: str) -> str:
         raise TrainingError(f"the keyword is {len(phrase)} characters; at most {MAX_KEYWORD_CHARS}")
     if not re.fullmatch(r"[a-z][a-z' -]*", phrase):
         raise TrainingError(f"the keyword {keyword!r} must be English letters, spaces, ' or -")
-    from training.data.espeak import synthesize
+    from kws.synth import synthesize
 
     if synthesize(phrase).size < 0.15 * 16000:
         raise TrainingError(f"the keyword {keyword!r} is too short to speak (under 0.15 s)")

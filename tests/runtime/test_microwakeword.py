@@ -13,7 +13,7 @@ pymicro_wakeword = pytest.importorskip("pymicro_wakeword")
 
 from kws.cascade import load_cascade  # noqa: E402
 from kws.frontend import compute_features  # noqa: E402
-from training.data.espeak import VoiceSettings, synthesize  # noqa: E402
+from kws.synth import VoiceSettings, synthesize  # noqa: E402
 
 MODELS = Path(pymicro_wakeword.__file__).parent / "models"
 

@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from kws import synth as espeak
 from kws.frontend import FrontendConfig, compute_features
-from training.data import augment, espeak, text
+from training.data import augment, text
 from training.data.real import RealAudio, load_real_audio
 
 SPLITS = ("train", "val", "test")

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from kws.errors import TrainingError
+from kws.errors import SynthesisError
 
 SAMPLE_RATE_HZ = 16_000
 
@@ -67,7 +67,7 @@ class _Engine:
         try:
             import espeakng_loader
         except ImportError as error:
-            raise TrainingError(
+            raise SynthesisError(
                 "speech synthesis needs espeakng-loader: pip install 'kws[synth]'"
             ) from error
         self.lib = ctypes.CDLL(espeakng_loader.get_library_path())
@@ -76,7 +76,7 @@ class _Engine:
         self.lib.espeak_Initialize.restype = ctypes.c_int
         rate = self.lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, str(data_path).encode(), 0)
         if rate <= 0:
-            raise TrainingError(f"espeak-ng failed to initialise with data at {data_path}")
+            raise SynthesisError(f"espeak-ng failed to initialise with data at {data_path}")
         self.native_rate_hz = int(rate)
         self._chunks: list[npt.NDArray[np.int16]] = []
         self._callback = _SYNTH_CALLBACK(self._collect)
@@ -103,7 +103,7 @@ class _Engine:
     def synthesize(self, text: str, settings: VoiceSettings) -> npt.NDArray[np.int16]:
         with self.lock:
             if self.lib.espeak_SetVoiceByName(settings.voice.encode()) != 0:
-                raise TrainingError(f"espeak-ng has no voice {settings.voice!r}")
+                raise SynthesisError(f"espeak-ng has no voice {settings.voice!r}")
             self.lib.espeak_SetParameter(_PARAM_RATE, int(settings.rate_wpm), 0)
             self.lib.espeak_SetParameter(_PARAM_PITCH, int(settings.pitch), 0)
             self.lib.espeak_SetParameter(_PARAM_RANGE, int(settings.pitch_range), 0)
@@ -123,7 +123,7 @@ class _Engine:
             )
             self.lib.espeak_Synchronize()
             if status != 0:
-                raise TrainingError(f"espeak-ng could not synthesise {text!r} (status {status})")
+                raise SynthesisError(f"espeak-ng could not synthesise {text!r} (status {status})")
             chunks, self._chunks = self._chunks, []
         if not chunks:
             return np.zeros(0, dtype=np.int16)
@@ -169,7 +169,7 @@ def synthesize(text: str, settings: VoiceSettings | None = None) -> npt.NDArray[
     Text may hold ``[[phonemes]]`` for pronunciation variants.
 
     Raises:
-        TrainingError: espeak-ng is missing, or the voice is unknown.
+        SynthesisError: espeak-ng is missing, or the voice is unknown.
     """
     engine = _get_engine()
     native = engine.synthesize(text, settings or VoiceSettings())
