@@ -1,0 +1,70 @@
+"""Power profile validation: every shipped profile loads; bad ones name the bad key."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from firmware_sim.profile import PROFILE_DIR, load_profile, parse_profile
+from kws.errors import ProfileError
+
+SHIPPED = sorted(p.stem for p in PROFILE_DIR.glob("*.toml"))
+
+
+def test_at_least_four_profiles_ship() -> None:
+    assert {"smartwatch_300mah", "cortex_m7_board", "esp32s3", "always_on_npu"} <= set(SHIPPED)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_profile_loads_and_every_number_has_a_source(name: str) -> None:
+    profile = load_profile(name)
+    assert profile.battery.capacity_mah > 0
+    numeric = re.compile(r"^\w+\s*=\s*-?[\d.]+")
+    numbers = [
+        line.strip()
+        for line in (PROFILE_DIR / f"{name}.toml").read_text().splitlines()
+        if numeric.match(line.strip())
+    ]
+    assert len(numbers) >= 14
+    for line in numbers:
+        assert "#" in line and len(line.split("#", 1)[1].strip()) > 5, (
+            f"{name}: no source on {line!r}"
+        )
+
+
+def _raw() -> dict:  # type: ignore[type-arg]
+    return tomllib.loads((PROFILE_DIR / "smartwatch_300mah.toml").read_text())
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda r: r["battery"].pop("capacity_mah"), "missing key battery.capacity_mah"),
+        (lambda r: r["mcu"].update(run_current_ma=-1.0), "mcu.run_current_ma must not be negative"),
+        (lambda r: r["mcu"].update(clock_hz=1), "unknown key mcu.clock_hz"),
+        (
+            lambda r: r["microphone"].update(current_ma="lots"),
+            "microphone.current_ma must be a number",
+        ),
+        (lambda r: r.pop("memory"), "missing section [memory]"),
+        (lambda r: r["battery"].update(usable_fraction=1.5), "usable_fraction"),
+        (lambda r: r.update(extra=1), "unknown key extra"),
+    ],
+)
+def test_bad_profile_names_the_key(edit, message: str) -> None:  # type: ignore[no-untyped-def]
+    raw = _raw()
+    edit(raw)
+    with pytest.raises(ProfileError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        parse_profile(raw, "edited")
+
+
+def test_unknown_profile_lists_known_ones(tmp_path: Path) -> None:
+    with pytest.raises(ProfileError, match="smartwatch_300mah"):
+        load_profile("no_such_device")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[battery\n")
+    with pytest.raises(ProfileError, match="not valid TOML"):
+        load_profile(broken)

@@ -1,0 +1,155 @@
+"""The simulator on scripted models: deadlines, response times, duty cycle, JSON contract."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from firmware_sim.profile import load_profile
+from firmware_sim.simulator import full_always_on, simulate
+from kws.cascade import Cascade, Thresholds
+
+
+class Scripted:
+    def __init__(self, stride: int, window: int, score) -> None:  # type: ignore[no-untyped-def]
+        self.stride_frames, self.window_frames, self.score = stride, window, score
+        self.calls = 0
+
+    def step(self, frames: np.ndarray) -> float:
+        self.calls += 1
+        return float(self.score(self.calls))
+
+    def reset(self) -> None:
+        self.calls = 0
+
+
+def cascade_with(full_macs: int, tiny_fires_every: int) -> Cascade:
+    thresholds = Thresholds(
+        wake=0.5, detect=0.5, smoothing_frames=1, wake_window_s=0.3, preroll_s=1.0, refractory_s=1.0
+    )
+    tiny = Scripted(3, 3, lambda n: 1.0 if n % tiny_fires_every == 0 else 0.0)
+    full = Scripted(3, 100, lambda n: 1.0)
+    cascade = Cascade("word", full, thresholds, tiny=tiny)
+    cascade.manifest = {
+        "models": {
+            "tiny": {"macs_per_inference": 5000, "bytes": 15000, "arena_bytes": 7000},  # type: ignore[attr-defined]
+            "full": {"macs_per_inference": full_macs, "bytes": 30000, "arena_bytes": 20000},
+        }
+    }
+    return cascade
+
+
+FRAMES = [np.zeros((1000, 40), np.uint16)]  # 10 s
+
+
+def test_response_time_and_duty_cycle_by_hand() -> None:
+    profile = load_profile("smartwatch_300mah")
+    result = simulate(cascade_with(600_000, tiny_fires_every=100), FRAMES, profile)
+    # tiny fires at its 100th call (hop 300): the full model confirms at once -> detections
+    assert len(result.detections) == 3
+    clock = profile.mcu.clock_mhz * 1e6
+    full_cycles = (
+        600_000 * profile.mcu.cycles_per_mac
+        + 8 * profile.mcu.layer_overhead_cycles
+        + profile.mcu.inference_overhead_cycles
+    )
+    high = (
+        profile.mcu.frontend_cycles_per_hop
+        + profile.mcu.wakeup_us * 1e-6 * clock
+        + 5000
+        + 8 * 600
+        + 2000
+    )
+    # the background inference starts after the high-priority work and spills into the next hop
+    per_hop_free = (
+        clock * 0.01 - profile.mcu.frontend_cycles_per_hop - profile.mcu.wakeup_us * 1e-6 * clock
+    )
+    first_hop_free = clock * 0.01 - high
+    spill = full_cycles - first_hop_free
+    expected_ms = (
+        0.01
+        + (profile.mcu.frontend_cycles_per_hop + profile.mcu.wakeup_us * 1e-6 * clock + spill)
+        / clock
+    ) * 1000
+    assert spill < per_hop_free
+    assert result.response_ms[0] == pytest.approx(expected_ms, rel=1e-6)
+    assert result.missed_deadlines == 0
+    assert result.counters["duty_cycle_full"] == pytest.approx(3 / 1000)
+    assert result.memory["fits"]
+
+
+def test_too_much_work_misses_deadlines() -> None:
+    profile = load_profile("smartwatch_300mah")
+    # a 3M-MAC full model needs ~63 ms at 48 MHz: far past its 30 ms deadline
+    result = simulate(cascade_with(3_000_000, tiny_fires_every=10), FRAMES, profile)
+    assert result.missed_deadlines > 0
+    slow = replace(profile, mcu=replace(profile.mcu, frontend_cycles_per_hop=600_000))
+    result = simulate(cascade_with(600_000, tiny_fires_every=1000), FRAMES, slow)
+    assert result.missed_deadlines == 1000  # every hop's frontend overruns its 10 ms
+
+
+def test_baseline_costs_more_than_cascade() -> None:
+    profile = load_profile("smartwatch_300mah")
+    cascade = cascade_with(600_000, tiny_fires_every=100)
+    result = simulate(cascade, FRAMES, profile)
+    baseline = full_always_on(cascade, profile, result.duration_s)
+    assert baseline.avg_current_ma > result.report.avg_current_ma
+    assert baseline.current_ma["full"] > 10 * result.report.current_ma["full"]
+
+
+@pytest.mark.parametrize("args", [["--profile", "nope"], ["--minutes", "0"]])
+def test_battery_cli_errors_are_one_line(args: list[str], random_bundle: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "kws", "battery", "--model", str(random_bundle), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and result.stderr.count("error:") == 1
+
+
+def test_battery_json_contract(random_bundle: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kws",
+            "battery",
+            "--model",
+            str(random_bundle),
+            "--scenario",
+            "quiet",
+            "--minutes",
+            "0.5",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    for key in (
+        "profile",
+        "battery_hours",
+        "avg_current_ma",
+        "response_ms",
+        "missed_deadlines",
+        "duty_cycle_full",
+        "energy_share",
+        "memory",
+        "baseline_full_always_on",
+    ):
+        assert key in report
+    assert set(report["response_ms"]) >= {"p50", "p99", "max"}
+    assert set(report["memory"]) >= {"flash_bytes", "ram_bytes", "fits"}
+    assert set(report["baseline_full_always_on"]) == {"battery_hours", "avg_current_ma"}
+    assert report["audio_s"] == pytest.approx(30.0, abs=0.1)
+    assert abs(sum(report["energy_share"].values()) - 1.0) < 1e-3
