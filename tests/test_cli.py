@@ -9,7 +9,7 @@ import kws
 from kws.cli import main
 
 
-def test_version_flag_prints_version(capsys: "object") -> None:
+def test_version_flag_prints_version(capsys: object) -> None:
     try:
         main(["--version"])
     except SystemExit as exit_:
