@@ -1,0 +1,96 @@
+"""Training data: synthesis, augmentation, splits, real-data layouts, cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from kws.synth import VoiceSettings, english_voices, synthesize, voice_variants
+from training.data import augment
+from training.data.dataset import DataRecipe, split_voices
+from training.data.real import load_real_audio, speech_end_sample
+from training.data.text import confusables
+
+
+@pytest.mark.parametrize("voice", ["en-us", "en-GB-x-rp+f3", "en-029+m5", "en+klatt2"])
+def test_synthesis_is_audible_16khz_int16(voice: str) -> None:
+    pcm = synthesize("hey nova", VoiceSettings(voice, rate_wpm=170))
+    assert pcm.dtype == np.int16
+    assert 0.3 * 16000 < pcm.size < 3 * 16000
+    assert np.abs(pcm).max() > 3000
+
+
+def test_many_voices_and_variants() -> None:
+    assert len(english_voices()) >= 8
+    assert len(voice_variants()) >= 50
+
+
+def test_splits_share_no_voice_variant() -> None:
+    splits = split_voices(seed=0)
+    variants = {name: {v.split("+")[1] for v in voices} for name, voices in splits.items()}
+    assert not variants["train"] & variants["val"]
+    assert not variants["train"] & variants["test"]
+    assert not variants["val"] & variants["test"]
+
+
+def test_augmentation_is_deterministic_for_a_seed() -> None:
+    speech = augment.to_float(synthesize("hey nova"))
+    one = augment.augment_speech(speech, np.random.default_rng(5))
+    two = augment.augment_speech(speech, np.random.default_rng(5))
+    np.testing.assert_array_equal(one, two)
+
+
+@pytest.mark.parametrize("snr_db", [0.0, 10.0, 25.0])
+def test_mix_at_snr_hits_the_requested_snr(snr_db: float) -> None:
+    rng = np.random.default_rng(1)
+    speech = augment.to_float(synthesize("hey nova"))
+    noise = augment.make_noise("pink", speech.size, rng)
+    mixed = augment.mix_at_snr(speech, noise, snr_db)
+    measured = 20 * np.log10(augment.rms(speech) / augment.rms(mixed - speech))
+    assert measured == pytest.approx(snr_db, abs=0.01)
+
+
+def test_band_limit_removes_energy_above_cutoff() -> None:
+    noise = augment.make_noise("white", 16000, np.random.default_rng(2))
+    limited = augment.band_limit(noise, 300.0, 3400.0)
+    spectrum = np.abs(np.fft.rfft(limited)) ** 2
+    freqs = np.fft.rfftfreq(limited.size, 1 / 16000)
+    assert spectrum[freqs > 5000].sum() < 0.01 * spectrum[(freqs > 500) & (freqs < 3000)].sum()
+
+
+def test_confusables_never_contain_the_keyword() -> None:
+    phrases = confusables("hey jarvis", np.random.default_rng(0), 40)
+    assert len(phrases) == 40 and "hey jarvis" not in phrases
+    assert {"hey", "jarvis"} <= set(phrases)
+
+
+def test_speech_end_found() -> None:
+    pcm = np.concatenate([np.zeros(8000, np.int16), synthesize("nova"), np.zeros(8000, np.int16)])
+    end = speech_end_sample(pcm)
+    assert pcm.size - 8000 - 1600 <= end <= pcm.size - 8000 + 160
+
+
+def test_speech_commands_layout_loads(tmp_path: Path) -> None:
+    root = tmp_path / "sc"
+    for word, speaker in (("nova", "aa11"), ("nova", "bb22"), ("house", "cc33"), ("house", "aa11")):
+        folder = root / word
+        folder.mkdir(parents=True, exist_ok=True)
+        soundfile.write(folder / f"{speaker}_nohash_0.wav", synthesize(word), 16000)
+    (root / "_background_noise_").mkdir()
+    soundfile.write(
+        root / "_background_noise_" / "pink.wav",
+        augment.to_int16(0.1 * augment.make_noise("pink", 32000, np.random.default_rng(0))),
+        16000,
+    )
+    (root / "testing_list.txt").write_text("nova/bb22_nohash_0.wav\n")
+    (root / "validation_list.txt").write_text("house/cc33_nohash_0.wav\n")
+    real = load_real_audio(DataRecipe("nova", speech_commands_dir=root))
+    assert len(real.positives["train"]) == 1 and len(real.positives["test"]) == 1
+    assert len(real.negatives["val"]) == 1 and len(real.negatives["train"]) == 1
+    assert sum(len(v) for v in real.streams.values()) == 1
+    features, end_frame, voice, pcm = real.positives["test"][0]
+    assert features.shape == (198, 40) and features.dtype == np.uint16
+    assert voice == "sc:bb22" and pcm is not None and 0 < end_frame < 198

@@ -1,0 +1,101 @@
+"""`kws train --quick` end to end, then the bundle's int8 models in ai-edge-litert."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kws.bundle import load_manifest
+from kws.cascade import load_cascade
+from kws.errors import TrainingError
+
+
+@pytest.fixture(scope="module")
+def quick_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("train")
+    out = root / "hey_nova"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kws",
+            "train",
+            "--keyword",
+            "hey nova",
+            "--quick",
+            "--out",
+            str(out),
+            "--cache-dir",
+            str(root / "cache"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return out
+
+
+@pytest.mark.slow
+def test_quick_training_writes_a_valid_int8_bundle(quick_bundle: Path) -> None:
+    manifest = load_manifest(quick_bundle)
+    tiny, full = manifest["models"]["tiny"], manifest["models"]["full"]
+    assert tiny["bytes"] <= 20 * 1024 and full["bytes"] <= 100 * 1024
+    assert tiny["streaming"] and tiny["states"] and not full["streaming"]
+    for model in (tiny, full):
+        assert all(t["dtype"] == "int8" for t in model["inputs"] + model["outputs"])
+        assert model["macs_per_inference"] > 0 and model["params"] > 0 and model["arena_bytes"] > 0
+    evaluation = manifest["evaluation"]
+    assert set(evaluation["qat_vs_ptq"]) == {"tiny", "full"}
+    assert {"frr", "fa_per_hour", "duty_cycle_full"} <= set(
+        evaluation["cascade_at_shipped_thresholds"]
+    )
+    assert evaluation["microwakeword"] == {"available": False}  # no shipped peer for "hey nova"
+    assert (quick_bundle / "det.png").stat().st_size > 1000
+    assert "hey nova" in (quick_bundle / "CARD.md").read_text()
+
+
+@pytest.mark.slow
+def test_quick_bundle_runs_in_litert(quick_bundle: Path) -> None:
+    cascade = load_cascade(quick_bundle)
+    pcm = (np.random.default_rng(0).standard_normal(32000) * 1000).astype(np.int16)
+    cascade.process(pcm)
+    assert cascade.counters.tiny_inferences == cascade.counters.hops // 3 > 0
+
+
+@pytest.mark.slow
+def test_rerun_reuses_the_feature_cache(quick_bundle: Path) -> None:
+    manifest = json.loads((quick_bundle / "manifest.json").read_text())
+    assert manifest["training"]["data"]["cache_hit"] is False
+    from training.data import DataRecipe, build_dataset
+
+    cache = quick_bundle.parent / "cache"
+    dataset = build_dataset(DataRecipe("hey nova", quick=True), cache)
+    assert dataset.stats["cache_hit"] is True
+
+
+@pytest.mark.parametrize("keyword", ["", "   ", "x" * 41, "hey n0va!", "- -", "日本"])
+def test_bad_keywords_are_refused(keyword: str) -> None:
+    from training.pipeline import check_keyword
+
+    with pytest.raises(TrainingError):
+        check_keyword(keyword)
+
+
+def test_bad_keyword_exits_2_with_one_line(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "kws", "train", "--keyword", "", "--out", str(tmp_path / "b")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip().splitlines()[-1].startswith("kws train: error: the keyword is empty")
+    )
+    assert not (tmp_path / "b").exists()
