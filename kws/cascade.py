@@ -218,7 +218,9 @@ class Cascade:
         return detection
 
 
-def load_cascade(path: str | Path, full_only: bool = False, **overrides: Any) -> Cascade:
+def load_cascade(
+    path: str | Path, full_only: bool = False, reference_kernels: bool = False, **overrides: Any
+) -> Cascade:
     """Load a bundle folder (``manifest.json``) or a microWakeWord ``.json`` config as a Cascade.
 
     ``overrides`` replace manifest thresholds (``detect=0.9``, ``wake=0.3``, ...).
@@ -233,7 +235,7 @@ def load_cascade(path: str | Path, full_only: bool = False, **overrides: Any) ->
     if source.suffix == ".json" and source.is_file():
         from kws.mww import load_microwakeword
 
-        return load_microwakeword(source, **overrides)
+        return load_microwakeword(source, reference_kernels=reference_kernels, **overrides)
     manifest = load_manifest(source)
     bundle_dir = Path(manifest["_dir"])
     scale = float(manifest.get("feature_scale", 0.0390625))
@@ -241,12 +243,18 @@ def load_cascade(path: str | Path, full_only: bool = False, **overrides: Any) ->
     if "full" not in models:
         raise BundleError(f"{source}: manifest has no 'full' model")
     full = TfliteModel(
-        model_path(bundle_dir, "full", models["full"]).read_bytes(), models["full"], scale
+        model_path(bundle_dir, "full", models["full"]).read_bytes(),
+        models["full"],
+        scale,
+        reference_kernels,
     )
     tiny = None
     if "tiny" in models:
         tiny = TfliteModel(
-            model_path(bundle_dir, "tiny", models["tiny"]).read_bytes(), models["tiny"], scale
+            model_path(bundle_dir, "tiny", models["tiny"]).read_bytes(),
+            models["tiny"],
+            scale,
+            reference_kernels,
         )
     thresholds = Thresholds.from_manifest(manifest["thresholds"], **overrides)
     cascade = Cascade(manifest["keyword"], full, thresholds, tiny=tiny, full_only=full_only)

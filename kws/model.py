@@ -45,7 +45,13 @@ def tensor_summary(detail: dict[str, Any], name: str) -> dict[str, Any]:
 class TfliteModel:
     """One model: ``step(frames)`` -> score in [0, 1]; ``reset()`` clears streaming state."""
 
-    def __init__(self, model_content: bytes, spec: dict[str, Any], feature_scale: float) -> None:
+    def __init__(
+        self,
+        model_content: bytes,
+        spec: dict[str, Any],
+        feature_scale: float,
+        reference_kernels: bool = False,
+    ) -> None:
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
         self.spec = spec
@@ -56,7 +62,11 @@ class TfliteModel:
             self.interpreter = Interpreter(
                 model_content=model_content,
                 num_threads=1,
-                experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+                # XNNPACK is ~5x faster on a PC; TFLite's reference kernels round exactly like
+                # TFLM on a microcontroller (evaluation and the microWakeWord agreement use them).
+                experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+                if reference_kernels
+                else OpResolverType.AUTO,
             )
             self.interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as error:

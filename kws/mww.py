@@ -41,7 +41,9 @@ def microwakeword_spec(model_content: bytes, file_name: str) -> dict[str, Any]:
     }
 
 
-def load_microwakeword(config_path: Path, **overrides: Any) -> Cascade:
+def load_microwakeword(
+    config_path: Path, reference_kernels: bool = False, **overrides: Any
+) -> Cascade:
     """Load a microWakeWord config and its model as a single-stage ``Cascade``.
 
     Raises:
@@ -57,7 +59,7 @@ def load_microwakeword(config_path: Path, **overrides: Any) -> Cascade:
     if Path(config["model"]).name != config["model"]:
         raise BundleError(f"{config_path}: model path {config['model']!r} leaves its folder")
     spec = microwakeword_spec(content, model_file.name)
-    model = TfliteModel(content, spec, FEATURE_SCALE)
+    model = TfliteModel(content, spec, FEATURE_SCALE, reference_kernels)
     refractory_s = overrides.pop("refractory_s", 0.75)
     thresholds = Thresholds(
         wake=float(micro["probability_cutoff"]),

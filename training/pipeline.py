@@ -213,7 +213,7 @@ def _model_entry(
 
 
 def _spec_for(content: bytes, entry: dict[str, Any]) -> TfliteModel:
-    return TfliteModel(content, entry, FEATURE_SCALE)
+    return TfliteModel(content, entry, FEATURE_SCALE, reference_kernels=True)
 
 
 def train(options: TrainOptions, progress: Any = None) -> Path:
@@ -394,7 +394,7 @@ def _microwakeword_figures(
     from kws.mww import load_microwakeword
 
     config = Path(pymicro_wakeword.__file__).parent / "models" / f"{name}.json"
-    cascade = load_microwakeword(config)
+    cascade = load_microwakeword(config, reference_kernels=True)
     model = cascade.full
     assert isinstance(model, TfliteModel)
     window = cascade.thresholds.smoothing_frames
