@@ -84,6 +84,21 @@ def to_pcm16(
     return pcm, warnings
 
 
+def _integrity_warnings(path: Path) -> list[str]:
+    """libsndfile reads what a damaged file still holds and notes where its header disagrees
+    with the data ("data : 32000 (should be 16)"): pass that on as a truncation warning."""
+    import soundfile
+
+    try:
+        log = soundfile.info(str(path)).extra_info
+    except (soundfile.LibsndfileError, RuntimeError):
+        return []
+    damaged = [line.strip() for line in log.splitlines() if "should be" in line]
+    if not damaged:
+        return []
+    return [f"{path}: truncated or damaged, header disagrees with the data ({damaged[0]})"]
+
+
 def read_audio(path: str | Path) -> tuple[npt.NDArray[np.int16], list[str]]:
     """Read a whole audio file as int16 PCM, 16 kHz mono, plus warnings.
 
@@ -101,7 +116,8 @@ def read_audio(path: str | Path) -> tuple[npt.NDArray[np.int16], list[str]]:
         rate = handle.samplerate
     if samples.size == 0:
         raise AudioError(f"{file_path}: contains no audio")
-    return to_pcm16(samples, rate, str(file_path))
+    pcm, warnings = to_pcm16(samples, rate, str(file_path))
+    return pcm, _integrity_warnings(file_path) + warnings
 
 
 def iter_audio_chunks(
@@ -116,8 +132,11 @@ def iter_audio_chunks(
         if handle.frames == 0:
             raise AudioError(f"{file_path}: contains no audio")
         block = max(1, int(chunk_s * handle.samplerate))
+        pending = _integrity_warnings(file_path)
         try:
             for samples in handle.blocks(blocksize=block, dtype="float32", always_2d=True):
-                yield to_pcm16(samples, handle.samplerate, str(file_path))
+                pcm, warnings = to_pcm16(samples, handle.samplerate, str(file_path))
+                yield pcm, pending + warnings
+                pending = []
         except (RuntimeError, ValueError) as error:
             raise AudioError(f"{file_path}: truncated or corrupt audio ({error})") from error
