@@ -9,12 +9,12 @@ import argparse
 import importlib
 from typing import Any
 
-BENCH_TARGETS = ("frontend", "cascade")
+BENCH_TARGETS = ("frontend", "cascade", "soak")
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "bench", help="benchmark kws against its peers (frontend, cascade)"
+        "bench", help="benchmark kws against its peers (frontend, cascade) and soak-test memory"
     )
     targets = parser.add_subparsers(dest="target", metavar="TARGET", required=True)
     for name in BENCH_TARGETS:

@@ -16,7 +16,13 @@ def register(subparsers: Any) -> None:
         description="Run the cascade over each file (any rate, channels or format soundfile "
         "reads; resampled and down-mixed) and print each detection.",
     )
-    parser.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    parser.add_argument(
+        "files",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="audio files; '-' reads raw 16 kHz mono int16 PCM from stdin",
+    )
     parser.add_argument(
         "--model",
         type=Path,
@@ -30,6 +36,26 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--json", action="store_true", help="one JSON object per detection")
     parser.add_argument("--stats", action="store_true", help="print the cascade counters per file")
     parser.set_defaults(run=run)
+
+
+STDIN_CHUNK_BYTES = 32000  # 1 s of 16 kHz int16
+
+
+def _stdin_chunks() -> Any:
+    """Raw s16le 16 kHz mono from stdin (e.g. `arecord -f S16_LE -r 16000 | kws detect -`),
+    in 1 s chunks: an endless pipe runs in constant memory."""
+    import numpy as np
+
+    stream = sys.stdin.buffer
+    leftover = b""
+    while True:
+        block = stream.read(STDIN_CHUNK_BYTES)
+        if not block:
+            return
+        block = leftover + block
+        usable = len(block) - len(block) % 2
+        leftover = block[usable:]
+        yield np.frombuffer(block[:usable], dtype="<i2").astype(np.int16), []
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,8 +76,9 @@ def run(args: argparse.Namespace) -> int:
     for path in args.files:
         cascade.reset()
         detections = []
+        chunks = _stdin_chunks() if str(path) == "-" else iter_audio_chunks(path)
         try:
-            for pcm, warnings in iter_audio_chunks(path):
+            for pcm, warnings in chunks:
                 for warning in warnings:
                     print(f"kws detect: warning: {warning}", file=sys.stderr)
                 detections += cascade.process(pcm)
