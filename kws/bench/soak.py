@@ -86,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         rss = result["rss_mb"]
         print(
             f"kws detect on {result['hours']} h of generated audio in {result['wall_s']} s: RSS "
-            f"{rss['settled_min']}-{rss['settled_max']} MB after warm-up (first {rss['first']}, last {rss['last']})"
+            f"{rss['settled_min']}-{rss['settled_max']} MB after warm-up "
+            f"(first {rss['first']}, last {rss['last']})"
         )
     return 0
