@@ -1,11 +1,6 @@
 """Training data: synthetic speech, negatives, augmentation, real-data loaders, feature cache."""
 
-from training.data.dataset import (
-    ClipSet,
-    DataRecipe,
-    Dataset,
-    Split,
-    build_dataset,
-)
+from training.data.containers import ClipSet, DataRecipe, Dataset, Split
+from training.data.dataset import build_dataset
 
 __all__ = ["ClipSet", "DataRecipe", "Dataset", "Split", "build_dataset"]

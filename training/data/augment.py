@@ -2,8 +2,10 @@
 the same audio. Works on float32 audio in [-1, 1] at 16 kHz.
 
 Why each exists: users speak through other microphones (band-limiting, codecs), in rooms
-(reverberation), at other distances and loudness (gain, noise at an SNR), and at other speeds
-and vocal-tract lengths (speed perturbation, which shifts pitch and formants together).
+(reverberation), at other distances and loudness (gain, noise at an SNR), at other speeds
+(speed perturbation, which moves tempo, pitch and formants together), with other voices
+(pitch shift at the same tempo) and other vocal-tract lengths (formant warping at the same
+pitch). Time shift is where the dataset places speech in each clip.
 """
 
 from __future__ import annotations
@@ -109,10 +111,71 @@ def change_speed(audio: FloatAudio, factor: float) -> FloatAudio:
     return signal.resample(audio, n_out).astype(np.float32)
 
 
+def apply_gain_db(audio: FloatAudio, gain_db: float) -> FloatAudio:
+    """Scale by ``gain_db`` decibels (clipping happens only at conversion to int16)."""
+    return (audio * np.float32(10 ** (gain_db / 20.0))).astype(np.float32)
+
+
+def pitch_shift(audio: FloatAudio, semitones: float) -> FloatAudio:
+    """Raise the pitch by ``semitones`` keeping the duration (phase-vocoder time stretch, then
+    resampling; librosa). Formants move with the pitch, as when one speaker talks higher."""
+    if abs(semitones) < 1e-3 or audio.size < 2048:
+        return audio
+    import librosa
+
+    shifted = librosa.effects.pitch_shift(
+        audio, sr=SAMPLE_RATE_HZ, n_steps=semitones, res_type="soxr_hq"
+    )
+    return np.asarray(shifted, dtype=np.float32)
+
+
+def formant_warp(audio: FloatAudio, alpha: float, n_fft: int = 512) -> FloatAudio:
+    """Vocal-tract-length perturbation: stretch the spectral envelope by ``alpha`` (> 1 moves
+    formants up, like a shorter vocal tract) while keeping pitch, tempo and phase.
+
+    The magnitude spectrum of each STFT frame is resampled along frequency with the piecewise-
+    linear VTLP warp (Jaitly & Hinton 2013: linear up to a boundary frequency, then joined to
+    Nyquist so the band edge stays put); the original phase is kept.
+    """
+    if abs(alpha - 1.0) < 1e-3 or audio.size < n_fft:
+        return audio
+    hop = n_fft // 4
+    _, _, spectrum = signal.stft(audio, fs=SAMPLE_RATE_HZ, nperseg=n_fft, noverlap=n_fft - hop)
+    n_bins = spectrum.shape[0]
+    out_bins = np.arange(n_bins, dtype=np.float64)
+    nyquist_bin = float(n_bins - 1)
+    boundary = 0.8 * nyquist_bin * min(1.0, 1.0 / alpha)
+    # Output bin f shows the input's content at source(f): f / alpha below the boundary.
+    source = np.where(
+        out_bins <= boundary * alpha,
+        out_bins / alpha,
+        boundary
+        + (out_bins - boundary * alpha)
+        * (nyquist_bin - boundary)
+        / (nyquist_bin - boundary * alpha),
+    )
+    magnitude = np.abs(spectrum)
+    warped = np.empty_like(magnitude)
+    for frame in range(magnitude.shape[1]):
+        warped[:, frame] = np.interp(source, out_bins, magnitude[:, frame])
+    phase = np.exp(1j * np.angle(spectrum))
+    _, restored = signal.istft(
+        warped * phase, fs=SAMPLE_RATE_HZ, nperseg=n_fft, noverlap=n_fft - hop
+    )
+    restored = restored[: audio.size]
+    if restored.size < audio.size:
+        restored = np.pad(restored, (0, audio.size - restored.size))
+    return (restored * (rms(audio) / max(rms(restored), 1e-9))).astype(np.float32)
+
+
 def augment_speech(audio: FloatAudio, rng: np.random.Generator) -> FloatAudio:
     """One random chain of speaker, room and microphone changes (each applied with a chance)."""
-    if rng.random() < 0.6:
+    if rng.random() < 0.5:
         audio = change_speed(audio, float(rng.uniform(0.88, 1.12)))
+    if rng.random() < 0.25:
+        audio = pitch_shift(audio, float(rng.uniform(-3.0, 3.0)))
+    if rng.random() < 0.35:
+        audio = formant_warp(audio, float(rng.uniform(0.85, 1.18)))
     if rng.random() < 0.4:
         audio = reverberate(audio, room_impulse_response(rng))
     if rng.random() < 0.3:

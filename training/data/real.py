@@ -19,7 +19,7 @@ from kws.errors import TrainingError
 from kws.frontend import compute_features
 
 if TYPE_CHECKING:
-    from training.data.dataset import DataRecipe
+    from training.data.containers import DataRecipe
 
 SAMPLE_RATE_HZ = 16_000
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif"}

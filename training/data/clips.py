@@ -1,0 +1,195 @@
+"""One clip or one stretch of stream audio, made by a pure function of its job.
+
+Runs in worker processes: every function here takes a picklable job and returns plain arrays,
+and draws all randomness from a ``numpy.random.Generator`` seeded by (recipe seed, split, kind,
+index), so a clip is the same whichever worker makes it and in whichever order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from kws import synth
+from kws.frontend import compute_features
+from training.data import augment, text
+
+SPLITS = ("train", "val", "test")
+CLIP_S = 2.0
+LEAD_IN_S = 1.0  # noise reduction and PCAN settle over this, then its frames are dropped
+HOP_SAMPLES = 160
+NOISE_KINDS = (*augment.NOISE_KINDS, "babble")
+TEST_POSITIVE_SNRS_DB = (10.0, 20.0)  # half the test positives at 10 dB, Picovoice-style
+
+Record = tuple[npt.NDArray[np.uint16], int, str, Any]  # features, end frame, voice, pcm
+
+
+@dataclass(frozen=True)
+class SpeechPlan:
+    """What every job of one split shares: the phrase lists (computed once) and the voices."""
+
+    keyword: str
+    voices: tuple[str, ...]
+    pronunciations: tuple[str, ...]  # espeak [[phoneme]] variants of the keyword
+    confusables: tuple[str, ...]
+    seed: int
+
+
+@dataclass(frozen=True)
+class ClipJob:
+    plan: SpeechPlan
+    split: str
+    kind: str  # "pos" or "neg"
+    index: int
+    keep_pcm: bool
+
+
+@dataclass(frozen=True)
+class StreamJob:
+    plan: SpeechPlan
+    split: str
+    index: int
+    seconds: float
+
+
+def random_settings(voice: str, rng: np.random.Generator) -> synth.VoiceSettings:
+    """espeak prosody across its range: 80-260 wpm, pitch 0-99, pitch range 0-80, word gaps."""
+    return synth.VoiceSettings(
+        voice=voice,
+        rate_wpm=int(rng.integers(80, 261)),
+        pitch=int(rng.integers(0, 100)),
+        pitch_range=int(rng.integers(0, 81)),  # espeak-ng 1.5x crashes on some variants above 80
+        word_gap_10ms=int(rng.integers(0, 4)),
+    )
+
+
+def speak(phrase: str, voice: str, rng: np.random.Generator) -> npt.NDArray[np.float32]:
+    """Synthesize ``phrase`` with random prosody, then change the speaker, room and microphone."""
+    audio = augment.to_float(synth.synthesize(phrase, random_settings(voice, rng)))
+    return augment.augment_speech(audio, rng) if audio.size else audio
+
+
+def babble(plan: SpeechPlan, rng: np.random.Generator, n_samples: int) -> npt.NDArray[np.float32]:
+    """Several people talking at once (3-6 overlapped sentences), unit RMS, tiled to length."""
+    length = min(n_samples, 5 * augment.SAMPLE_RATE_HZ)
+    out = np.zeros(length, np.float32)
+    for _ in range(int(rng.integers(3, 7))):
+        voice = str(rng.choice(plan.voices))
+        speech = speak(text.random_sentence(rng, plan.keyword), voice, rng)[:length]
+        if speech.size == 0:
+            continue
+        offset = int(rng.integers(0, length))
+        placed = np.roll(np.pad(speech, (0, length - speech.size)), offset)
+        out += placed * float(10 ** rng.uniform(-0.3, 0.3)) / max(augment.rms(speech), 1e-4)
+    out /= max(augment.rms(out), 1e-6)
+    return np.tile(out, int(np.ceil(n_samples / length)))[:n_samples].astype(np.float32)
+
+
+def background(plan: SpeechPlan, rng: np.random.Generator, n_samples: int) -> Any:
+    kind = str(rng.choice(NOISE_KINDS))
+    if kind == "babble":
+        return babble(plan, rng, n_samples)
+    return augment.make_noise(kind, n_samples, rng)
+
+
+def _rng(plan: SpeechPlan, split: str, kind: int, index: int) -> np.random.Generator:
+    return np.random.default_rng([plan.seed, SPLITS.index(split), kind, index])
+
+
+def _positive(plan: SpeechPlan, voice: str, rng: np.random.Generator, n_clip: int) -> Any:
+    """The keyword (alone or inside a carrier sentence) ending at 1.25-1.85 s of the clip."""
+    phrase = plan.keyword
+    if plan.pronunciations and rng.random() < 0.3:
+        phrase = plan.pronunciations[int(rng.integers(0, len(plan.pronunciations)))]
+    keyword_audio = speak(phrase, voice, rng)
+    before = np.zeros(0, np.float32)
+    after = np.zeros(0, np.float32)
+    if rng.random() < 0.4:
+        before = speak(str(rng.choice(text.CARRIER_PREFIXES)), voice, rng)
+    if rng.random() < 0.4:
+        after = speak(str(rng.choice(text.CARRIER_SUFFIXES)), voice, rng)
+    gap = np.zeros(int(rng.uniform(0.02, 0.25) * augment.SAMPLE_RATE_HZ), np.float32)
+    end_in_clip = int(rng.uniform(1.25, 1.85) * augment.SAMPLE_RATE_HZ)
+    keyword_audio = keyword_audio[-end_in_clip:]
+    speech = np.concatenate([before, gap, keyword_audio, gap, after])
+    keyword_end = before.size + gap.size + keyword_audio.size
+    start = keyword_end - end_in_clip
+    padded = np.concatenate([np.zeros(max(0, -start), np.float32), speech[max(0, start) :]])
+    clip = np.zeros(n_clip, np.float32)
+    clip[: min(n_clip, padded.size)] = padded[:n_clip]
+    return clip, end_in_clip
+
+
+def _negative(plan: SpeechPlan, voice: str, rng: np.random.Generator, n_clip: int) -> Any:
+    """A confusable (40%), ordinary speech (45%) or nothing but the background (15%)."""
+    roll = rng.random()
+    if roll < 0.4 and plan.confusables:
+        phrase = plan.confusables[int(rng.integers(0, len(plan.confusables)))]
+    elif roll < 0.85:
+        phrase = text.random_sentence(rng, plan.keyword)
+    else:
+        phrase = ""
+    speech = speak(phrase, voice, rng) if phrase else np.zeros(0, np.float32)
+    clip = np.zeros(n_clip, np.float32)
+    offset = int(rng.integers(0, max(1, n_clip - speech.size)))
+    speech = speech[: n_clip - offset]
+    clip[offset : offset + speech.size] = speech
+    return clip
+
+
+def make_clip(job: ClipJob) -> Record:
+    """One 2 s clip over background noise, as (features, keyword end frame or -1, voice, pcm
+    or None). Features are computed over 1 s of lead-in noise that is then dropped."""
+    plan = job.plan
+    rng = _rng(plan, job.split, int(job.kind == "pos"), job.index)
+    voice = str(rng.choice(plan.voices))
+    n_clip = int(CLIP_S * augment.SAMPLE_RATE_HZ)
+    n_lead = int(LEAD_IN_S * augment.SAMPLE_RATE_HZ)
+    end_sample = -1
+    if job.kind == "pos":
+        clip, end_sample = _positive(plan, voice, rng, n_clip)
+    else:
+        clip = _negative(plan, voice, rng, n_clip)
+    speech_rms = augment.rms(clip)
+    if speech_rms > 1e-4:  # gain: speech at -32 to -8 dBFS RMS, near and far talkers
+        clip = augment.apply_gain_db(clip, float(rng.uniform(-32.0, -8.0)) - _db(speech_rms))
+    noise = background(plan, rng, n_lead + n_clip)
+    if job.split == "test" and job.kind == "pos":
+        snr_db = TEST_POSITIVE_SNRS_DB[job.index % len(TEST_POSITIVE_SNRS_DB)]
+    else:
+        snr_db = float(rng.uniform(0.0, 30.0))
+    reference_rms = augment.rms(clip) if augment.rms(clip) > 1e-4 else 0.01
+    audio = noise * (reference_rms / (augment.rms(noise) * 10 ** (snr_db / 20.0)))
+    audio[n_lead:] += clip
+    pcm = augment.to_int16(audio)
+    frames = compute_features(pcm)[n_lead // HOP_SAMPLES :]
+    end_frame = -1 if end_sample < 0 else min(frames.shape[0] - 1, end_sample // HOP_SAMPLES)
+    return frames, end_frame, voice, (pcm[n_lead:] if job.keep_pcm else None)
+
+
+def _db(value: float) -> float:
+    return 20.0 * float(np.log10(max(value, 1e-9)))
+
+
+def make_stream_chunk(job: StreamJob) -> npt.NDArray[np.int16]:
+    """``seconds`` of keyword-free audio: sentences, confusables and pauses over noise."""
+    plan = job.plan
+    rng = _rng(plan, job.split, 7, job.index)
+    n_total = int(job.seconds * augment.SAMPLE_RATE_HZ)
+    out = np.zeros(n_total, np.float32)
+    position = int(rng.uniform(0.0, 1.0) * augment.SAMPLE_RATE_HZ)
+    while position < n_total:
+        if rng.random() < 0.15 and plan.confusables:
+            phrase = plan.confusables[int(rng.integers(0, len(plan.confusables)))]
+        else:
+            phrase = text.random_sentence(rng, plan.keyword)
+        speech = speak(phrase, str(rng.choice(plan.voices)), rng)
+        speech *= float(10 ** rng.uniform(-1.5, -0.5)) / max(augment.rms(speech), 1e-4)
+        speech = speech[: n_total - position]
+        out[position : position + speech.size] += speech
+        position += speech.size + int(rng.uniform(0.1, 2.5) * augment.SAMPLE_RATE_HZ)
+    noise = background(plan, rng, n_total) * float(10 ** rng.uniform(-3.0, -1.5))
+    return augment.to_int16(out + noise)
