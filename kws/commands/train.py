@@ -59,6 +59,12 @@ def run(args: argparse.Namespace) -> int:
         negatives_dir=args.negatives,
         speech_commands_dir=args.speech_commands,
     )
+    import signal
+
+    def interrupted(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt  # same clean exit as Ctrl-C: temporary files removed
+
+    signal.signal(signal.SIGTERM, interrupted)
     console = Console(stderr=True)
     columns = (
         TextColumn("{task.description:<24}"),
