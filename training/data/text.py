@@ -169,7 +169,9 @@ def random_sentence(rng: np.random.Generator, keyword: str, n_words: int | None 
             sentence = " ".join(words[int(i)] for i in rng.integers(0, len(words), size=count))
         if not _contains_phrase(sentence, phrase):
             return sentence
-    return template_sentence(rng)  # a keyword that is everywhere in the corpus: never in ours
+    # A keyword made of everyday words ("the time"): fall back to words that are not in it.
+    others = [w for w in general_words() if w not in phrase.split()]
+    return " ".join(others[int(i)] for i in rng.integers(0, len(others), size=6))
 
 
 def _mutate_word(word: str, rng: np.random.Generator) -> str:
