@@ -146,8 +146,16 @@ def load_manifest(path: str | Path) -> dict[str, Any]:
     if not isinstance(thresholds, dict):
         raise BundleError(f"{manifest_path} has no thresholds")
     for key in REQUIRED_THRESHOLD_KEYS:
-        if not isinstance(thresholds.get(key), (int, float)):
-            raise BundleError(f"{manifest_path}: thresholds.{key} is missing or not a number")
+        value = thresholds.get(key)
+        if not _is_number(value) or value < 0 or value > 3600:
+            raise BundleError(f"{manifest_path}: thresholds.{key} is missing or not a valid number")
+    if not _is_int(thresholds["smoothing_frames"], 1):
+        raise BundleError(
+            f"{manifest_path}: thresholds.smoothing_frames must be a positive integer"
+        )
+    scale = manifest.get("feature_scale", 0.0390625)
+    if not _is_number(scale) or scale <= 0:
+        raise BundleError(f"{manifest_path}: feature_scale must be a positive number")
     if not isinstance(manifest.get("keyword"), str) or not manifest["keyword"]:
         raise BundleError(f"{manifest_path} names no keyword")
     manifest["_dir"] = str(bundle_dir.resolve())
@@ -183,12 +191,56 @@ def model_path(bundle_dir: Path, role: str, model: dict[str, Any]) -> Path:
     return candidate
 
 
+def _is_int(value: Any, minimum: int = 0) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+
+
+def _check_tensor_entry(role: str, kind: str, entry: Any) -> None:
+    where = f"model {role!r} {kind}"
+    if not isinstance(entry, dict):
+        raise BundleError(f"{where} entries must be objects")
+    if not isinstance(entry.get("name"), str):
+        raise BundleError(f"{where} entry has no name")
+    name = entry["name"]
+    if not _is_int(entry.get("index")):
+        raise BundleError(f"{where} {name!r}: index must be a non-negative integer")
+    shape = entry.get("shape")
+    if not isinstance(shape, list) or not shape or not all(_is_int(d, 1) for d in shape):
+        raise BundleError(f"{where} {name!r}: shape must be a list of positive integers")
+    if entry.get("dtype") not in ("int8", "uint8"):
+        raise BundleError(f"{where} {name!r}: dtype must be int8 or uint8")
+    if not _is_number(entry.get("scale")) or entry["scale"] <= 0:
+        raise BundleError(f"{where} {name!r}: scale must be a positive number")
+    if not _is_int(entry.get("zero_point"), -255):
+        raise BundleError(f"{where} {name!r}: zero_point must be an integer")
+
+
 def _check_model(bundle_dir: Path, role: str, model: Any) -> None:
     if not isinstance(model, dict):
         raise BundleError(f"model {role!r} entry must be an object")
     for key in REQUIRED_MODEL_KEYS:
         if key not in model:
             raise BundleError(f"model {role!r} is missing key {key!r}")
+    if not isinstance(model["streaming"], bool):
+        raise BundleError(f"model {role!r}: streaming must be true or false")
+    for key in ("stride_frames", "window_frames"):
+        if not _is_int(model[key], 1) or model[key] > 10_000:
+            raise BundleError(f"model {role!r}: {key} must be a positive integer")
+    for kind in ("inputs", "outputs"):
+        if not isinstance(model[kind], list) or not model[kind]:
+            raise BundleError(f"model {role!r}: {kind} must be a non-empty list")
+        for entry in model[kind]:
+            _check_tensor_entry(role, kind, entry)
+    states = model["states"]
+    if not isinstance(states, list) or not all(
+        isinstance(pair, list) and len(pair) == 2 and all(isinstance(n, str) for n in pair)
+        for pair in states
+    ):
+        raise BundleError(f"model {role!r}: states must be a list of [input, output] names")
     path = model_path(bundle_dir, role, model)
     if not path.is_file():
         raise BundleError(f"model {role!r} file {path.name} is missing from {bundle_dir}")

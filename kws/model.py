@@ -52,6 +52,21 @@ class TfliteModel:
         feature_scale: float,
         reference_kernels: bool = False,
     ) -> None:
+        try:
+            self._setup(model_content, spec, feature_scale, reference_kernels)
+        except (KeyError, TypeError, ValueError, IndexError) as error:
+            raise BundleError(
+                f"{spec.get('file', 'model') if isinstance(spec, dict) else 'model'}: "
+                f"manifest does not describe this model ({type(error).__name__}: {error})"
+            ) from error
+
+    def _setup(
+        self,
+        model_content: bytes,
+        spec: dict[str, Any],
+        feature_scale: float,
+        reference_kernels: bool,
+    ) -> None:
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
         self.spec = spec
