@@ -1,0 +1,74 @@
+"""Interrupting training never damages the previous bundle; disk errors are one clear line."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kws.bundle import load_manifest
+from kws.errors import TrainingError
+from training.data import DataRecipe
+from training.data.cache import save_cache
+from training.data.containers import ClipSet, Dataset, Split
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_training_keeps_previous_bundle(
+    signum: int, tmp_path: Path, random_bundle: Path
+) -> None:
+    out = tmp_path / "word"
+    shutil.copytree(random_bundle, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "kws",
+            "train",
+            "--keyword",
+            "hey nova",
+            "--quick",
+            "--out",
+            str(out),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    time.sleep(12)  # well into data generation or training
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr.decode()[-2000:]
+    assert "Traceback" not in stderr.decode()
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    load_manifest(out)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".word.")]
+
+
+def test_full_disk_on_cache_write_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_space(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "savez", no_space)
+    empty = np.zeros((0, 40), np.uint16)
+    dataset = Dataset.__new__(Dataset)
+    dataset.stats = {}
+    split = Split(
+        ClipSet([], np.zeros(0, np.int32), []), ClipSet([], np.zeros(0, np.int32), []), empty, 0.0
+    )
+    dataset.train = dataset.val = dataset.test = split
+    dataset.recipe = DataRecipe("x")
+    with pytest.raises(TrainingError, match="No space left on device"):
+        save_cache(tmp_path / "cache" / "d.npz", dataset)
+    assert not list((tmp_path / "cache").glob("*.npz"))
