@@ -94,3 +94,35 @@ def test_speech_commands_layout_loads(tmp_path: Path) -> None:
     features, end_frame, voice, pcm = real.positives["test"][0]
     assert features.shape == (198, 40) and features.dtype == np.uint16
     assert voice == "sc:bb22" and pcm is not None and 0 < end_frame < 198
+
+
+def test_speech_commands_negatives_are_sampled_across_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import training.data.real as real_module
+
+    root = tmp_path / "sc"
+    words = ("apple", "bed", "cat", "dog", "nova")
+    for word in words:
+        (root / word).mkdir(parents=True)
+        for speaker in range(4):
+            path = root / word / f"{word}{speaker}_nohash_0.wav"
+            soundfile.write(path, synthesize(word), 16000)
+    monkeypatch.setattr(real_module, "MAX_SPEECH_COMMANDS_NEGATIVES", 6)
+    real = load_real_audio(DataRecipe("nova", speech_commands_dir=root, seed=1))
+    negatives = [r for records in real.negatives.values() for r in records]
+    positives = [r for records in real.positives.values() for r in records]
+    assert len(negatives) == 6 and len(positives) == 4
+    # A seeded draw across all 16 files, not the first 6 in folder order (apple, then bed).
+    drawn_words = {voice.removeprefix("sc:")[:-1] for _, _, voice, _ in negatives}
+    assert len(drawn_words) >= 3 and drawn_words <= {"apple", "bed", "cat", "dog"}
+
+
+def test_missing_real_folder_is_a_training_error(tmp_path: Path) -> None:
+    from kws.errors import TrainingError
+
+    with pytest.raises(TrainingError, match="not a folder"):
+        load_real_audio(DataRecipe("nova", recordings_dir=tmp_path / "absent"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(TrainingError, match="no audio files"):
+        load_real_audio(DataRecipe("nova", recordings_dir=tmp_path / "empty"))

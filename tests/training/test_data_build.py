@@ -13,6 +13,7 @@ from kws.synth import VoiceSettings, synthesize
 from training.data import DataRecipe, Dataset, augment, build_dataset, phonemes
 from training.data.containers import FULL_BUDGET, QUICK_BUDGET
 from training.data.dataset import MIN_CONFUSABLE_DISTANCE, _phrases
+from training.data.real import AUGMENTED_COPIES
 
 KEYWORD = "hey nova"
 FRAMES_PER_CLIP = 198  # 2 s clip: (32000 - 480) // 160 + 1
@@ -93,14 +94,18 @@ def test_keyword_end_frame_marks_the_end_of_speech(built: tuple) -> None:
 
 
 def test_counts_follow_the_recipe_plus_real_clips(built: tuple) -> None:
-    dataset, recipe = built[0], built[1]
-    n_real = sum(
-        len(dataset.split(s).positives.features) - recipe.budget(s)[0]
-        for s in ("train", "val", "test")
-    )
-    assert n_real == 6  # one per user recording, each in exactly one split
+    dataset = built[0]
+    user = {
+        name: [v for v in dataset.split(name).positives.voices if v.startswith("user:")]
+        for name in ("train", "val", "test")
+    }
+    # Every recording lands in exactly one split; training ones also as augmented copies.
+    n_train_files = len(set(user["train"]))
+    assert n_train_files + len(user["val"]) + len(user["test"]) == 6
+    assert len(user["train"]) == n_train_files * (1 + AUGMENTED_COPIES)
     assert len(dataset.train.negatives.features) == 24
-    assert dataset.stats["real_clips"] == {"positives": 6, "negatives": 0, "streams": 1}
+    n_real = 6 + n_train_files * AUGMENTED_COPIES
+    assert dataset.stats["real_clips"] == {"positives": n_real, "negatives": 0, "streams": 1}
     total_s = sum(dataset.split(s).stream_hours * 3600 for s in ("train", "val", "test"))
     assert total_s == pytest.approx(40 + 20 + 40 + 3)  # whole 20 s chunks plus the 3 s file
 

@@ -17,6 +17,7 @@ import numpy.typing as npt
 from kws.audio import read_audio
 from kws.errors import TrainingError
 from kws.frontend import compute_features
+from training.data import augment
 
 if TYPE_CHECKING:
     from training.data.containers import DataRecipe
@@ -26,6 +27,9 @@ AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif"}
 CLIP_SAMPLES = 2 * SAMPLE_RATE_HZ
 LEAD_IN_SAMPLES = SAMPLE_RATE_HZ
 MAX_SPEECH_COMMANDS_NEGATIVES = 2000
+# A user brings tens of recordings, not thousands: each training one also goes in as this many
+# augmented copies (other room, microphone, noise, speed, formants, position in the clip).
+AUGMENTED_COPIES = 8
 
 Record = tuple[npt.NDArray[np.uint16], int, str, Any]
 
@@ -85,6 +89,27 @@ def clip_record(pcm: npt.NDArray[np.int16], voice: str, positive: bool, keep_pcm
     return frames, end_frame, voice, (canvas[LEAD_IN_SAMPLES:] if keep_pcm else None)
 
 
+def augmented_record(pcm: npt.NDArray[np.int16], voice: str, rng: np.random.Generator) -> Record:
+    """One augmented copy of a keyword recording over 1 s of lead-in noise: speaker, room and
+    microphone changes, speech at -32 to -8 dBFS, noise at 0-25 dB SNR, the keyword ending at
+    1.3-1.85 s into the 2 s clip."""
+    audio = augment.augment_speech(augment.to_float(pcm[: speech_end_sample(pcm)]), rng)
+    end_sample = int(rng.uniform(1.3, 1.85) * SAMPLE_RATE_HZ)
+    audio = audio[-end_sample:]
+    clip = np.zeros(CLIP_SAMPLES, np.float32)
+    clip[end_sample - audio.size : end_sample] = audio
+    level_db = 20 * np.log10(max(augment.rms(clip), 1e-6))
+    clip = augment.apply_gain_db(clip, float(rng.uniform(-32.0, -8.0)) - level_db)
+    noise = augment.make_noise(
+        str(rng.choice(augment.NOISE_KINDS)), LEAD_IN_SAMPLES + CLIP_SAMPLES, rng
+    )
+    snr_db = float(rng.uniform(0.0, 25.0))
+    noise *= augment.rms(clip) / (max(augment.rms(noise), 1e-9) * 10 ** (snr_db / 20.0))
+    noise[LEAD_IN_SAMPLES:] += clip
+    frames = compute_features(augment.to_int16(noise))[LEAD_IN_SAMPLES // 160 :]
+    return frames, min(frames.shape[0] - 1, end_sample // 160), voice, None
+
+
 def _add(store: dict[str, list[Any]], split: str, item: Any) -> None:
     store.setdefault(split, []).append(item)
 
@@ -99,18 +124,24 @@ def load_real_audio(recipe: DataRecipe) -> RealAudio:
         for path in files:
             split = _split_by_name(path.stem)
             pcm, _ = read_audio(path)
-            record = clip_record(pcm, f"user:{path.stem}", True, split == "test")
-            _add(real.positives, split, record)
+            voice = f"user:{path.stem}"
+            _add(real.positives, split, clip_record(pcm, voice, True, split == "test"))
+            if split != "train":
+                continue
+            name_seed = int(hashlib.sha256(path.name.encode()).hexdigest()[:8], 16)
+            for copy in range(AUGMENTED_COPIES):
+                rng = np.random.default_rng([recipe.seed, name_seed, copy])
+                _add(real.positives, split, augmented_record(pcm, voice, rng))
     if recipe.negatives_dir is not None:
         for path in _audio_files(Path(recipe.negatives_dir)):
             pcm, _ = read_audio(path)
             _add(real.streams, _split_by_name(path.stem), pcm)
     if recipe.speech_commands_dir is not None:
-        _load_speech_commands(Path(recipe.speech_commands_dir), recipe.keyword, real)
+        _load_speech_commands(Path(recipe.speech_commands_dir), recipe.keyword, recipe.seed, real)
     return real
 
 
-def _load_speech_commands(root: Path, keyword: str, real: RealAudio) -> None:
+def _load_speech_commands(root: Path, keyword: str, seed: int, real: RealAudio) -> None:
     if not root.is_dir():
         raise TrainingError(f"{root} is not a Speech Commands folder")
 
@@ -123,19 +154,22 @@ def _load_speech_commands(root: Path, keyword: str, real: RealAudio) -> None:
     if not word_dirs:
         raise TrainingError(f"{root} has no word folders (Speech Commands layout)")
     target = keyword.lower().replace(" ", "_")
-    negatives_taken = 0
+    positives, negatives = [], []
     for word_dir in word_dirs:
         positive = word_dir.name.lower() in (target, target.replace("_", ""))
-        for path in _audio_files(word_dir):
-            relative = f"{word_dir.name}/{path.name}"
+        (positives if positive else negatives).extend(_audio_files(word_dir))
+    if len(negatives) > MAX_SPEECH_COMMANDS_NEGATIVES:
+        # A seeded sample across all words: taking the first files would take only "backward".
+        chosen = np.random.default_rng(seed).permutation(len(negatives))
+        negatives = [negatives[i] for i in sorted(chosen[:MAX_SPEECH_COMMANDS_NEGATIVES])]
+    for paths, positive in ((positives, True), (negatives, False)):
+        for path in paths:
+            relative = f"{path.parent.name}/{path.name}"
             split = "test" if relative in testing else "val" if relative in validation else "train"
-            if not positive and negatives_taken >= MAX_SPEECH_COMMANDS_NEGATIVES:
-                continue
             pcm, _ = read_audio(path)
             speaker = path.name.split("_nohash_")[0]
             record = clip_record(pcm, f"sc:{speaker}", positive, split == "test")
             _add(real.positives if positive else real.negatives, split, record)
-            negatives_taken += 0 if positive else 1
     noise_dir = root / "_background_noise_"
     if noise_dir.is_dir():
         for index, path in enumerate(_audio_files(noise_dir)):
