@@ -180,7 +180,7 @@ def _check_tensor(
     spec: dict[str, Any], role: str, name: str, tensor: dict[str, Any], actual: dict[int, Any]
 ) -> None:
     where = f"{spec.get('file', 'model')}: {role} {name!r}"
-    detail = actual.get(tensor.get("index"))
+    detail = actual.get(int(tensor.get("index", -1)))
     if detail is None:
         raise BundleError(f"{where} index {tensor.get('index')} is not a model {role}")
     dtype = np.dtype(detail["dtype"]).name

@@ -65,7 +65,7 @@ def measure(minutes: float, model_dir: Path) -> dict[str, Any]:
         for frame in features.process_streaming(chunk.tobytes()):
             mww.process_streaming(frame)
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, runner, target in (
         ("kws cascade", cascade.process, cascade),
         ("kws full always on", baseline.process, baseline),
