@@ -147,7 +147,7 @@ def load_manifest(path: str | Path) -> dict[str, Any]:
         raise BundleError(f"{manifest_path} has no thresholds")
     for key in REQUIRED_THRESHOLD_KEYS:
         value = thresholds.get(key)
-        if not _is_number(value) or not 0 <= float(value) <= 3600:
+        if not isinstance(value, (int, float)) or not _is_number(value) or not 0 <= value <= 3600:
             raise BundleError(f"{manifest_path}: thresholds.{key} is missing or not a valid number")
     if not _is_int(thresholds["smoothing_frames"], 1):
         raise BundleError(
