@@ -10,6 +10,8 @@ pitch). Time shift is where the dataset places speech in each clip.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 from scipy import signal
@@ -28,7 +30,12 @@ def to_int16(audio: FloatAudio) -> npt.NDArray[np.int16]:
     return np.clip(np.round(audio * 32768.0), -32768, 32767).astype(np.int16)
 
 
-def rms(audio: FloatAudio) -> float:
+def _f32(values: Any) -> FloatAudio:
+    """float32 audio (also tells the type checker what scipy's untyped results are)."""
+    return np.asarray(values, dtype=np.float32)
+
+
+def rms(audio: npt.NDArray[np.floating[Any]]) -> float:
     return float(np.sqrt(np.mean(np.square(audio, dtype=np.float64)) + 1e-12))
 
 
@@ -55,9 +62,8 @@ def make_noise(kind: str, n_samples: int, rng: np.random.Generator) -> FloatAudi
         out = 1e-3 * rng.standard_normal(n_samples)
     else:
         raise ValueError(f"unknown noise kind {kind!r}; one of {NOISE_KINDS}")
-    out = out.astype(np.float32)
     level = rms(out)
-    return (out / level).astype(np.float32) if kind != "silence" and level > 0 else out
+    return _f32(out / level) if kind != "silence" and level > 0 else _f32(out)
 
 
 def mix_at_snr(speech: FloatAudio, noise: FloatAudio, snr_db: float) -> FloatAudio:
@@ -79,18 +85,18 @@ def room_impulse_response(rng: np.random.Generator, rt60_s: float | None = None)
     tail[: int(0.002 * SAMPLE_RATE_HZ)] = 0.0
     rir = 0.4 * tail / (np.abs(tail).max() + 1e-9)
     rir[0] = 1.0
-    return (rir / np.sqrt(np.sum(rir**2))).astype(np.float32)
+    return _f32(rir / np.sqrt(np.sum(rir**2)))
 
 
 def reverberate(audio: FloatAudio, rir: FloatAudio) -> FloatAudio:
     wet = signal.fftconvolve(audio, rir)[: audio.size]
-    return (wet * (rms(audio) / max(rms(wet), 1e-9))).astype(np.float32)
+    return _f32(wet * (rms(audio) / max(rms(wet), 1e-9)))
 
 
 def band_limit(audio: FloatAudio, low_hz: float, high_hz: float) -> FloatAudio:
     """A cheap microphone's band: 4th-order Butterworth band-pass."""
     sos = signal.butter(4, [low_hz, high_hz], btype="bandpass", fs=SAMPLE_RATE_HZ, output="sos")
-    return signal.sosfilt(sos, audio).astype(np.float32)
+    return _f32(signal.sosfilt(sos, audio))
 
 
 def mu_law_codec(audio: FloatAudio, bits: int = 8) -> FloatAudio:
@@ -99,7 +105,7 @@ def mu_law_codec(audio: FloatAudio, bits: int = 8) -> FloatAudio:
     clipped = np.clip(audio, -1.0, 1.0)
     encoded = np.sign(clipped) * np.log1p(mu * np.abs(clipped)) / np.log1p(mu)
     quantized = np.round((encoded + 1) / 2 * mu) / mu * 2 - 1
-    return (np.sign(quantized) * ((1 + mu) ** np.abs(quantized) - 1) / mu).astype(np.float32)
+    return _f32(np.sign(quantized) * ((1 + mu) ** np.abs(quantized) - 1) / mu)
 
 
 def change_speed(audio: FloatAudio, factor: float) -> FloatAudio:
@@ -108,7 +114,7 @@ def change_speed(audio: FloatAudio, factor: float) -> FloatAudio:
     if abs(factor - 1.0) < 1e-3 or audio.size == 0:
         return audio
     n_out = max(1, int(round(audio.size / factor)))
-    return signal.resample(audio, n_out).astype(np.float32)
+    return _f32(signal.resample(audio, n_out))
 
 
 def apply_gain_db(audio: FloatAudio, gain_db: float) -> FloatAudio:
@@ -165,7 +171,7 @@ def formant_warp(audio: FloatAudio, alpha: float, n_fft: int = 512) -> FloatAudi
     restored = restored[: audio.size]
     if restored.size < audio.size:
         restored = np.pad(restored, (0, audio.size - restored.size))
-    return (restored * (rms(audio) / max(rms(restored), 1e-9))).astype(np.float32)
+    return _f32(restored * (rms(audio) / max(rms(restored), 1e-9)))
 
 
 def augment_speech(audio: FloatAudio, rng: np.random.Generator) -> FloatAudio:

@@ -91,7 +91,7 @@ def _restress(word: str, rng: np.random.Generator) -> str:
 
 def _swap_vowel(word: str, rng: np.random.Generator) -> str:
     spans = _vowel_spans(word)
-    rng.shuffle(spans)  # type: ignore[arg-type]
+    rng.shuffle(spans)
     for start, end in spans:
         vowel = word[start:end]
         for group in _NEAR_VOWELS:

@@ -154,7 +154,8 @@ def _load_speech_commands(root: Path, keyword: str, seed: int, real: RealAudio) 
     if not word_dirs:
         raise TrainingError(f"{root} has no word folders (Speech Commands layout)")
     target = keyword.lower().replace(" ", "_")
-    positives, negatives = [], []
+    positives: list[Path] = []
+    negatives: list[Path] = []
     for word_dir in word_dirs:
         positive = word_dir.name.lower() in (target, target.replace("_", ""))
         (positives if positive else negatives).extend(_audio_files(word_dir))
