@@ -126,3 +126,17 @@ def test_missing_real_folder_is_a_training_error(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(TrainingError, match="no audio files"):
         load_real_audio(DataRecipe("nova", recordings_dir=tmp_path / "empty"))
+
+
+def test_adding_a_recording_changes_the_cache_key(tmp_path: Path) -> None:
+    from training.data.real import folders_digest
+
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    soundfile.write(folder / "a.wav", synthesize("nova"), 16000)
+    recipe = DataRecipe("nova", recordings_dir=folder)
+    before = folders_digest(recipe)
+    assert folders_digest(recipe) == before
+    soundfile.write(folder / "b.wav", synthesize("nova"), 16000)
+    assert folders_digest(recipe) != before
+    assert folders_digest(DataRecipe("nova")) == folders_digest(DataRecipe("nova", seed=4))

@@ -5,7 +5,8 @@ a seeded recipe of voice, prosody, pronunciation, text, augmentation and noise. 
 share an espeak voice variant, so validation and test figures are for voices the model never
 heard. Features come from ``kws.frontend`` (the runtime's own code), computed over one second
 of lead-in audio so noise reduction and PCAN settle, and are cached on disk keyed by the recipe,
-the frontend hash, the generating code and the offline text corpus.
+the frontend hash, the generating code, the offline text corpus and the files in the
+real-data folders.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from training.data.clips import (
     make_stream_chunk,
 )
 from training.data.containers import ClipSet, DataRecipe, Dataset, Split
-from training.data.real import RealAudio, load_real_audio
+from training.data.real import RealAudio, folders_digest, load_real_audio
 
 __all__ = [
     "ClipSet",
@@ -114,7 +115,9 @@ def build_dataset(recipe: DataRecipe, cache_dir: Path, progress: Any = None) -> 
         SynthesisError: espeak-ng is unavailable.
     """
     started = time.monotonic()
-    key = recipe.cache_key(FrontendConfig().hash(), _code_digest(), text.corpus_digest())
+    key = recipe.cache_key(
+        FrontendConfig().hash(), _code_digest(), text.corpus_digest(), folders_digest(recipe)
+    )
     cache_path = Path(cache_dir) / f"dataset-{key}.npz"
     if cache_path.is_file():
         cached = load_cache(cache_path, recipe)

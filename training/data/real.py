@@ -54,6 +54,21 @@ def _audio_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
 
 
+def folders_digest(recipe: DataRecipe) -> str:
+    """A short hash of every file (name, size, modification time) in the recipe's real-data
+    folders, so adding or replacing a recording invalidates the feature cache."""
+    digest = hashlib.sha256()
+    for folder in (recipe.recordings_dir, recipe.negatives_dir, recipe.speech_commands_dir):
+        if folder is None or not Path(folder).is_dir():
+            continue
+        for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+            stat = path.stat()
+            digest.update(
+                f"{path.relative_to(folder)}|{stat.st_size}|{stat.st_mtime_ns}\n".encode()
+            )
+    return digest.hexdigest()[:12]
+
+
 def _split_by_name(name: str) -> str:
     """A stable 80/10/10 split from the speaker or file name."""
     bucket = int(hashlib.sha256(name.encode()).hexdigest(), 16) % 10
