@@ -137,11 +137,18 @@ def build_dataset(recipe: DataRecipe, cache_dir: Path, progress: Any = None) -> 
     workers = recipe.workers or os.cpu_count() or 1
     splits: dict[str, Split] = {}
     seconds: dict[str, float] = {}
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers)
+    try:
         for split in SPLITS:
             split_started = time.monotonic()
             splits[split] = _build_split(recipe, plans[split], split, real, pool, progress)
             seconds[split] = round(time.monotonic() - split_started, 1)
+    except BaseException:
+        # Ctrl-C or an error: drop the queued clips instead of waiting for all of them (the
+        # context manager's shutdown would), so an interrupt takes effect within a clip or two.
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     stats = {
         "voices": {s: len(v) for s, v in voices.items()},
         "voice_examples": {s: v[:3] for s, v in voices.items()},
