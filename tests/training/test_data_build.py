@@ -180,3 +180,15 @@ def test_confusables_and_pronunciations_for_the_keyword() -> None:
     assert len(set(pronunciations)) >= 6
     audio = synthesize(pronunciations[0])
     assert np.abs(audio).max() > 3000
+
+
+def test_slow_keywords_are_fitted_whole_into_the_clip() -> None:
+    from training.data.clips import MAX_KEYWORD_S, _fit_keyword
+
+    slow = augment.to_float(synthesize("okay nabu", VoiceSettings("en-us", rate_wpm=80)))
+    assert slow.size > 1.6 * 16000  # longer than the full model's window as espeak says it
+    fitted = _fit_keyword(slow)
+    assert MAX_KEYWORD_S * 16000 - 200 <= fitted.size <= MAX_KEYWORD_S * 16000
+    quick = augment.to_float(synthesize("okay nabu", VoiceSettings("en-us", rate_wpm=200)))
+    trimmed = _fit_keyword(quick)
+    assert trimmed.size <= quick.size and trimmed.size > 0.8 * quick.size  # only silence cut

@@ -22,7 +22,8 @@ CLIP_S = 2.0
 LEAD_IN_S = 1.0  # noise reduction and PCAN settle over this, then its frames are dropped
 HOP_SAMPLES = 160
 NOISE_KINDS = (*augment.NOISE_KINDS, "babble")
-TEST_POSITIVE_SNRS_DB = (10.0, 20.0)  # half the test positives at 10 dB, Picovoice-style
+TEST_POSITIVE_SNRS_DB = (10.0, 20.0)
+MAX_KEYWORD_S = 1.4  # half the test positives at 10 dB, Picovoice-style
 
 Record = tuple[npt.NDArray[np.uint16], int, str, Any]  # features, end frame, voice, pcm
 
@@ -99,12 +100,29 @@ def _rng(plan: SpeechPlan, split: str, kind: int, index: int) -> np.random.Gener
     return np.random.default_rng([plan.seed, SPLITS.index(split), kind, index])
 
 
+def _fit_keyword(audio: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Trim the silence around the keyword and, if it lasts longer than ``MAX_KEYWORD_S``
+    (espeak at 80 wpm says "okay nabu" in 2 s), speed it up to fit: the whole keyword must lie
+    inside the clip and inside the full model's 1.5 s window, or a positive would hold only the
+    keyword's end, which the negatives teach as a confusable."""
+    magnitude = np.abs(audio)
+    loud = np.nonzero(magnitude > 0.02 * magnitude.max(initial=0.0))[0]
+    if loud.size == 0:
+        return audio
+    audio = audio[loud[0] : loud[-1] + 1]
+    max_samples = int(MAX_KEYWORD_S * augment.SAMPLE_RATE_HZ)
+    if audio.size > max_samples:
+        audio = augment.change_speed(audio, audio.size / max_samples)
+    return audio[:max_samples]
+
+
 def _positive(plan: SpeechPlan, voice: str, rng: np.random.Generator, n_clip: int) -> Any:
-    """The keyword (alone or inside a carrier sentence) ending at 1.25-1.85 s of the clip."""
+    """The keyword (alone or inside a carrier sentence) ending at 1.25-1.85 s of the clip (later
+    when the keyword is longer than that), all of it inside the clip."""
     phrase = plan.keyword
     if plan.pronunciations and rng.random() < 0.3:
         phrase = plan.pronunciations[int(rng.integers(0, len(plan.pronunciations)))]
-    keyword_audio = speak(phrase, voice, rng)
+    keyword_audio = _fit_keyword(speak(phrase, voice, rng))
     before = np.zeros(0, np.float32)
     after = np.zeros(0, np.float32)
     if rng.random() < 0.4:
@@ -113,7 +131,7 @@ def _positive(plan: SpeechPlan, voice: str, rng: np.random.Generator, n_clip: in
         after = speak(str(rng.choice(text.CARRIER_SUFFIXES)), voice, rng)
     gap = np.zeros(int(rng.uniform(0.02, 0.25) * augment.SAMPLE_RATE_HZ), np.float32)
     end_in_clip = int(rng.uniform(1.25, 1.85) * augment.SAMPLE_RATE_HZ)
-    keyword_audio = keyword_audio[-end_in_clip:]
+    end_in_clip = max(end_in_clip, keyword_audio.size + int(0.05 * augment.SAMPLE_RATE_HZ))
     speech = np.concatenate([before, gap, keyword_audio, gap, after])
     keyword_end = before.size + gap.size + keyword_audio.size
     start = keyword_end - end_in_clip
