@@ -192,3 +192,15 @@ def test_slow_keywords_are_fitted_whole_into_the_clip() -> None:
     quick = augment.to_float(synthesize("okay nabu", VoiceSettings("en-us", rate_wpm=200)))
     trimmed = _fit_keyword(quick)
     assert trimmed.size <= quick.size and trimmed.size > 0.8 * quick.size  # only silence cut
+
+
+def test_keyword_parts_are_frequent_confusables() -> None:
+    from training.data.clips import SpeechPlan, _confusable
+
+    pronunciations, confusables, _ = _phrases("hey jarvis", 0)
+    plan = SpeechPlan("hey jarvis", ("en-us",), pronunciations, confusables, 0)
+    rng = np.random.default_rng(0)
+    drawn = [_confusable(plan, rng) for _ in range(2000)]
+    share = np.mean([phrase in ("hey", "jarvis", "hey jar") for phrase in drawn])
+    assert share == pytest.approx(0.4 + 0.6 * 3 / len(confusables), abs=0.04)
+    assert len(set(drawn)) == len(confusables)  # every confusable still used

@@ -141,11 +141,20 @@ def _positive(plan: SpeechPlan, voice: str, rng: np.random.Generator, n_clip: in
     return clip, end_in_clip
 
 
+def _confusable(plan: SpeechPlan, rng: np.random.Generator) -> str:
+    """A confusable phrase; 40% of them the keyword's own parts ("hey", "jarvis", "hey jar"),
+    the near misses users say most, which would otherwise be a few of ~48 phrases."""
+    parts = [p for p in text.fixed_confusables(plan.keyword) if p in plan.confusables]
+    if parts and rng.random() < 0.4:
+        return parts[int(rng.integers(0, len(parts)))]
+    return plan.confusables[int(rng.integers(0, len(plan.confusables)))]
+
+
 def _negative(plan: SpeechPlan, voice: str, rng: np.random.Generator, n_clip: int) -> Any:
     """A confusable (40%), ordinary speech (45%) or nothing but the background (15%)."""
     roll = rng.random()
     if roll < 0.4 and plan.confusables:
-        phrase = plan.confusables[int(rng.integers(0, len(plan.confusables)))]
+        phrase = _confusable(plan, rng)
     elif roll < 0.85:
         phrase = text.random_sentence(rng, plan.keyword)
     else:
@@ -201,7 +210,7 @@ def make_stream_chunk(job: StreamJob) -> npt.NDArray[np.int16]:
     position = int(rng.uniform(0.0, 1.0) * augment.SAMPLE_RATE_HZ)
     while position < n_total:
         if rng.random() < 0.15 and plan.confusables:
-            phrase = plan.confusables[int(rng.integers(0, len(plan.confusables)))]
+            phrase = _confusable(plan, rng)
         else:
             phrase = text.random_sentence(rng, plan.keyword)
         speech = speak(phrase, str(rng.choice(plan.voices)), rng)
