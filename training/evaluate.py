@@ -92,6 +92,19 @@ class Scores:
                 return float(threshold)
         return 1.0
 
+    def operating_point(self, fa_per_hour: float, max_frr: float = 0.1) -> dict[str, Any]:
+        """The threshold to ship: the lowest one meeting ``fa_per_hour`` among those some
+        positive still reaches; when no reachable threshold meets it (int8 scores saturate at
+        255/256), the highest one that keeps false rejects at most ``max_frr``."""
+        reachable = [float(t) for t in THRESHOLD_GRID if self.frr(float(t)) < 1.0]
+        if not reachable:
+            return {"threshold": float(THRESHOLD_GRID[0]), "target_met": False}
+        for threshold in reachable:
+            if self.fa_per_hour(threshold) <= fa_per_hour:
+                return {"threshold": threshold, "target_met": True}
+        within = [t for t in reachable if self.frr(t) <= max_frr]
+        return {"threshold": max(within) if within else reachable[0], "target_met": False}
+
     def frr_at(self, fa_per_hour: float) -> dict[str, float]:
         threshold = self.threshold_for(fa_per_hour)
         return {

@@ -23,7 +23,7 @@ PARTIAL_BEFORE_FRAMES = 35  # windows ending this far before the keyword end are
 
 @dataclass(frozen=True)
 class FitSettings:
-    epochs: int = 24
+    epochs: int = 18
     qat_epochs: int = 4
     batch_size: int = 128
     learning_rate: float = 3e-3

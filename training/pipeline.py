@@ -285,10 +285,16 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
             model, test.positives, test.stream_features, test.stream_hours
         )
         test_scores[f"{key[0]} {key[1]}"] = scores
+        operating = val_scores.operating_point(target)
         figures[f"{key[0]}_{key[1]}"] = {
-            "val_threshold_for_target": val_scores.threshold_for(target),
+            "val_operating_point": operating,
             "test": evaluate.summarize(scores, target),
-            "test_auc_like_mean_frr": round(
+            "test_at_val_operating_point": {
+                "threshold": operating["threshold"],
+                "frr": round(scores.frr(operating["threshold"]), 4),
+                "fa_per_hour": round(scores.fa_per_hour(operating["threshold"]), 3),
+            },
+            "test_mean_frr_at_0.5_0.7_0.9": round(
                 float(np.mean([scores.frr(t) for t in (0.5, 0.7, 0.9)])), 4
             ),
         }
@@ -296,7 +302,7 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
     # Thresholds: the full model's for the target on validation audio; tiny's to keep 99% of it.
     full_model = _spec_for(contents[("full", "qat")], entries[("full", "qat")])
     tiny_model = _spec_for(contents[("tiny", "qat")], entries[("tiny", "qat")])
-    detect = max(0.5, figures["full_qat"]["val_threshold_for_target"])
+    detect = max(0.5, figures["full_qat"]["val_operating_point"]["threshold"])
     base = Thresholds(
         wake=0.5,
         detect=detect,
