@@ -83,6 +83,7 @@ def report_dict(result: Any, baseline: Any, keyword_times: list[float]) -> dict[
             "p99": pct(99),
             "max": round(float(responses.max()), 3) if responses.size else None,
         },
+        "detection_response_ms": [round(v, 3) for v in result.detection_response_ms],
         "missed_deadlines": result.missed_deadlines,
         "duty_cycle_full": round(result.counters["duty_cycle_full"], 5),
         "energy_share": {k: round(v, 5) for k, v in report.energy_share.items()},
