@@ -200,10 +200,18 @@ def write_det(path_stem: Path, curves: dict[str, list[dict[str, float]]], target
     import matplotlib.pyplot as plt
 
     figure, axis = plt.subplots(figsize=(6, 4.5))
+    largest = 1.0
     for name, rows in curves.items():
-        axis.plot([r["fa_per_hour"] for r in rows], [100 * r["frr"] for r in rows], label=name)
+        # points sorted by false accepts; drawn as steps, since between two measured thresholds
+        # nothing better than the worse neighbour is known
+        points = sorted((r["fa_per_hour"], 100 * r["frr"]) for r in rows)
+        largest = max(largest, points[-1][0])
+        axis.plot(
+            [p[0] for p in points], [p[1] for p in points], label=name, drawstyle="steps-post"
+        )
     axis.axvline(target_fa, color="gray", linestyle=":", label=f"{target_fa} FA/h")
     axis.set_xscale("symlog", linthresh=0.1)
+    axis.set_xlim(0, largest * 1.2)
     axis.set_xlabel("false accepts per hour")
     axis.set_ylabel("false rejects (%)")
     axis.set_ylim(0, 100)
