@@ -141,6 +141,28 @@ def _plot(result: Any, path: Path) -> None:
     plt.close(figure)
 
 
+def _plot_sweep(rows: list[dict[str, Any]], profile_name: str, path: Path) -> None:
+    """Battery hours and false rejects against the wake threshold (one figure, two axes)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    wakes = [row["wake"] for row in rows]
+    figure, hours_axis = plt.subplots(figsize=(7, 4))
+    hours_axis.plot(wakes, [row["battery_hours"] for row in rows], "o-", color="tab:blue")
+    hours_axis.set_xlabel("wake threshold")
+    hours_axis.set_ylabel("battery hours", color="tab:blue")
+    rejects_axis = hours_axis.twinx()
+    rejects_axis.plot(wakes, [row["false_rejects"] for row in rows], "s--", color="tab:red")
+    rejects_axis.set_ylabel("false rejects (keywords missed)", color="tab:red")
+    hours_axis.set_title(f"wake threshold sweep on {profile_name}")
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
@@ -160,7 +182,8 @@ def run(args: argparse.Namespace) -> int:
     console = Console()
     if args.sweep:
         table = Table(title=f"wake threshold sweep on {profile.name}")
-        for column in ("wake", "battery h", "avg mA", "duty full", "keywords found", "detections"):
+        columns = ("wake", "battery h", "avg mA", "duty full", "false rejects", "detections")
+        for column in columns:
             table.add_column(column, justify="right")
         rows = []
         for wake in (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9):
@@ -180,9 +203,11 @@ def run(args: argparse.Namespace) -> int:
                 f"{result.report.battery_hours:.1f}",
                 f"{result.report.avg_current_ma:.4f}",
                 f"{result.counters['duty_cycle_full']:.4f}",
-                f"{found}/{len(keyword_times)}",
+                f"{len(keyword_times) - found}/{len(keyword_times)}",
                 str(len(result.detections)),
             )
+        if args.plot:
+            _plot_sweep(rows, profile.name, args.plot)
         if args.json:
             print(json.dumps({"profile": profile.name, "sweep": rows}))
         else:

@@ -154,3 +154,36 @@ def test_battery_json_contract(random_bundle: Path) -> None:
     assert set(report["baseline_full_always_on"]) == {"battery_hours", "avg_current_ma"}
     assert report["audio_s"] == pytest.approx(30.0, abs=0.1)
     assert abs(sum(report["energy_share"].values()) - 1.0) < 1e-3
+
+
+def test_battery_sweep_json_and_plot(random_bundle: Path, tmp_path: Path) -> None:
+    plot = tmp_path / "sweep.png"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kws",
+            "battery",
+            "--model",
+            str(random_bundle),
+            "--scenario",
+            "quiet",
+            "--minutes",
+            "0.5",
+            "--sweep",
+            "--json",
+            "--plot",
+            str(plot),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)["sweep"]
+    assert [row["wake"] for row in rows] == sorted(row["wake"] for row in rows)
+    assert len(rows) >= 5
+    for row in rows:
+        assert row["battery_hours"] > 0
+        assert 0 <= row["false_rejects"] <= row["keywords"]
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
