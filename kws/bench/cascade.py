@@ -1,7 +1,8 @@
 """`kws bench cascade`: CPU seconds per hour of audio, kws cascade against microWakeWord.
 
 One run, the same generated audio (the firmware simulator's office scenario: speech 35% of the
-time, the keyword 12 times an hour), streamed in 10 ms chunks to every row: the kws cascade
+time, the keyword 12 times an hour), streamed in the same chunks to every row (default 30 ms,
+one model stride, what a device's audio DMA delivers; ``--chunk-ms 10`` for 10 ms): the kws cascade
 (tiny always on, full when woken), kws with the full model always on, and pymicro-wakeword's
 hey_jarvis model (its own TFLM frontend + LiteRT C library). Each row includes its frontend.
 CPU time is process time of this single-threaded loop; lower is better.
@@ -21,8 +22,6 @@ import numpy as np
 from kws.bench.frontend import machine_name
 from kws.errors import KwsError
 
-CHUNK_SAMPLES = 160
-
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -30,18 +29,21 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--minutes", type=float, default=60.0, help="audio length (default 60)")
     parser.add_argument("--model", type=Path, help="bundle (default models/hey_jarvis)")
+    parser.add_argument(
+        "--chunk-ms", type=int, default=30, help="audio chunk per call (default 30)"
+    )
     parser.add_argument("--json", action="store_true")
     parser.set_defaults(run_target=run)
 
 
-def _cpu_seconds(process_chunk: Any, pcm: np.ndarray) -> float:
+def _cpu_seconds(process_chunk: Any, pcm: np.ndarray, chunk_samples: int) -> float:
     start = time.process_time()
-    for offset in range(0, pcm.size, CHUNK_SAMPLES):
-        process_chunk(pcm[offset : offset + CHUNK_SAMPLES])
+    for offset in range(0, pcm.size, chunk_samples):
+        process_chunk(pcm[offset : offset + chunk_samples])
     return time.process_time() - start
 
 
-def measure(minutes: float, model_dir: Path) -> dict[str, Any]:
+def measure(minutes: float, model_dir: Path, chunk_ms: int = 30) -> dict[str, Any]:
     try:
         import pymicro_wakeword
     except ImportError as error:
@@ -71,10 +73,10 @@ def measure(minutes: float, model_dir: Path) -> dict[str, Any]:
         ("kws full always on", baseline.process, baseline),
         ("pymicro-wakeword hey_jarvis", mww_chunk, None),
     ):
-        _cpu_seconds(runner, warm)  # warm-up: JIT, interpreter allocation
+        _cpu_seconds(runner, warm, chunk_ms * 16)  # warm-up: JIT, interpreter allocation
         if target is not None:
             target.reset()
-        cpu_s = _cpu_seconds(runner, pcm)
+        cpu_s = _cpu_seconds(runner, pcm, chunk_ms * 16)
         rows.append(
             {"name": name, "cpu_s": round(cpu_s, 3), "cpu_s_per_hour": round(cpu_s / hours, 3)}
         )
@@ -83,6 +85,7 @@ def measure(minutes: float, model_dir: Path) -> dict[str, Any]:
         row["ratio_vs_microwakeword"] = round(row["cpu_s_per_hour"] / reference, 3)
     return {
         "audio_s": round(pcm.size / 16000, 1),
+        "chunk_ms": chunk_ms,
         "rows": rows,
         "cascade_counters": cascade.counters.as_dict(),
         "machine": f"{machine_name()}, Python {platform.python_version()}",
@@ -92,9 +95,9 @@ def measure(minutes: float, model_dir: Path) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     from kws.defaults import default_bundle_dir
 
-    if args.minutes <= 0:
-        raise KwsError("--minutes must be positive")
-    figures = measure(args.minutes, args.model or default_bundle_dir())
+    if args.minutes <= 0 or args.chunk_ms <= 0:
+        raise KwsError("--minutes and --chunk-ms must be positive")
+    figures = measure(args.minutes, args.model or default_bundle_dir(), args.chunk_ms)
     if args.json:
         print(json.dumps(figures))
         return 0
@@ -102,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     table = Table(
-        title=f"CPU per hour of audio ({figures['audio_s'] / 60:.1f} min of office scenario)"
+        title=f"CPU per hour of audio ({figures['audio_s'] / 60:.1f} min of office scenario, "
+        f"{figures['chunk_ms']} ms chunks)"
     )
     for column in ("detector", "CPU s", "CPU s per hour", "x pymicro-wakeword"):
         table.add_column(column, justify="right" if column != "detector" else "left")
