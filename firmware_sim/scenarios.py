@@ -91,7 +91,7 @@ def generate(
                 )
                 text = keyword if keyword_due else str(rng.choice(_SENTENCES))
                 speech = _level(
-                    synth.synthesize(text, settings).astype(np.float32) / 32768,
+                    synth.synthesize(text, settings).astype(np.float32) / np.float32(32768),
                     scenario.speech_dbfs,
                 )
                 end = position + speech.size
