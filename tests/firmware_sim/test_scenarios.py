@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -50,3 +53,21 @@ def test_more_speech_means_more_energy() -> None:
 def test_unknown_scenario_is_a_kws_error() -> None:
     with pytest.raises(KwsError, match="office"):
         get_scenario("stadium")
+
+
+def test_same_seed_same_audio_across_processes() -> None:
+    code = (
+        "import hashlib\n"
+        "from firmware_sim.scenarios import generate, get_scenario\n"
+        "h = hashlib.md5()\n"
+        "for pcm, _ in generate(get_scenario('tv'), 'hey jarvis', 1.0, 5):\n"
+        "    h.update(pcm.tobytes())\n"
+        "print(h.hexdigest())\n"
+    )
+    runs = {
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+        ).stdout
+        for _ in range(2)
+    }
+    assert len(runs) == 1
