@@ -64,75 +64,70 @@ class FullSpec:
     block_kernel: int = 5
 
 
-def build_tiny(spec: TinySpec) -> keras.Model:
-    """Non-streaming tiny model over ``spec.window_frames`` frames -> keyword probability."""
-    inputs = keras.Input((spec.window_frames, 1, N_CHANNELS), name="features")
-    x = keras.layers.Conv2D(
-        spec.stem_filters,
-        (spec.stride_frames, 1),
-        strides=(spec.stride_frames, 1),
-        activation="relu",
-        name="stem",
-    )(inputs)
+def _tiny_layers(spec: TinySpec) -> dict[str, keras.layers.Layer]:
+    """The tiny model's layers by name, fresh; both the trained graph and its streaming twin
+    are wired from these, so the two cannot drift apart."""
+    layers: dict[str, keras.layers.Layer] = {
+        "stem": keras.layers.Conv2D(
+            spec.stem_filters,
+            (spec.stride_frames, 1),
+            strides=(spec.stride_frames, 1),
+            activation="relu",
+            name="stem",
+        )
+    }
     for index, (filters, dilation) in enumerate(
         zip(spec.block_filters, spec.block_dilations, strict=True)
     ):
-        x = keras.layers.DepthwiseConv2D(
+        layers[f"dw{index}"] = keras.layers.DepthwiseConv2D(
             (spec.block_kernel, 1), dilation_rate=(dilation, 1), name=f"dw{index}"
-        )(x)
-        x = keras.layers.Conv2D(filters, 1, activation="relu", name=f"pw{index}")(x)
-    x = keras.layers.DepthwiseConv2D((spec.head_kernel, 1), activation="relu", name="head")(x)
-    x = keras.layers.Flatten(name="flatten")(x)
-    outputs = keras.layers.Dense(1, activation="sigmoid", name="score")(x)
-    return keras.Model(inputs, outputs, name="tiny")
+        )
+        layers[f"pw{index}"] = keras.layers.Conv2D(filters, 1, activation="relu", name=f"pw{index}")
+    layers["head"] = keras.layers.DepthwiseConv2D(
+        (spec.head_kernel, 1), activation="relu", name="head"
+    )
+    layers["flatten"] = keras.layers.Flatten(name="flatten")
+    layers["score"] = keras.layers.Dense(1, activation="sigmoid", name="score")
+    return layers
+
+
+def build_tiny(spec: TinySpec) -> keras.Model:
+    """Non-streaming tiny model over ``spec.window_frames`` frames -> keyword probability."""
+    inputs = keras.Input((spec.window_frames, 1, N_CHANNELS), name="features")
+    x = inputs
+    for layer in _tiny_layers(spec).values():  # insertion order is the graph order
+        x = layer(x)
+    return keras.Model(inputs, x, name="tiny")
 
 
 def build_tiny_streaming(spec: TinySpec, trained: keras.Model) -> keras.Model:
     """The streaming twin of a trained tiny model: inputs ``features [1, stride, 1, 40]`` and
-    one state per stateful layer; outputs the score then each new state. Weights are copied."""
+    one state per stateful layer; outputs the score then each new state. Weights are copied.
+
+    Each stateful layer (the dilated depthwise convolutions and the head) sees its carried
+    history concatenated in front of its new step; the history minus its oldest step is the
+    next state."""
+    layers = _tiny_layers(spec)
     features = keras.Input((spec.stride_frames, 1, N_CHANNELS), batch_size=1, name="features")
-    stem = trained.get_layer("stem")
-    x = keras.layers.Conv2D(
-        spec.stem_filters,
-        (spec.stride_frames, 1),
-        strides=(spec.stride_frames, 1),
-        activation="relu",
-        name="stem",
-    )(features)
+    x = layers["stem"](features)
     states_in = []
     states_out = []
-    layer_names = [f"dw{i}" for i in range(len(spec.block_filters))] + ["head"]
-    copies = {"stem": stem}
-    for index, (name, steps) in enumerate(zip(layer_names, spec.state_steps, strict=True)):
-        channels = int(x.shape[-1])
-        state = keras.Input((steps, 1, channels), batch_size=1, name=f"state_{index}")
+    stateful = [f"dw{i}" for i in range(len(spec.block_filters))] + ["head"]
+    for index, (name, steps) in enumerate(zip(stateful, spec.state_steps, strict=True)):
+        state = keras.Input((steps, 1, int(x.shape[-1])), batch_size=1, name=f"state_{index}")
         states_in.append(state)
         buffer = keras.layers.Concatenate(axis=1, name=f"buffer_{index}")([state, x])
         states_out.append(
             keras.layers.Cropping2D(((1, 0), (0, 0)), name=f"next_state_{index}")(buffer)
         )
-        source = trained.get_layer(name)
-        if name == "head":
-            x = keras.layers.DepthwiseConv2D((spec.head_kernel, 1), activation="relu", name=name)(
-                buffer
-            )
-        else:
-            dilation = spec.block_dilations[index]
-            x = keras.layers.DepthwiseConv2D(
-                (spec.block_kernel, 1), dilation_rate=(dilation, 1), name=name
-            )(buffer)
-            pw_name = f"pw{index}"
-            x = keras.layers.Conv2D(spec.block_filters[index], 1, activation="relu", name=pw_name)(
-                x
-            )
-            copies[pw_name] = trained.get_layer(pw_name)
-        copies[name] = source
-    x = keras.layers.Flatten(name="flatten")(x)
-    score = keras.layers.Dense(1, activation="sigmoid", name="score")(x)
-    copies["score"] = trained.get_layer("score")
+        x = layers[name](buffer)
+        if name != "head":
+            x = layers[f"pw{index}"](x)
+    score = layers["score"](layers["flatten"](x))
     model = keras.Model([features, *states_in], [score, *states_out], name="tiny_streaming")
-    for name, source in copies.items():
-        model.get_layer(name).set_weights(source.get_weights())
+    for name, layer in layers.items():
+        if layer.weights:
+            layer.set_weights(trained.get_layer(name).get_weights())
     return model
 
 
