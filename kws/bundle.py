@@ -248,29 +248,67 @@ def _check_model(bundle_dir: Path, role: str, model: Any) -> None:
         raise BundleError(f"model {role!r} file {path.name} does not match its sha256 checksum")
 
 
+def _percent(value: Any) -> str:
+    return f"{100 * value:.1f}%" if isinstance(value, (int, float)) else "?"
+
+
 def render_card(manifest: dict[str, Any]) -> str:
     """A model card (Markdown) generated from the manifest's own figures."""
     lines = [f"# {manifest.get('keyword', '?')} — kws model card", ""]
     lines += ["Generated from `manifest.json`; every figure below was measured at export.", ""]
-    lines += ["## Models", "", "| model | streaming | input | params | MACs/s of audio | bytes |"]
-    lines += ["|---|---|---|---|---|---|"]
+    lines += ["## Models", ""]
+    lines += [
+        "| model | architecture | input | params | int8 bytes | MACs per inference | "
+        "inferences per s when running | arena estimate |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for role, model in manifest.get("models", {}).items():
         shape = model.get("inputs", [{}])[0].get("shape", "?")
+        per_second = 100 / model["stride_frames"] if model.get("stride_frames") else "?"
         lines.append(
-            f"| {role} ({model.get('architecture', '?')}) | {model.get('streaming')} | {shape} | "
-            f"{model.get('params', '?')} | {model.get('macs_per_second', '?')} | "
-            f"{model.get('bytes', '?')} |"
+            f"| {role} | {model.get('architecture', '?')} | {shape} | {model.get('params', '?')} | "
+            f"{model.get('bytes', '?')} | {model.get('macs_per_inference', '?')} | "
+            f"{per_second if isinstance(per_second, str) else round(per_second, 1)} | "
+            f"{model.get('arena_bytes', '?')} |"
         )
-    training = manifest.get("training", {})
-    if training:
-        lines += ["", "## Training data", ""]
-        lines += [f"- {key}: {value}" for key, value in training.items()]
-    evaluation = manifest.get("evaluation", {})
-    if evaluation:
-        lines += ["", "## Measured performance (held-out voices)", ""]
-        lines += ["```json", json.dumps(evaluation, indent=2), "```"]
     thresholds = manifest.get("thresholds", {})
     if thresholds:
         lines += ["", "## Thresholds", ""]
         lines += [f"- {key}: {value}" for key, value in thresholds.items()]
+    evaluation = manifest.get("evaluation", {})
+    if evaluation:
+        split = evaluation.get("test_split", {})
+        lines += ["", "## Measured performance (held-out test voices)", ""]
+        lines += [
+            f"Test split: {split.get('positives', '?')} keyword clips "
+            f"({split.get('positives_snr_db', '?')} SNR), {split.get('stream_hours', '?')} h "
+            "of keyword-free stream. FRR = false-reject rate, FA/h = false accepts per hour.",
+            "",
+        ]
+        lines += ["| detector | FRR | FA/h |", "|---|---|---|"]
+        for label, key in (
+            ("cascade at the shipped thresholds", "cascade_at_shipped_thresholds"),
+            ("full model on every step, same detect threshold", "full_only_at_shipped_thresholds"),
+        ):
+            row = evaluation.get(key, {})
+            lines.append(
+                f"| {label} | {_percent(row.get('frr'))} | {row.get('fa_per_hour', '?')} |"
+            )
+        peer = evaluation.get("microwakeword", {})
+        if peer.get("available"):
+            at = peer.get("at_its_cutoff", {})
+            lines.append(
+                f"| {peer.get('model')} at its cutoff {at.get('cutoff')} | "
+                f"{_percent(at.get('frr'))} | {at.get('fa_per_hour', '?')} |"
+            )
+        lines += [
+            "",
+            "Full figures (QAT and PTQ exports of both models, DET data in `det.csv`):",
+            "",
+        ]
+        lines += ["```json", json.dumps(evaluation, indent=2), "```"]
+    training = manifest.get("training", {})
+    if training:
+        lines += ["", "## Training", ""]
+        lines += [f"- {key}: `{json.dumps(value)}`" for key, value in training.items()]
     return "\n".join(lines) + "\n"
