@@ -46,7 +46,10 @@ def smooth(scores: npt.NDArray[np.float32], window: int) -> npt.NDArray[np.float
     cumulative = np.cumsum(np.concatenate([[0.0], scores]))
     counts = np.minimum(np.arange(1, scores.size + 1), window)
     starts = np.arange(1, scores.size + 1) - counts
-    return ((cumulative[1:] - cumulative[starts]) / counts).astype(np.float32)
+    smoothed: npt.NDArray[np.float32] = ((cumulative[1:] - cumulative[starts]) / counts).astype(
+        np.float32
+    )
+    return smoothed
 
 
 def count_false_accepts(
@@ -59,7 +62,7 @@ def count_false_accepts(
     for step in above:
         if step >= next_allowed:
             count += 1
-            next_allowed = step + ignore_steps
+            next_allowed = int(step) + ignore_steps
     return count
 
 

@@ -125,7 +125,7 @@ def fit(
     return model
 
 
-class _RestoreBest(keras.callbacks.Callback):
+class _RestoreBest(keras.callbacks.Callback):  # type: ignore[misc]
     def __init__(self) -> None:
         super().__init__()
         self.best_loss = np.inf

@@ -19,6 +19,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import tf_keras as keras  # noqa: E402
 
+__all__ = [
+    "FullSpec",
+    "TinySpec",
+    "build_full",
+    "build_tiny",
+    "build_tiny_streaming",
+    "count_macs",
+    "keras",
+]
+
 N_CHANNELS = 40
 
 

@@ -139,7 +139,7 @@ def _train_one(
     return model, qat, log
 
 
-class _ProgressCallback(keras.callbacks.Callback):
+class _ProgressCallback(keras.callbacks.Callback):  # type: ignore[misc]
     def __init__(self, progress: Any, task: Any) -> None:
         super().__init__()
         self.progress, self.task = progress, task
