@@ -235,6 +235,8 @@ def _check_model(bundle_dir: Path, role: str, model: Any) -> None:
             raise BundleError(f"model {role!r}: {kind} must be a non-empty list")
         for entry in model[kind]:
             _check_tensor_entry(role, kind, entry)
+    if model.get("score_activation", "none") not in ("none", "sigmoid"):
+        raise BundleError(f"model {role!r}: score_activation must be 'none' or 'sigmoid'")
     states = model["states"]
     if not isinstance(states, list) or not all(
         isinstance(pair, list) and len(pair) == 2 and all(isinstance(n, str) for n in pair)

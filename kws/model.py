@@ -4,10 +4,16 @@ Features arrive as uint16 frontend frames; a lookup table turns them into the mo
 (``uint16 * feature_scale`` quantized with the input's scale and zero point) without float math
 per call. Streaming models carry their state tensors between calls (external state): each state
 output is fed back to its input, requantized if the converter gave the two different scales.
+
+A model whose manifest entry says ``"score_activation": "sigmoid"`` outputs a logit (kws's own
+models: an int8 sigmoid output saturates at 255/256); its score is the sigmoid of the
+dequantized output, computed here in float. Without the key the output is the probability
+itself (microWakeWord's models).
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +23,7 @@ import numpy.typing as npt
 from kws.errors import BundleError
 
 _DTYPES = {"int8": np.int8, "uint8": np.uint8}
+SCORE_ACTIVATIONS = ("none", "sigmoid")
 
 
 def feature_lut(
@@ -117,6 +124,13 @@ class TfliteModel:
         self._score_index = score["index"]
         self._score_scale = score["scale"]
         self._score_zero_point = score["zero_point"]
+        activation = spec.get("score_activation", "none")
+        if activation not in SCORE_ACTIVATIONS:
+            raise BundleError(
+                f"{spec.get('file')}: score_activation {activation!r} is not one of "
+                f"{', '.join(SCORE_ACTIVATIONS)}"
+            )
+        self._score_is_logit = activation == "sigmoid"
         self._states: list[tuple[int, int, float, float, int, int, Any]] = []
         for in_name, out_name in spec.get("states", []):
             if in_name not in inputs or out_name not in outputs:
@@ -173,7 +187,10 @@ class TfliteModel:
                 value = np.clip(np.round(real / s_in) + zp_in, info.min, info.max).astype(dtype)
             self._state_values[position] = value
         raw = interpreter.get_tensor(self._score_index).reshape(-1)[0]
-        return float((float(raw) - self._score_zero_point) * self._score_scale)
+        value = (float(raw) - self._score_zero_point) * self._score_scale
+        if self._score_is_logit:
+            return 1.0 / (1.0 + math.exp(-value)) if value > -700.0 else 0.0
+        return value
 
 
 def _check_tensor(

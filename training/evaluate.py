@@ -23,8 +23,20 @@ from training.data import ClipSet
 from training.fit import window_at
 
 IGNORE_AFTER_ACCEPT_FRAMES = 75
-THRESHOLD_GRID = np.round(
-    np.concatenate([np.arange(0.01, 0.9, 0.01), np.arange(0.9, 1.0, 0.002)]), 4
+WAKE_GRID = (0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.15, 0.1, 0.05, 0.02, 0.01)
+# Probability thresholds: steps of 0.01, then 0.002 above 0.9, then evenly spaced in logit
+# units from 0.998 up to 1 - 1e-6 (the models output logits, so scores keep rising there).
+THRESHOLD_GRID = np.unique(
+    np.round(
+        np.concatenate(
+            [
+                np.arange(0.01, 0.9, 0.01),
+                np.arange(0.9, 0.998, 0.002),
+                1.0 / (1.0 + np.exp(-np.linspace(np.log(0.998 / 0.002), np.log(1e6), 40))),
+            ]
+        ),
+        7,
+    )
 )
 
 
@@ -74,6 +86,13 @@ class Scores:
     stream: npt.NDArray[np.float32]
     stream_hours: float
     stride_frames: int
+    negative_max: npt.NDArray[np.float32] | None = None  # keyword-free clips (confusables ...)
+
+    def negatives_accepted(self, threshold: float) -> float | None:
+        """Share of the keyword-free clips that reach ``threshold`` anywhere."""
+        if self.negative_max is None or not self.negative_max.size:
+            return None
+        return float(np.mean(self.negative_max >= threshold))
 
     def frr(self, threshold: float) -> float:
         return float(np.mean(self.positive_max < threshold)) if self.positive_max.size else 1.0
@@ -123,16 +142,25 @@ def model_scores(
     stream: npt.NDArray[np.uint16],
     stream_hours: float,
     smoothing: int = 1,
+    negatives: ClipSet | None = None,
 ) -> Scores:
-    best = np.array(
-        [
-            float(smooth(score_sequence(model, clip), smoothing).max(initial=0.0))
-            for clip in positives.features
-        ],
-        dtype=np.float32,
-    )
+    def best(clips: ClipSet) -> npt.NDArray[np.float32]:
+        return np.array(
+            [
+                float(smooth(score_sequence(model, clip), smoothing).max(initial=0.0))
+                for clip in clips.features
+            ],
+            dtype=np.float32,
+        )
+
     stream_scores = smooth(score_sequence(model, stream), smoothing)
-    return Scores(best, stream_scores, stream_hours, model.stride_frames)
+    return Scores(
+        best(positives),
+        stream_scores,
+        stream_hours,
+        model.stride_frames,
+        best(negatives) if negatives is not None else None,
+    )
 
 
 def cascade_run(
@@ -140,19 +168,30 @@ def cascade_run(
     positives: ClipSet,
     stream: npt.NDArray[np.uint16],
     stream_hours: float,
+    negatives: ClipSet | None = None,
 ) -> dict[str, float]:
-    """Recall on positive clips and false accepts per hour on the stream, through ``Cascade``."""
+    """Recall on positive clips, false accepts per hour on the stream and (given ``negatives``)
+    the share of keyword-free clips that fire, through the runtime's ``Cascade``."""
     cascade = make_cascade()
-    hits = 0
-    for clip in positives.features:
-        cascade.reset()
-        hits += bool(cascade.process_features(clip))
+
+    def fired(clips: ClipSet) -> int:
+        count = 0
+        for clip in clips.features:
+            cascade.reset()
+            count += bool(cascade.process_features(clip))
+        return count
+
+    hits = fired(positives)
+    accepted = None
+    if negatives is not None and negatives.features:
+        accepted = fired(negatives) / len(negatives.features)
     cascade.reset()
     false_accepts = len(cascade.process_features(stream))
     counters = cascade.counters
     return {
         "frr": 1.0 - hits / max(1, len(positives.features)),
         "fa_per_hour": false_accepts / max(stream_hours, 1e-9),
+        **({"negative_clips_accepted": accepted} if accepted is not None else {}),
         "duty_cycle_full": counters.duty_cycle_full,
         "full_inferences_per_hour": counters.full_inferences / max(stream_hours, 1e-9),
         "wakes_per_hour": counters.wakes / max(stream_hours, 1e-9),
@@ -166,9 +205,12 @@ def choose_wake_threshold(
     base: Thresholds,
     positives: ClipSet,
     keep_recall: float = 0.99,
+    margin_steps: int = 1,
 ) -> float:
-    """Highest wake threshold whose cascade keeps ``keep_recall`` of the full model's detections
-    (on validation positives), so the tiny model wakes the full one as rarely as it can."""
+    """The wake threshold: the highest one whose cascade keeps ``keep_recall`` of the full
+    model's detections on validation positives (the tiny model wakes the full one as rarely as
+    it can), then ``margin_steps`` lower, since held-out voices lose a little more recall than
+    the validation voices it was chosen on."""
 
     def detected(thresholds: Thresholds, with_tiny: bool) -> int:
         cascade = Cascade(keyword, full, thresholds, tiny=tiny, full_only=not with_tiny)
@@ -179,11 +221,11 @@ def choose_wake_threshold(
         return hits
 
     reference = detected(base, with_tiny=False)
-    for wake in (0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.15, 0.1, 0.05, 0.02):
+    for position, wake in enumerate(WAKE_GRID):
         candidate = Thresholds(**{**base.__dict__, "wake": wake})
         if detected(candidate, with_tiny=True) >= keep_recall * reference:
-            return wake
-    return 0.01
+            return WAKE_GRID[min(len(WAKE_GRID) - 1, position + margin_steps)]
+    return WAKE_GRID[-1]
 
 
 def write_det(path_stem: Path, curves: dict[str, list[dict[str, float]]], target_fa: float) -> None:
@@ -227,8 +269,12 @@ def write_det(path_stem: Path, curves: dict[str, list[dict[str, float]]], target
 
 def summarize(scores: Scores, target_fa: float) -> dict[str, Any]:
     at = scores.frr_at(target_fa)
-    return {
+    summary: dict[str, Any] = {
         "frr_at_target": round(at["frr"], 4),
         "threshold": at["threshold"],
         "fa_per_hour": round(at["fa_per_hour"], 3),
     }
+    accepted = scores.negatives_accepted(at["threshold"])
+    if accepted is not None:
+        summary["negative_clips_accepted"] = round(accepted, 4)
+    return summary

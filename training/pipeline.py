@@ -128,9 +128,20 @@ def _train_one(
             settings,
             settings.learning_rate / 3,
             callbacks,
+            settings.negative_weight_after_mining,
         )
     qat = quantization_aware(model)
-    fit(qat, x, y, val, settings.qat_epochs, settings, settings.learning_rate / 10, callbacks)
+    fit(
+        qat,
+        x,
+        y,
+        val,
+        settings.qat_epochs,
+        settings,
+        settings.learning_rate / 10,
+        callbacks,
+        settings.negative_weight_after_mining if settings.mining_rounds else 1.0,
+    )
     log = {
         "train_windows": int(len(y)),
         "positive_windows": int(y.sum()),
@@ -205,6 +216,7 @@ def _model_entry(
         "window_frames": spec.stride_frames if streaming else spec.window_frames,
         "receptive_field_frames": spec.window_frames,
         **io,
+        "score_activation": "sigmoid",  # the models output a logit (training/models.py)
         "macs_per_inference": macs,
         "macs_per_second": int(round(macs * steps_per_second)),
         "params": int(keras_model.count_params()),
@@ -282,7 +294,7 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
             model, val.positives, val.stream_features, val.stream_hours
         )
         scores = evaluate.model_scores(
-            model, test.positives, test.stream_features, test.stream_hours
+            model, test.positives, test.stream_features, test.stream_hours, negatives=test.negatives
         )
         test_scores[f"{key[0]} {key[1]}"] = scores
         operating = val_scores.operating_point(target)
@@ -293,6 +305,9 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
                 "threshold": operating["threshold"],
                 "frr": round(scores.frr(operating["threshold"]), 4),
                 "fa_per_hour": round(scores.fa_per_hour(operating["threshold"]), 3),
+                "negative_clips_accepted": round(
+                    scores.negatives_accepted(operating["threshold"]) or 0.0, 4
+                ),
             },
             "test_mean_frr_at_0.5_0.7_0.9": round(
                 float(np.mean([scores.frr(t) for t in (0.5, 0.7, 0.9)])), 4
@@ -319,12 +334,14 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
         test.positives,
         test.stream_features,
         test.stream_hours,
+        test.negatives,
     )
     full_only_test = evaluate.cascade_run(
         lambda: Cascade(keyword, full_model, thresholds, tiny=tiny_model, full_only=True),
         test.positives,
         test.stream_features,
         test.stream_hours,
+        test.negatives,
     )
     advance()
     peer = _microwakeword_figures(keyword, dataset, target, test_scores)
@@ -334,7 +351,10 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
         "test_split": {
             "positives": len(test.positives.features),
             "positives_snr_db": "half at 10 dB, half at 20 dB",
+            "negative_clips": len(test.negatives.features),
+            "negative_clips_are": "40% confusables, 45% ordinary speech, 15% noise only",
             "stream_hours": round(test.stream_hours, 3),
+            "stream_is": "ordinary speech and pauses over noise (no confusables)",
             "voices": sorted(set(test.positives.voices))[:12] + ["..."],
         },
         "models": figures,
@@ -406,7 +426,7 @@ def _microwakeword_figures(
     window = cascade.thresholds.smoothing_frames
     test = dataset.test
     scores = evaluate.model_scores(
-        model, test.positives, test.stream_features, test.stream_hours, window
+        model, test.positives, test.stream_features, test.stream_hours, window, test.negatives
     )
     cutoff = cascade.thresholds.detect
     return {
@@ -417,6 +437,7 @@ def _microwakeword_figures(
             "cutoff": cutoff,
             "frr": round(scores.frr(cutoff), 4),
             "fa_per_hour": round(scores.fa_per_hour(cutoff), 3),
+            "negative_clips_accepted": round(scores.negatives_accepted(cutoff) or 0.0, 4),
         },
         "_scores": scores,
     }

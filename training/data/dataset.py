@@ -48,7 +48,7 @@ __all__ = [
     "split_voices",
 ]
 
-DATA_VERSION = 2  # bump when the meaning of cached arrays changes
+DATA_VERSION = 3  # bump when the meaning of cached arrays changes
 STREAM_CHUNK_S = 20.0
 N_PRONUNCIATIONS = 24
 N_CONFUSABLES = 48
