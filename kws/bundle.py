@@ -284,24 +284,30 @@ def render_card(manifest: dict[str, Any]) -> str:
         lines += [
             f"Test split: {split.get('positives', '?')} keyword clips "
             f"({split.get('positives_snr_db', '?')} SNR), {split.get('stream_hours', '?')} h "
-            "of keyword-free stream. FRR = false-reject rate, FA/h = false accepts per hour.",
+            f"of keyword-free stream ({split.get('stream_is', 'speech and noise')}), "
+            f"{split.get('negative_clips', '?')} keyword-free clips "
+            f"({split.get('negative_clips_are', '?')}). FRR = false-reject rate, FA/h = false "
+            "accepts per hour of the stream, clips accepted = share of keyword-free clips that "
+            "fire.",
             "",
         ]
-        lines += ["| detector | FRR | FA/h |", "|---|---|---|"]
+        lines += ["| detector | FRR | FA/h | clips accepted |", "|---|---|---|---|"]
         for label, key in (
             ("cascade at the shipped thresholds", "cascade_at_shipped_thresholds"),
             ("full model on every step, same detect threshold", "full_only_at_shipped_thresholds"),
         ):
             row = evaluation.get(key, {})
             lines.append(
-                f"| {label} | {_percent(row.get('frr'))} | {row.get('fa_per_hour', '?')} |"
+                f"| {label} | {_percent(row.get('frr'))} | {row.get('fa_per_hour', '?')} | "
+                f"{_percent(row.get('negative_clips_accepted'))} |"
             )
         peer = evaluation.get("microwakeword", {})
         if peer.get("available"):
             at = peer.get("at_its_cutoff", {})
             lines.append(
                 f"| {peer.get('model')} at its cutoff {at.get('cutoff')} | "
-                f"{_percent(at.get('frr'))} | {at.get('fa_per_hour', '?')} |"
+                f"{_percent(at.get('frr'))} | {at.get('fa_per_hour', '?')} | "
+                f"{_percent(at.get('negative_clips_accepted'))} |"
             )
         lines += [
             "",

@@ -168,6 +168,8 @@ class Cascade:
     def _recent(self, count: int) -> npt.NDArray[np.uint16]:
         """The last ``count`` frames, oldest first (zeros before the stream began)."""
         end = self.counters.hops % self._buffer_frames
+        if end >= count:  # contiguous in the ring: a view, no index arrays
+            return self._ring[end - count : end]
         order = (np.arange(end - count, end)) % self._buffer_frames
         return self._ring[order]
 

@@ -151,6 +151,13 @@ class TfliteModel:
                     _DTYPES[dst["dtype"]],
                 )
             )
+        self._state_inputs = [state[0] for state in self._states]
+        self._state_outputs = [state[1] for state in self._states]
+        self._requantized = [
+            position
+            for position, (_, _, s_out, s_in, zp_out, zp_in, _) in enumerate(self._states)
+            if s_out != s_in or zp_out != zp_in
+        ]
         self._initial_states = [
             np.full(
                 inputs[name]["shape"], inputs[name]["zero_point"], _DTYPES[inputs[name]["dtype"]]
@@ -158,6 +165,15 @@ class TfliteModel:
             for name, _ in spec.get("states", [])
         ]
         self.reset()
+
+    def _requantize(self, position: int, value: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        _, _, s_out, s_in, zp_out, zp_in, dtype = self._states[position]
+        info = np.iinfo(dtype)
+        real = (value.astype(np.float32) - zp_out) * s_out
+        requantized: npt.NDArray[Any] = np.clip(
+            np.round(real / s_in) + zp_in, info.min, info.max
+        ).astype(dtype)
+        return requantized
 
     @classmethod
     def from_bundle(
@@ -173,19 +189,19 @@ class TfliteModel:
 
     def step(self, frames: npt.NDArray[np.uint16]) -> float:
         """Run one inference on ``window_frames`` uint16 frames; return the keyword probability."""
-        quantized = self._lut[frames].reshape(self._features_shape)
         interpreter = self.interpreter
-        interpreter.set_tensor(self._features_index, quantized)
-        for (in_index, *_rest), value in zip(self._states, self._state_values, strict=True):
-            interpreter.set_tensor(in_index, value)
+        interpreter.set_tensor(
+            self._features_index, self._lut[frames].reshape(self._features_shape)
+        )
+        set_tensor, get_tensor = interpreter.set_tensor, interpreter.get_tensor
+        for in_index, value in zip(self._state_inputs, self._state_values, strict=True):
+            set_tensor(in_index, value)
         interpreter.invoke()
-        for position, (_, out_index, s_out, s_in, zp_out, zp_in, dtype) in enumerate(self._states):
-            value = interpreter.get_tensor(out_index)
-            if s_out != s_in or zp_out != zp_in:
-                info = np.iinfo(dtype)
-                real = (value.astype(np.float32) - zp_out) * s_out
-                value = np.clip(np.round(real / s_in) + zp_in, info.min, info.max).astype(dtype)
-            self._state_values[position] = value
+        # the always-on path: one call per state, no requantization unless scales differ
+        values = [get_tensor(index) for index in self._state_outputs]
+        for position in self._requantized:
+            values[position] = self._requantize(position, values[position])
+        self._state_values = values
         raw = interpreter.get_tensor(self._score_index).reshape(-1)[0]
         value = (float(raw) - self._score_zero_point) * self._score_scale
         if self._score_is_logit:

@@ -31,6 +31,57 @@ def convert_int8(model: keras.Model, representative: Representative) -> bytes:
     return payload
 
 
+SCORE_LOGIT_RANGE = (-16.0, 16.0)
+
+
+def set_score_range(model_content: bytes, low: float, high: float) -> bytes:
+    """Give the score tensor (a logit) the int8 range ``[low, high]``.
+
+    QAT's moving-average range and PTQ's calibration both fit the logits seen in training: one
+    ended at +7 (a probability of 0.9992, so no threshold above it could be set) and another
+    reached -96 (a step of 0.43 logits). A fixed range of +-16 logits gives steps of 0.125
+    everywhere a threshold can sit. The score is the output of the last fully-connected layer,
+    whose kernel derives its requantization from the tensors' parameters when it is prepared
+    (TFLite and TFLM alike), so rewriting the output tensor's scale and zero point in the
+    flatbuffer is exact; the test ``tests/training/test_export.py`` checks it against float.
+
+    Raises:
+        ValueError: the score is not produced by a FULLY_CONNECTED operator.
+    """
+    from tensorflow.lite.python import schema_py_generated as schema
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(model_content))
+    subgraph = model.subgraphs[0]
+    score_index = _score_tensor_index(model_content)
+    producers = [op for op in subgraph.operators if score_index in list(op.outputs)]
+    if len(producers) != 1 or (
+        model.operatorCodes[producers[0].opcodeIndex].builtinCode
+        != schema.BuiltinOperator.FULLY_CONNECTED
+    ):
+        raise ValueError("the score tensor is not the output of a FULLY_CONNECTED operator")
+    info = np.iinfo(np.int8)
+    scale = (high - low) / (info.max - info.min)
+    zero_point = int(round(info.min - low / scale))
+    quantization = subgraph.tensors[score_index].quantization
+    quantization.scale = [float(scale)]
+    quantization.zeroPoint = [zero_point]
+    quantization.min = [float(low)]
+    quantization.max = [float(high)]
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
+def _score_tensor_index(model_content: bytes) -> int:
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=model_content)
+    outputs = interpreter.get_signature_runner().get_output_details()
+    scores = [d["index"] for name, d in outputs.items() if not name.startswith("next_state_")]
+    if len(scores) != 1:
+        raise ValueError(f"expected one score output, found {len(scores)}")
+    return int(scores[0])
+
+
 def describe(model_content: bytes) -> dict[str, Any]:
     """Inputs, outputs and carried states of a converted model, by signature name."""
     from ai_edge_litert.interpreter import Interpreter

@@ -24,7 +24,13 @@ from kws.frontend import FEATURE_SCALE, FrontendConfig
 from kws.model import TfliteModel
 from training import evaluate
 from training.data import DataRecipe, Dataset, build_dataset
-from training.export import arena_estimate_bytes, convert_int8, describe
+from training.export import (
+    SCORE_LOGIT_RANGE,
+    arena_estimate_bytes,
+    convert_int8,
+    describe,
+    set_score_range,
+)
 from training.fit import (
     FitSettings,
     fit,
@@ -271,6 +277,9 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
         ("full", "ptq"): convert_int8(
             full_float, _full_representative(dataset, full_spec.window_frames, options.seed)
         ),
+    }
+    contents = {
+        key: set_score_range(content, *SCORE_LOGIT_RANGE) for key, content in contents.items()
     }
     advance()
     entries = {

@@ -51,6 +51,7 @@ def test_checksum_mismatch_is_refused(random_bundle: Path, tmp_path: Path) -> No
         (lambda m: m["models"]["tiny"].update(file="../tiny.tflite"), "outside"),
         (lambda m: m["models"]["full"].pop("inputs"), "inputs"),
         (lambda m: m["thresholds"].pop("detect"), "detect"),
+        (lambda m: m["models"]["full"].update(score_activation="tanh"), "score_activation"),
     ],
 )
 def test_bad_manifest_is_refused_with_reason(

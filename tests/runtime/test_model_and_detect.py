@@ -29,6 +29,27 @@ def test_streaming_model_carries_state(random_bundle: Path) -> None:
     assert spec["states"] and all(out == f"next_{inp}" for inp, out in spec["states"])
 
 
+def test_logit_output_goes_through_the_sigmoid(random_bundle: Path) -> None:
+    manifest = load_manifest(random_bundle)
+    spec = manifest["models"]["full"]
+    assert spec["score_activation"] == "sigmoid"
+    raw_spec = {**spec, "score_activation": "none"}
+    as_probability = TfliteModel.from_bundle(random_bundle, spec, manifest["feature_scale"])
+    as_logit = TfliteModel.from_bundle(random_bundle, raw_spec, manifest["feature_scale"])
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        frames = rng.integers(0, 900, (150, 40)).astype(np.uint16)
+        logit = as_logit.step(frames)
+        assert as_probability.step(frames) == pytest.approx(1.0 / (1.0 + np.exp(-logit)))
+
+
+def test_unknown_score_activation_is_refused(random_bundle: Path) -> None:
+    manifest = load_manifest(random_bundle)
+    spec = {**manifest["models"]["full"], "score_activation": "softmax"}
+    with pytest.raises(BundleError, match="score_activation"):
+        TfliteModel.from_bundle(random_bundle, spec, manifest["feature_scale"])
+
+
 def test_manifest_shape_mismatch_is_refused(random_bundle: Path) -> None:
     manifest = load_manifest(random_bundle)
     spec = json.loads(json.dumps(manifest["models"]["full"]))
