@@ -203,7 +203,7 @@ class TfliteModel:
             values[position] = self._requantize(position, values[position])
         self._state_values = values
         raw = interpreter.get_tensor(self._score_index).reshape(-1)[0]
-        value = (float(raw) - self._score_zero_point) * self._score_scale
+        value = (float(raw) - float(self._score_zero_point)) * float(self._score_scale)
         if self._score_is_logit:
             return 1.0 / (1.0 + math.exp(-value)) if value > -700.0 else 0.0
         return value

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from kws.cascade import Cascade, Thresholds
+from kws.cascade import Cascade, Detector, Thresholds
 from kws.model import TfliteModel
 from training.data import ClipSet
 from training.fit import window_at
@@ -199,8 +199,8 @@ def cascade_run(
 
 
 def choose_wake_threshold(
-    tiny: TfliteModel,
-    full: TfliteModel,
+    tiny: Detector,
+    full: Detector,
     keyword: str,
     base: Thresholds,
     positives: ClipSet,

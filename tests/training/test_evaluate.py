@@ -1,0 +1,99 @@
+"""Evaluation arithmetic: false accepts counted like microWakeWord, the operating point chosen on
+validation, keyword-free clips accepted, and the wake threshold's margin; fake models only."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kws.cascade import Thresholds
+from training.data import ClipSet
+from training.evaluate import (
+    WAKE_GRID,
+    Scores,
+    choose_wake_threshold,
+    count_false_accepts,
+)
+
+
+def test_each_crossing_counts_once_then_0_75_s_is_ignored() -> None:
+    scores = np.zeros(100, np.float32)
+    scores[[0, 5, 24, 25, 60, 61]] = 0.9  # stride 3 frames: 75 frames = 25 steps ignored
+    assert count_false_accepts(scores, 0.5, 3) == 3  # steps 0, 25, 60
+    assert count_false_accepts(scores, 0.95, 3) == 0
+
+
+def _scores(positive_max: list[float], stream_peaks: list[float], hours: float = 1.0) -> Scores:
+    stream = np.zeros(10_000, np.float32)
+    stream[np.arange(len(stream_peaks)) * 100] = stream_peaks
+    return Scores(np.array(positive_max, np.float32), stream, hours, 3)
+
+
+def test_operating_point_is_the_lowest_threshold_meeting_the_target() -> None:
+    scores = _scores([0.6, 0.8, 0.99], [0.95])
+    assert scores.fa_per_hour(0.9) == 1.0 and scores.fa_per_hour(0.96) == 0.0
+    point = scores.operating_point(0.5)
+    assert point["target_met"] and 0.95 < point["threshold"] <= 0.952
+
+
+def test_operating_point_falls_back_when_the_target_is_out_of_reach() -> None:
+    # a false accept above every positive: no reachable threshold meets 0.5 per hour
+    scores = _scores([0.99] * 20, [0.9999])
+    point = scores.operating_point(0.5)
+    assert not point["target_met"] and point["threshold"] == pytest.approx(0.99)
+
+
+def test_threshold_grid_reaches_far_into_the_tail() -> None:
+    # logit outputs keep rising above 0.996: thresholds must exist there
+    scores = _scores([0.99999] * 10, [0.9999])
+    point = scores.operating_point(0.5)
+    assert point["target_met"] and 0.9999 < point["threshold"] < 0.99999
+
+
+def test_negative_clips_accepted() -> None:
+    scores = _scores([0.9], [], hours=1.0)
+    assert scores.negatives_accepted(0.5) is None
+    scores.negative_max = np.array([0.1, 0.6, 0.7, 0.2], np.float32)
+    assert scores.negatives_accepted(0.5) == 0.5
+
+
+class _ConstantTiny:
+    """Scores each frame's first channel / 1000 (so a clip's features say what tiny scores)."""
+
+    stride_frames = window_frames = 3
+
+    def step(self, frames: np.ndarray) -> float:
+        return float(frames[-1, 0]) / 1000.0
+
+    def reset(self) -> None:
+        pass
+
+
+class _AlwaysFull:
+    stride_frames, window_frames = 3, 150
+
+    def step(self, frames: np.ndarray) -> float:
+        return 0.99
+
+    def reset(self) -> None:
+        pass
+
+
+def test_wake_threshold_keeps_99_percent_then_steps_down_a_margin() -> None:
+    # 99 clips the tiny model scores 0.85, one it scores 0.1; the full model finds them all
+    levels = [850] * 99 + [100]
+    clips = ClipSet(
+        features=[np.full((198, 40), level, np.uint16) for level in levels],
+        keyword_end_frames=np.full(len(levels), 150, np.int32),
+        voices=["v"] * len(levels),
+    )
+    base = Thresholds(
+        wake=0.5, detect=0.9, smoothing_frames=2, wake_window_s=0.6, preroll_s=1.5, refractory_s=1
+    )
+    tiny, full = _ConstantTiny(), _AlwaysFull()
+    exact = choose_wake_threshold(tiny, full, "kw", base, clips, margin_steps=0)
+    assert exact == 0.8  # the highest grid value 0.85 still reaches
+    with_margin = choose_wake_threshold(tiny, full, "kw", base, clips)
+    assert with_margin == WAKE_GRID[WAKE_GRID.index(0.8) + 1]
+    # asking for every clip needs a wake threshold at or below 0.1
+    assert choose_wake_threshold(tiny, full, "kw", base, clips, keep_recall=1.0) <= 0.1
