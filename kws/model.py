@@ -203,10 +203,10 @@ class TfliteModel:
             values[position] = self._requantize(position, values[position])
         self._state_values = values
         raw = interpreter.get_tensor(self._score_index).reshape(-1)[0]
-        value = (float(raw) - float(self._score_zero_point)) * float(self._score_scale)
+        score = (float(raw) - self._score_zero_point) * self._score_scale
         if self._score_is_logit:
-            return 1.0 / (1.0 + math.exp(-value)) if value > -700.0 else 0.0
-        return value
+            return 1.0 / (1.0 + math.exp(-score)) if score > -700.0 else 0.0
+        return float(score)
 
 
 def _check_tensor(
