@@ -149,10 +149,9 @@ def load_manifest(path: str | Path) -> dict[str, Any]:
         value = thresholds.get(key)
         if not isinstance(value, (int, float)) or not _is_number(value) or not 0 <= value <= 3600:
             raise BundleError(f"{manifest_path}: thresholds.{key} is missing or not a valid number")
-    if not _is_int(thresholds["smoothing_frames"], 1):
-        raise BundleError(
-            f"{manifest_path}: thresholds.smoothing_frames must be a positive integer"
-        )
+    for key in ("smoothing_frames", "detect_smoothing"):
+        if key in thresholds and not (_is_int(thresholds[key], 1) and thresholds[key] <= 100):
+            raise BundleError(f"{manifest_path}: thresholds.{key} must be an integer 1-100")
     scale = manifest.get("feature_scale", 0.0390625)
     if not _is_number(scale) or scale <= 0:
         raise BundleError(f"{manifest_path}: feature_scale must be a positive number")

@@ -3,11 +3,15 @@
 Feature frames go into a ring buffer. Every ``stride`` frames the tiny model sees the new
 frames; when the mean of its last ``smoothing_frames`` scores reaches the wake threshold, the
 full model runs over the buffered window (pre-roll, so the keyword that woke it is still there)
-and then every stride until it confirms (a ``Detection``) or the wake window runs out. After a
-detection nothing fires for the refractory period.
+and then every stride until it confirms (a ``Detection``) or the wake window runs out. It
+confirms when the mean of its last ``detect_smoothing`` scores since waking reaches the detect
+threshold (right after waking that is fewer scores: scoring the missed strides from the
+pre-roll at once would triple the work of the waking hop, over the response-time budget of a
+small MCU). After a detection nothing fires for the refractory period.
 
-With no tiny model (a single-stage bundle, e.g. a microWakeWord model) or ``full_only=True``,
-the full model runs every stride: the baseline the cascade is measured against.
+With no tiny model (a single-stage bundle, e.g. a microWakeWord model, which smooths over
+``smoothing_frames`` like microWakeWord) or ``full_only=True``, the full model runs every
+stride: the baseline the cascade is measured against.
 """
 
 from __future__ import annotations
@@ -90,6 +94,7 @@ class Thresholds:
     wake_window_s: float
     preroll_s: float
     refractory_s: float
+    detect_smoothing: int = 1  # full-model scores averaged for the detect decision
 
     @classmethod
     def from_manifest(cls, values: dict[str, Any], **overrides: Any) -> Thresholds:
@@ -126,6 +131,10 @@ class Cascade:
         self.full_only = full_only or tiny is None
         self.frontend = Frontend()
         preroll_frames = int(round(thresholds.preroll_s / HOP_S))
+        # single-stage models keep microWakeWord's meaning of smoothing_frames
+        self._full_smoothing = max(
+            1, thresholds.smoothing_frames if tiny is None else thresholds.detect_smoothing
+        )
         self._buffer_frames = max(
             full.window_frames, preroll_frames, tiny.stride_frames if tiny else 0
         )
@@ -196,6 +205,7 @@ class Cascade:
                     counters.wakes += 1
                     state.awake_until_hop = hop + self._wake_window_hops
                     state.since_full = self.full.stride_frames  # run at once on the pre-roll
+                    state.full_scores.clear()
         if self.awake:
             counters.awake_hops += 1
             state.since_full += 1
@@ -203,16 +213,14 @@ class Cascade:
                 state.since_full = 0
                 self.last_full_score = self.full.step(self._recent(self.full.window_frames))
                 counters.full_inferences += 1
-                score = self.last_full_score
-                if self.full_only and self.tiny is None:
-                    # single-stage models smooth their own scores, like microWakeWord
-                    state.full_scores.append(score)
-                    del state.full_scores[: -thresholds.smoothing_frames]
-                    score = sum(state.full_scores) / len(state.full_scores)
+                state.full_scores.append(self.last_full_score)
+                del state.full_scores[: -self._full_smoothing]
+                score = sum(state.full_scores) / len(state.full_scores)
                 if score >= thresholds.detect and hop >= state.refractory_until_hop:
                     counters.detections += 1
                     state.refractory_until_hop = hop + self._refractory_hops
                     state.awake_until_hop = hop  # back to sleep
+                    state.full_scores.clear()
                     stage = "single" if self.tiny is None else "full"
                     detection = Detection(
                         hop * HOP_S + FRAME_END_OFFSET_S, self.keyword, score, stage

@@ -25,47 +25,48 @@ from training.fit import window_at
 IGNORE_AFTER_ACCEPT_FRAMES = 75
 WAKE_GRID = (0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.15, 0.1, 0.05, 0.02, 0.01)
 # Probability thresholds: steps of 0.01, then 0.002 above 0.9, then evenly spaced in logit
-# units from 0.998 up to 1 - 1e-6 (the models output logits, so scores keep rising there).
+# units from 0.998 (6.2) to 24, the top of the score range (the models output logits, so scores
+# keep rising there; scores are float64, which tells 1 - 1e-10 from 1).
 THRESHOLD_GRID = np.unique(
     np.round(
         np.concatenate(
             [
                 np.arange(0.01, 0.9, 0.01),
                 np.arange(0.9, 0.998, 0.002),
-                1.0 / (1.0 + np.exp(-np.linspace(np.log(0.998 / 0.002), np.log(1e6), 40))),
+                1.0 / (1.0 + np.exp(-np.linspace(np.log(0.998 / 0.002), 24.0, 72))),
             ]
         ),
-        7,
+        12,
     )
 )
 
 
-def score_sequence(model: TfliteModel, features: npt.NDArray[np.uint16]) -> npt.NDArray[np.float32]:
+def score_sequence(model: TfliteModel, features: npt.NDArray[np.uint16]) -> npt.NDArray[np.float64]:
     """The model's score after every stride of ``features`` (a fresh stream)."""
     model.reset()
     stride = model.stride_frames
     ends = np.arange(stride - 1, features.shape[0], stride)
-    scores = np.empty(ends.size, np.float32)
+    scores = np.empty(ends.size, np.float64)
     for position, end in enumerate(ends):
         scores[position] = model.step(window_at(features, int(end), model.window_frames))
     return scores
 
 
-def smooth(scores: npt.NDArray[np.float32], window: int) -> npt.NDArray[np.float32]:
+def smooth(scores: npt.NDArray[np.float64], window: int) -> npt.NDArray[np.float64]:
     """Mean of the last ``window`` scores at each step (fewer at the start)."""
     if window <= 1 or scores.size == 0:
         return scores
     cumulative = np.cumsum(np.concatenate([[0.0], scores]))
     counts = np.minimum(np.arange(1, scores.size + 1), window)
     starts = np.arange(1, scores.size + 1) - counts
-    smoothed: npt.NDArray[np.float32] = ((cumulative[1:] - cumulative[starts]) / counts).astype(
-        np.float32
+    smoothed: npt.NDArray[np.float64] = ((cumulative[1:] - cumulative[starts]) / counts).astype(
+        np.float64
     )
     return smoothed
 
 
 def count_false_accepts(
-    scores: npt.NDArray[np.float32], threshold: float, stride_frames: int
+    scores: npt.NDArray[np.float64], threshold: float, stride_frames: int
 ) -> int:
     """Crossings of ``threshold``, each followed by 0.75 s in which nothing counts."""
     ignore_steps = int(np.ceil(IGNORE_AFTER_ACCEPT_FRAMES / stride_frames))
@@ -82,11 +83,11 @@ def count_false_accepts(
 class Scores:
     """What a DET curve needs: each positive clip's best score and the stream's scores."""
 
-    positive_max: npt.NDArray[np.float32]
-    stream: npt.NDArray[np.float32]
+    positive_max: npt.NDArray[np.float64]
+    stream: npt.NDArray[np.float64]
     stream_hours: float
     stride_frames: int
-    negative_max: npt.NDArray[np.float32] | None = None  # keyword-free clips (confusables ...)
+    negative_max: npt.NDArray[np.float64] | None = None  # keyword-free clips (confusables ...)
 
     def negatives_accepted(self, threshold: float) -> float | None:
         """Share of the keyword-free clips that reach ``threshold`` anywhere."""
@@ -144,13 +145,13 @@ def model_scores(
     smoothing: int = 1,
     negatives: ClipSet | None = None,
 ) -> Scores:
-    def best(clips: ClipSet) -> npt.NDArray[np.float32]:
+    def best(clips: ClipSet) -> npt.NDArray[np.float64]:
         return np.array(
             [
                 float(smooth(score_sequence(model, clip), smoothing).max(initial=0.0))
                 for clip in clips.features
             ],
-            dtype=np.float32,
+            dtype=np.float64,
         )
 
     stream_scores = smooth(score_sequence(model, stream), smoothing)

@@ -177,15 +177,36 @@ def mine_hard_negatives(
 
 
 def quantization_aware(model: keras.Model) -> keras.Model:
-    """Wrap a trained float model for QAT (fake-quantized weights and activations)."""
+    """Wrap a trained float model for QAT: fake-quantized weights and activations, except the
+    score (a logit), whose weights are quantized but whose output is not. A fake-quantized output
+    learns a moving-average range (one ended at +7 logits) and passes no gradient beyond it, so
+    the far tail where the thresholds sit would not be trained; the exported model gets a fixed
+    output range instead (``training.export.set_score_range``)."""
     import tensorflow_model_optimization as tfmot
+    from tensorflow_model_optimization.python.core.quantization.keras.default_8bit import (
+        default_8bit_quantize_registry as registry,
+    )
 
-    return tfmot.quantization.keras.quantize_model(model)
+    quantize = tfmot.quantization.keras
+    score_config = registry.Default8BitQuantizeConfig(["kernel"], [], False)
+
+    def annotate(layer: keras.layers.Layer) -> keras.layers.Layer:
+        if layer.name == "score":
+            return quantize.quantize_annotate_layer(layer, score_config)
+        return layer
+
+    annotated = quantize.quantize_annotate_model(
+        keras.models.clone_model(model, clone_function=annotate)
+    )
+    annotated.set_weights(model.get_weights())
+    with quantize.quantize_scope({"Default8BitQuantizeConfig": registry.Default8BitQuantizeConfig}):
+        return quantize.quantize_apply(annotated)
 
 
 def float_copy_of_qat(qat_model: keras.Model, template: keras.Model) -> keras.Model:
-    """A plain float model with the QAT-trained kernels and biases (for building the streaming
-    twin, which the converter then calibrates)."""
+    """A plain float model with the QAT-trained kernels and biases. Both QAT exports are made
+    from it, activations calibrated by the converter on representative data (the score's output
+    is not fake-quantized during QAT, and the tiny model's streaming twin is a different graph)."""
     for layer in template.layers:
         if not layer.weights:
             continue

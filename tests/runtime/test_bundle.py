@@ -52,6 +52,8 @@ def test_checksum_mismatch_is_refused(random_bundle: Path, tmp_path: Path) -> No
         (lambda m: m["models"]["full"].pop("inputs"), "inputs"),
         (lambda m: m["thresholds"].pop("detect"), "detect"),
         (lambda m: m["models"]["full"].update(score_activation="tanh"), "score_activation"),
+        (lambda m: m["thresholds"].update(detect_smoothing=0), "detect_smoothing"),
+        (lambda m: m["thresholds"].update(smoothing_frames=2.5), "smoothing_frames"),
     ],
 )
 def test_bad_manifest_is_refused_with_reason(

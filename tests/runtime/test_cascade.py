@@ -118,3 +118,54 @@ def test_reset_clears_counters_and_state() -> None:
     cascade.process_features(frames(100))
     cascade.reset()
     assert cascade.counters.hops == 0 and cascade.counters.detections == 0
+
+
+class FrameScoredModel(ScriptedModel):
+    """Scores the window by the index of its last frame (frames carry their own index)."""
+
+    def step(self, frames: np.ndarray) -> float:
+        assert frames.shape == (self.window_frames, 40)
+        self.seen_frames.append(frames.copy())
+        return float(self.score_at(int(frames[-1, 0])))
+
+
+def make_smoothed(full_score, detect_smoothing: int, full_only: bool = False):  # type: ignore[no-untyped-def]
+    thresholds = Thresholds(**{**THRESHOLDS.__dict__, "detect_smoothing": detect_smoothing})
+    tiny = ScriptedModel(3, 3, lambda hop: 0.9 if 150 <= hop < 153 else 0.0)
+    full = FrameScoredModel(3, 100, full_score)
+    cascade = Cascade("word", full, thresholds, tiny=tiny, full_only=full_only)
+    tiny.cascade = full.cascade = cascade  # type: ignore[attr-defined]
+    return cascade, full
+
+
+def test_woken_full_model_averages_the_scores_since_waking() -> None:
+    # woken at hop 150: the first decision rests on one score, later ones on the last three
+    cascade, full = make_smoothed(lambda last: 0.95 if last in (149, 152) else 0.1, 3)
+    detections = cascade.process_features(frames(400))
+    assert len(detections) == 1 and detections[0].score == pytest.approx(0.95)
+    assert detections[0].time_s == pytest.approx(150 * 0.01 + 0.02)
+    assert cascade.counters.full_inferences == 1  # no extra work on waking
+
+
+def test_detect_smoothing_rejects_a_one_stride_spike() -> None:
+    def spike(last: int) -> float:
+        return 0.95 if last == 149 else 0.1
+
+    smoothed, _ = make_smoothed(spike, 3, full_only=True)
+    assert smoothed.process_features(frames(400)) == []
+    single, _ = make_smoothed(spike, 1, full_only=True)
+    assert len(single.process_features(frames(400))) == 1
+    # awake for a while before the spike: the cascade's mean holds three scores too
+    late, _ = make_smoothed(lambda last: 0.95 if last == 155 else 0.1, 3)
+    assert late.process_features(frames(400)) == []
+
+
+def test_cascade_and_full_only_agree_once_three_scores_are_in() -> None:
+    def score(last: int) -> float:
+        return 0.85 if 152 <= last <= 161 else 0.1
+
+    cascade, _ = make_smoothed(score, 3)
+    baseline, _ = make_smoothed(score, 3, full_only=True)
+    woken = [d.time_s for d in cascade.process_features(frames(400))]
+    always = [d.time_s for d in baseline.process_features(frames(400))]
+    assert woken == always and len(woken) == 1
