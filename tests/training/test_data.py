@@ -140,3 +140,16 @@ def test_adding_a_recording_changes_the_cache_key(tmp_path: Path) -> None:
     soundfile.write(folder / "b.wav", synthesize("nova"), 16000)
     assert folders_digest(recipe) != before
     assert folders_digest(DataRecipe("nova")) == folders_digest(DataRecipe("nova", seed=4))
+
+
+def test_changing_the_budget_tables_changes_the_cache_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from training.data import containers
+
+    recipe = DataRecipe("nova")
+    before = recipe.cache_key("frontend", "code")
+    assert recipe.cache_key("frontend", "code") == before
+    longer = {**containers.FULL_BUDGET, "val": (300, 400, 999.0)}
+    monkeypatch.setattr(containers, "FULL_BUDGET", longer)
+    assert recipe.cache_key("frontend", "code") != before

@@ -58,12 +58,14 @@ class DataRecipe:
         return max(MIN_HELD_OUT_CLIPS, round(requested * default / default_train))
 
     def cache_key(self, *parts: str) -> str:
-        """16 hex digits over the recipe (less ``workers``) and ``parts`` (frontend hash, code
-        and text-corpus digests)."""
+        """16 hex digits over the recipe (less ``workers``), the clip counts and stream minutes
+        it resolves to (so a change of the budget tables is a new dataset), and ``parts``
+        (frontend hash, code and text-corpus digests)."""
         fields = asdict(self)
         fields.pop("workers")
         fields = {k: (str(v) if isinstance(v, Path) else v) for k, v in fields.items()}
-        blob = json.dumps([fields, *parts], sort_keys=True, default=str)
+        budgets = {split: self.budget(split) for split in ("train", "val", "test")}
+        blob = json.dumps([fields, budgets, *parts], sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
