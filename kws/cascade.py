@@ -53,7 +53,7 @@ class Detection:
         return {
             "time_s": round(self.time_s, 3),
             "keyword": self.keyword,
-            "score": round(self.score, 4),
+            "score": round(self.score, 6),
             "stage": self.stage,
         }
 

@@ -248,9 +248,11 @@ def write_det(path_stem: Path, curves: dict[str, list[dict[str, float]]], target
     figure, axis = plt.subplots(figsize=(6, 4.5))
     largest = 1.0
     for name, rows in curves.items():
-        # points sorted by false accepts; drawn as steps, since between two measured thresholds
-        # nothing better than the worse neighbour is known
-        points = sorted((r["fa_per_hour"], 100 * r["frr"]) for r in rows)
+        # the best FRR reachable at or below each false-accept rate (the DET envelope), drawn
+        # as steps: between two measured thresholds nothing better is known
+        points = []
+        for fa in sorted({r["fa_per_hour"] for r in rows}):
+            points.append((fa, 100 * min(r["frr"] for r in rows if r["fa_per_hour"] <= fa)))
         largest = max(largest, points[-1][0])
         axis.plot(
             [p[0] for p in points], [p[1] for p in points], label=name, drawstyle="steps-post"

@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
             else:
                 print(
                     f"{path}\t{detection.time_s:8.2f} s\t{detection.keyword}\t"
-                    f"score {detection.score:.3f}\t({detection.stage})",
+                    f"score {detection.score:.6f}\t({detection.stage})",
                     flush=True,
                 )
         if args.stats:

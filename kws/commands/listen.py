@@ -35,7 +35,7 @@ class ListenSummary:
         return [
             f"listened {self.seconds / 60:.2f} min; wakes {self.wakes}; detections "
             f"{len(self.detections)}; audio dropped {self.dropped_s:.2f} s ({self.ended_because})",
-            *[f"  {t:8.2f} s  {k}  score {s:.3f}" for t, k, s in self.detections],
+            *[f"  {t:8.2f} s  {k}  score {s:.6f}" for t, k, s in self.detections],
         ]
 
 
@@ -81,16 +81,16 @@ def _render(cascade: Any, level_db: float, summary: ListenSummary) -> Any:
     bar = "█" * int(max(0.0, (level_db + 60) / 60) * 30)
     table.add_row("input level", f"{level_db:6.1f} dBFS {bar}")
     table.add_row(
-        "tiny score", f"{cascade.last_tiny_score:.3f} (wake ≥ {cascade.thresholds.wake:.2f})"
+        "tiny score", f"{cascade.last_tiny_score:.3f} (wake ≥ {cascade.thresholds.wake:g})"
     )
     table.add_row(
-        "full score", f"{cascade.last_full_score:.3f} (detect ≥ {cascade.thresholds.detect:.2f})"
+        "full score", f"{cascade.last_full_score:.6f} (detect ≥ {cascade.thresholds.detect:g})"
     )
     table.add_row("state", "AWAKE (full model)" if cascade.awake else "listening (tiny model)")
     table.add_row("wakes / detections", f"{summary.wakes} / {len(summary.detections)}")
     table.add_row("audio dropped", f"{summary.dropped_s:.2f} s")
     for t, keyword, score in summary.detections[-5:]:
-        table.add_row("detection", f"{t:8.2f} s  {keyword}  {score:.3f}")
+        table.add_row("detection", f"{t:8.2f} s  {keyword}  {score:.6f}")
     return table
 
 
