@@ -61,10 +61,14 @@ def run(args: argparse.Namespace) -> int:
     )
     import signal
 
+    stop = _StopFlag()
+
     def interrupted(signum: int, frame: Any) -> None:
+        stop.requested = True
         raise KeyboardInterrupt  # same clean exit as Ctrl-C: temporary files removed
 
     signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGINT, interrupted)
     console = Console(stderr=True)
     columns = (
         TextColumn("{task.description:<24}"),
@@ -74,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=console) as progress:
-        bundle = train(options, progress)
+        bundle = train(options, _CheckedProgress(progress, stop))
     manifest = json.loads((bundle / "manifest.json").read_text())
     evaluation = manifest["evaluation"]
     console.print(f"bundle written: {bundle}")
@@ -89,3 +93,34 @@ def run(args: argparse.Namespace) -> int:
         )
     )
     return 0
+
+
+class _StopFlag:
+    requested = False
+
+
+class _CheckedProgress:
+    """The progress display, raising ``KeyboardInterrupt`` at the next update once a stop was
+    asked for. A signal that lands while C code runs a Python callback (espeak-ng through
+    ctypes) raises inside the callback, where ctypes prints and drops the exception; the flag
+    keeps the request, and the pipeline updates its progress between every step, including
+    just before the bundle is written."""
+
+    def __init__(self, progress: Any, stop: _StopFlag) -> None:
+        self._progress = progress
+        self._stop = stop
+
+    def _check(self) -> None:
+        if self._stop.requested:
+            raise KeyboardInterrupt
+
+    def add_task(self, *args: Any, **kwargs: Any) -> Any:
+        self._check()
+        return self._progress.add_task(*args, **kwargs)
+
+    def advance(self, *args: Any, **kwargs: Any) -> None:
+        self._check()
+        self._progress.advance(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._progress, name)

@@ -72,3 +72,28 @@ def test_full_disk_on_cache_write_is_a_clear_error(
     with pytest.raises(TrainingError, match="No space left on device"):
         save_cache(tmp_path / "cache" / "d.npz", dataset)
     assert not list((tmp_path / "cache").glob("*.npz"))
+
+
+def test_a_swallowed_interrupt_still_stops_at_the_next_progress_update() -> None:
+    from kws.commands.train import _CheckedProgress, _StopFlag
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.advances = 0
+
+        def add_task(self, name: str, total: int) -> int:
+            return 0
+
+        def advance(self, task: int) -> None:
+            self.advances += 1
+
+    stop, recorder = _StopFlag(), Recorder()
+    progress = _CheckedProgress(recorder, stop)
+    task = progress.add_task("train tiny", total=3)
+    progress.advance(task)
+    stop.requested = True  # the signal handler ran, but its KeyboardInterrupt was dropped
+    with pytest.raises(KeyboardInterrupt):
+        progress.advance(task)
+    with pytest.raises(KeyboardInterrupt):
+        progress.add_task("export", total=1)
+    assert recorder.advances == 1
