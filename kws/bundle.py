@@ -17,6 +17,7 @@ from typing import Any
 
 from kws.errors import BundleError
 from kws.frontend import FrontendConfig
+from kws.model import SCORE_ACTIVATIONS
 
 SCHEMA_VERSION = 1
 MODEL_ROLES = ("tiny", "full")
@@ -234,8 +235,10 @@ def _check_model(bundle_dir: Path, role: str, model: Any) -> None:
             raise BundleError(f"model {role!r}: {kind} must be a non-empty list")
         for entry in model[kind]:
             _check_tensor_entry(role, kind, entry)
-    if model.get("score_activation", "none") not in ("none", "sigmoid"):
-        raise BundleError(f"model {role!r}: score_activation must be 'none' or 'sigmoid'")
+    if model.get("score_activation", "none") not in SCORE_ACTIVATIONS:
+        raise BundleError(
+            f"model {role!r}: score_activation must be one of {', '.join(SCORE_ACTIVATIONS)}"
+        )
     states = model["states"]
     if not isinstance(states, list) or not all(
         isinstance(pair, list) and len(pair) == 2 and all(isinstance(n, str) for n in pair)

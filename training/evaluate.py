@@ -59,9 +59,7 @@ def smooth(scores: npt.NDArray[np.float64], window: int) -> npt.NDArray[np.float
     cumulative = np.cumsum(np.concatenate([[0.0], scores]))
     counts = np.minimum(np.arange(1, scores.size + 1), window)
     starts = np.arange(1, scores.size + 1) - counts
-    smoothed: npt.NDArray[np.float64] = ((cumulative[1:] - cumulative[starts]) / counts).astype(
-        np.float64
-    )
+    smoothed: npt.NDArray[np.float64] = (cumulative[1:] - cumulative[starts]) / counts
     return smoothed
 
 
@@ -164,6 +162,15 @@ def model_scores(
     )
 
 
+def clips_fired(cascade: Cascade, clips: ClipSet) -> int:
+    """How many clips make ``cascade`` detect, each from a fresh stream."""
+    count = 0
+    for clip in clips.features:
+        cascade.reset()
+        count += bool(cascade.process_features(clip))
+    return count
+
+
 def cascade_run(
     make_cascade: Callable[[], Cascade],
     positives: ClipSet,
@@ -174,18 +181,10 @@ def cascade_run(
     """Recall on positive clips, false accepts per hour on the stream and (given ``negatives``)
     the share of keyword-free clips that fire, through the runtime's ``Cascade``."""
     cascade = make_cascade()
-
-    def fired(clips: ClipSet) -> int:
-        count = 0
-        for clip in clips.features:
-            cascade.reset()
-            count += bool(cascade.process_features(clip))
-        return count
-
-    hits = fired(positives)
+    hits = clips_fired(cascade, positives)
     accepted = None
     if negatives is not None and negatives.features:
-        accepted = fired(negatives) / len(negatives.features)
+        accepted = clips_fired(cascade, negatives) / len(negatives.features)
     cascade.reset()
     false_accepts = len(cascade.process_features(stream))
     counters = cascade.counters
@@ -215,11 +214,7 @@ def choose_wake_threshold(
 
     def detected(thresholds: Thresholds, with_tiny: bool) -> int:
         cascade = Cascade(keyword, full, thresholds, tiny=tiny, full_only=not with_tiny)
-        hits = 0
-        for clip in positives.features:
-            cascade.reset()
-            hits += bool(cascade.process_features(clip))
-        return hits
+        return clips_fired(cascade, positives)
 
     reference = detected(base, with_tiny=False)
     for position, wake in enumerate(WAKE_GRID):

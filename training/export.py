@@ -54,7 +54,10 @@ def set_score_range(model_content: bytes, low: float, high: float) -> bytes:
 
     model = flatbuffer_utils.convert_bytearray_to_object(bytearray(model_content))
     subgraph = model.subgraphs[0]
-    score_index = _score_tensor_index(model_content)
+    scores = [o["index"] for o in describe(model_content)["outputs"] if o["name"] == "score"]
+    if len(scores) != 1:
+        raise ValueError(f"expected one score output, found {len(scores)}")
+    score_index = scores[0]
     producers = [op for op in subgraph.operators if score_index in list(op.outputs)]
     if len(producers) != 1 or (
         model.operatorCodes[producers[0].opcodeIndex].builtinCode
@@ -70,17 +73,6 @@ def set_score_range(model_content: bytes, low: float, high: float) -> bytes:
     quantization.min = [float(low)]
     quantization.max = [float(high)]
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
-
-
-def _score_tensor_index(model_content: bytes) -> int:
-    from ai_edge_litert.interpreter import Interpreter
-
-    interpreter = Interpreter(model_content=model_content)
-    outputs = interpreter.get_signature_runner().get_output_details()
-    scores = [d["index"] for name, d in outputs.items() if not name.startswith("next_state_")]
-    if len(scores) != 1:
-        raise ValueError(f"expected one score output, found {len(scores)}")
-    return int(scores[0])
 
 
 def describe(model_content: bytes) -> dict[str, Any]:

@@ -24,6 +24,12 @@ HOP_SAMPLES = 160
 NOISE_KINDS = (*augment.NOISE_KINDS, "babble")
 TEST_POSITIVE_SNRS_DB = (10.0, 20.0)
 STREAM_CONFUSABLE_SHARE = 0.15  # of the phrases in the training stream
+NEGATIVE_CONFUSABLE_SHARE = 0.4  # of the keyword-free clips; ordinary speech next, then noise
+NEGATIVE_SPEECH_SHARE = 0.45
+NEGATIVE_CLIPS_ARE = (
+    f"{NEGATIVE_CONFUSABLE_SHARE:.0%} confusables, {NEGATIVE_SPEECH_SHARE:.0%} ordinary speech, "
+    f"{1 - NEGATIVE_CONFUSABLE_SHARE - NEGATIVE_SPEECH_SHARE:.0%} noise only"
+)
 MAX_KEYWORD_S = 1.4  # half the test positives at 10 dB, Picovoice-style
 
 Record = tuple[npt.NDArray[np.uint16], int, str, Any]  # features, end frame, voice, pcm
@@ -152,11 +158,11 @@ def _confusable(plan: SpeechPlan, rng: np.random.Generator) -> str:
 
 
 def _negative(plan: SpeechPlan, voice: str, rng: np.random.Generator, n_clip: int) -> Any:
-    """A confusable (40%), ordinary speech (45%) or nothing but the background (15%)."""
+    """A confusable, ordinary speech or nothing but the background (``NEGATIVE_CLIPS_ARE``)."""
     roll = rng.random()
-    if roll < 0.4 and plan.confusables:
+    if roll < NEGATIVE_CONFUSABLE_SHARE and plan.confusables:
         phrase = _confusable(plan, rng)
-    elif roll < 0.85:
+    elif roll < NEGATIVE_CONFUSABLE_SHARE + NEGATIVE_SPEECH_SHARE:
         phrase = text.random_sentence(rng, plan.keyword)
     else:
         phrase = ""
