@@ -10,9 +10,9 @@ tensors (kws_streaming's external-state mode: works in any interpreter).
 
 Both end in a logit, not a sigmoid. An int8 sigmoid output has a fixed scale of 1/256, so every
 score above 0.996 reads the same and no threshold can tell a confident keyword from a confident
-false alarm; an int8 logit keeps the calibrated range of the representative data (a step of
-about 0.1-0.3 in logit units), and the runtime applies the sigmoid in float (the manifest says
-``"score_activation": "sigmoid"``).
+false alarm. The exported logit gets a fixed int8 range of -8..+24 (``training.export.
+set_score_range``: steps of 0.125), and the runtime applies the sigmoid in float (the manifest
+says ``"score_activation": "sigmoid"``).
 """
 
 from __future__ import annotations
