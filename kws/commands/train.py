@@ -77,8 +77,15 @@ def run(args: argparse.Namespace) -> int:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=console) as progress:
-        bundle = train(options, _CheckedProgress(progress, stop))
+    try:
+        with Progress(*columns, console=console) as progress:
+            bundle = train(options, _CheckedProgress(progress, stop))
+    except Exception:
+        if stop.requested:
+            # The KeyboardInterrupt landed inside TensorFlow's C++ code and came back out as
+            # another error (seen: SystemError, AttributeError on a SymbolicTensor).
+            raise KeyboardInterrupt from None
+        raise
     manifest = json.loads((bundle / "manifest.json").read_text())
     evaluation = manifest["evaluation"]
     console.print(f"bundle written: {bundle}")

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -97,3 +98,35 @@ def test_a_swallowed_interrupt_still_stops_at_the_next_progress_update() -> None
     with pytest.raises(KeyboardInterrupt):
         progress.add_task("export", total=1)
     assert recorder.advances == 1
+
+
+def test_an_interrupt_that_tensorflow_turns_into_another_error_still_exits_130(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import training.pipeline
+    from kws.cli import main
+
+    def train_interrupted_inside_tensorflow(options: object, progress: Any) -> Path:
+        progress._stop.requested = True  # what the signal handler does first
+        raise SystemError("<built-in function __import__> returned a result with an exception set")
+
+    monkeypatch.setattr(signal, "signal", lambda *args: None)
+    monkeypatch.setattr(training.pipeline, "train", train_interrupted_inside_tensorflow)
+    code = main(["train", "--keyword", "hey nova", "--out", str(tmp_path / "word")])
+    assert code == 130
+    assert capsys.readouterr().err.strip().endswith("kws train: interrupted")
+
+
+def test_an_error_without_a_stop_request_is_not_called_an_interrupt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import training.pipeline
+    from kws.cli import main
+
+    def train_fails(options: object, progress: Any) -> Path:
+        raise SystemError("a real bug")
+
+    monkeypatch.setattr(signal, "signal", lambda *args: None)
+    monkeypatch.setattr(training.pipeline, "train", train_fails)
+    with pytest.raises(SystemError, match="a real bug"):
+        main(["train", "--keyword", "hey nova", "--out", str(tmp_path / "word")])
