@@ -102,9 +102,11 @@ def fit(
     learning_rate: float,
     callbacks: list[keras.callbacks.Callback] | None = None,
     negative_weight: float = 1.0,
+    keep_best: bool = True,
 ) -> keras.Model:
     """Train on logits with class-balanced weights (keyword-free windows scaled by
-    ``negative_weight``) and keep the epoch with the best validation loss."""
+    ``negative_weight``) and, with ``keep_best``, keep the epoch with the best validation loss
+    (QAT passes ``False`` and chooses among its epochs on the int8 models instead)."""
     positive_share = float(y.mean()) if y.size else 0.5
     weights = {
         0: negative_weight * 0.5 / max(1e-3, 1 - positive_share),
@@ -115,10 +117,6 @@ def fit(
         loss=keras.losses.BinaryCrossentropy(from_logits=True),
         metrics=[keras.metrics.AUC(name="auc", from_logits=True)],
     )
-    best = keras.callbacks.ModelCheckpoint(
-        "/dev/null", monitor="val_loss", save_best_only=False, save_weights_only=True, verbose=0
-    )
-    del best  # keras 2 cannot checkpoint to memory; a restore callback does the same
     restore = _RestoreBest()
     model.fit(
         to_input(x),
@@ -131,8 +129,20 @@ def fit(
         shuffle=True,
         callbacks=[restore, *(callbacks or [])],
     )
-    restore.apply(model)
+    if keep_best:
+        restore.apply(model)
     return model
+
+
+class EpochSnapshots(keras.callbacks.Callback):  # type: ignore[misc]
+    """The model's weights at the end of every epoch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weights: list[list[npt.NDArray[np.float32]]] = []
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        self.weights.append(self.model.get_weights())
 
 
 class _RestoreBest(keras.callbacks.Callback):  # type: ignore[misc]

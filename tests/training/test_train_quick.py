@@ -52,6 +52,14 @@ def test_quick_training_writes_a_valid_int8_bundle(quick_bundle: Path) -> None:
         assert model["macs_per_inference"] > 0 and model["params"] > 0 and model["arena_bytes"] > 0
     evaluation = manifest["evaluation"]
     assert set(evaluation["qat_vs_ptq"]) == {"tiny", "full"}
+    for role, comparison in evaluation["qat_vs_ptq"].items():
+        by_epochs = comparison["val_mean_frr_0.5_to_5_fa_per_hour_by_qat_epochs"]
+        assert len(by_epochs) == comparison["qat_epochs_trained"] + 1 == 2  # --quick: 1 epoch
+        kept = comparison["qat_epochs_kept"]
+        assert by_epochs[kept] == min(by_epochs)  # never worse than PTQ on validation
+        if kept == 0:  # the shipped model is the PTQ model: identical figures
+            models = evaluation["models"]
+            assert models[f"{role}_qat"]["test"] == models[f"{role}_ptq"]["test"]
     assert {"frr", "fa_per_hour", "duty_cycle_full"} <= set(
         evaluation["cascade_at_shipped_thresholds"]
     )
@@ -99,3 +107,14 @@ def test_bad_keyword_exits_2_with_one_line(tmp_path: Path) -> None:
         result.stderr.strip().splitlines()[-1].startswith("kws train: error: the keyword is empty")
     )
     assert not (tmp_path / "b").exists()
+
+
+def test_qat_keeps_the_epoch_that_misses_least_on_validation_and_the_latest_on_a_tie() -> None:
+    from training.pipeline import _Candidate, _choose_qat
+
+    def candidate(epochs: int, mean_frr: float) -> _Candidate:
+        return _Candidate(epochs, b"", {}, None, mean_frr)  # type: ignore[arg-type]
+
+    assert _choose_qat([candidate(0, 0.3), candidate(1, 0.2), candidate(2, 0.25)]).qat_epochs == 1
+    assert _choose_qat([candidate(0, 0.2), candidate(1, 0.2), candidate(2, 0.3)]).qat_epochs == 1
+    assert _choose_qat([candidate(0, 0.1), candidate(1, 0.2)]).qat_epochs == 0

@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 # Per split: positives, negatives, minutes of keyword-free stream.
 QUICK_BUDGET = {"train": (240, 400, 2.0), "val": (60, 100, 1.5), "test": (60, 100, 3.0)}
-FULL_BUDGET = {"train": (3000, 4000, 180.0), "val": (300, 400, 120.0), "test": (400, 500, 120.0)}
+FULL_BUDGET = {"train": (3000, 4000, 180.0), "val": (600, 500, 180.0), "test": (800, 600, 240.0)}
 MIN_HELD_OUT_CLIPS = 8
 
 
