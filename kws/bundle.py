@@ -311,6 +311,27 @@ def render_card(manifest: dict[str, Any]) -> str:
                 f"{_percent(at.get('frr'))} | {at.get('fa_per_hour', '?')} | "
                 f"{_percent(at.get('negative_clips_accepted'))} |"
             )
+        comparison = evaluation.get("qat_vs_ptq", {})
+        if comparison:
+            target = evaluation.get("target_fa_per_hour", "?")
+            lines += [
+                "",
+                f"Quantization-aware training against post-training quantization (FRR at {target} "
+                "FA/h, and the mean FRR at 0.5, 1, 2 and 5 FA/h, on the test split; the QAT epoch "
+                "kept is the one whose int8 model missed least on validation, 0 meaning the "
+                "PTQ model):",
+                "",
+                "| model | QAT FRR | PTQ FRR | QAT mean FRR | PTQ mean FRR | QAT epochs kept |",
+                "|---|---|---|---|---|---|",
+            ]
+            for role, row in comparison.items():
+                kept = row.get("qat_epochs_kept", "?")
+                lines.append(
+                    f"| {role} | {_percent(row.get('qat_frr'))} | {_percent(row.get('ptq_frr'))} | "
+                    f"{_percent(row.get('qat_mean_frr_0.5_to_5_fa_per_hour'))} | "
+                    f"{_percent(row.get('ptq_mean_frr_0.5_to_5_fa_per_hour'))} | "
+                    f"{kept} of {row.get('qat_epochs_trained', '?')} |"
+                )
         lines += [
             "",
             "Full figures (QAT and PTQ exports of both models, DET data in `det.csv`):",

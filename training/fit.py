@@ -36,6 +36,7 @@ class FitSettings:
     # operating point sits in the far tail of the negative scores (0.5 false accepts per hour is
     # one window in ~240,000), so the tail is what the later epochs must push down.
     negative_weight_after_mining: float = 2.0
+    full_starts: int = 2  # full models trained from new initialisations; the best is kept
     seed: int = 0
 
 

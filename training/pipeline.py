@@ -326,11 +326,20 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
     tiny_float, tiny_qat, tiny_epochs, tiny_log = _train_one(
         "tiny", build_tiny(tiny_spec), tiny_spec.window_frames, dataset, settings, progress
     )
-    full_float, full_qat, full_epochs, full_log = _train_one(
-        "full", build_full(full_spec), full_spec.window_frames, dataset, settings, progress
-    )
+    starts = settings.full_starts
+    full_runs = [
+        _train_one(
+            "full" if starts == 1 else f"full (start {index + 1} of {starts})",
+            build_full(full_spec),
+            full_spec.window_frames,
+            dataset,
+            settings,
+            progress,
+        )
+        for index in range(starts)
+    ]
 
-    exports = len(tiny_epochs) + len(full_epochs) + 2
+    exports = len(tiny_epochs) + 1 + sum(len(run[2]) + 1 for run in full_runs)
     task = progress.add_task("export int8 + evaluate", total=exports + 5) if progress else None
     advance = (lambda: progress.advance(task)) if progress else (lambda: None)
     full_representative = _full_representative(dataset, full_spec.window_frames, options.seed)
@@ -354,16 +363,26 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
             val,
             advance,
         ),
-        # the full model decides on the mean of its last DETECT_SMOOTHING scores, as in the cascade
-        "full": _int8_candidates(
-            _Role("full", full_spec, "DS-CNN over time", DETECT_SMOOTHING, build_full),
-            full_float,
-            full_qat,
-            full_epochs,
-            export_full,
-            val,
-            advance,
-        ),
+    }
+    # the full model decides on the mean of its last DETECT_SMOOTHING scores, as in the cascade
+    full_role = _Role("full", full_spec, "DS-CNN over time", DETECT_SMOOTHING, build_full)
+    by_start = [
+        _int8_candidates(full_role, float_model, qat, epochs, export_full, val, advance)
+        for float_model, qat, epochs, _ in full_runs
+    ]
+    # Training from another initialisation moves the far tail more than anything else here
+    # (two hey_jarvis runs of one recipe: mean FRR from 0.5 to 5 FA/h 23% and 36% on test), so
+    # the full model is trained from `full_starts` initialisations and the run whose best int8
+    # model misses least on validation is kept; its own float weights make the PTQ model.
+    start_kept = min(range(starts), key=lambda i: _choose_qat(by_start[i]).val_mean_frr)
+    candidates["full"] = by_start[start_kept]
+    full_log = {
+        **full_runs[start_kept][3],
+        "starts": starts,
+        "start_kept": start_kept + 1,
+        "val_mean_frr_0.5_to_5_fa_per_hour_by_start": [
+            round(_choose_qat(found).val_mean_frr, 4) for found in by_start
+        ],
     }
     chosen = {role: _choose_qat(found) for role, found in candidates.items()}
     picked = {

@@ -65,7 +65,18 @@ def test_quick_training_writes_a_valid_int8_bundle(quick_bundle: Path) -> None:
     )
     assert evaluation["microwakeword"] == {"available": False}  # no shipped peer for "hey nova"
     assert (quick_bundle / "det.png").stat().st_size > 1000
-    assert "hey nova" in (quick_bundle / "CARD.md").read_text()
+    full_log = manifest["training"]["full"]
+    assert full_log["starts"] == 2 and full_log["start_kept"] in (1, 2)
+    kept_start = full_log["val_mean_frr_0.5_to_5_fa_per_hour_by_start"][full_log["start_kept"] - 1]
+    assert kept_start == min(full_log["val_mean_frr_0.5_to_5_fa_per_hour_by_start"])
+    full_by_epochs = evaluation["qat_vs_ptq"]["full"][
+        "val_mean_frr_0.5_to_5_fa_per_hour_by_qat_epochs"
+    ]
+    assert min(full_by_epochs) == kept_start
+    card = (quick_bundle / "CARD.md").read_text()
+    assert "hey nova" in card
+    kept = evaluation["qat_vs_ptq"]["full"]["qat_epochs_kept"]
+    assert "| full | " in card and f"| {kept} of 1 |" in card
 
 
 @pytest.mark.slow
