@@ -370,11 +370,10 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
         _int8_candidates(full_role, float_model, qat, epochs, export_full, val, advance)
         for float_model, qat, epochs, _ in full_runs
     ]
-    # Training from another initialisation moves the far tail more than anything else here
-    # (two initialisations for one hey_jarvis dataset: mean FRR from 0.5 to 5 FA/h of 23% and
-    # 36% on test), so
-    # the full model is trained from `full_starts` initialisations and the run whose best int8
-    # model misses least on validation is kept; its own float weights make the PTQ model.
+    # Another initialisation moves the far tail more than anything else here (two for one
+    # hey_jarvis dataset: mean FRR from 0.5 to 5 FA/h of 23% and 36% on test), so the full model
+    # is trained from `full_starts` initialisations and the run whose best int8 model misses
+    # least on validation is kept; its own float weights make the PTQ model.
     start_kept = min(range(starts), key=lambda i: _choose_qat(by_start[i]).val_mean_frr)
     candidates["full"] = by_start[start_kept]
     full_log = {
