@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -196,6 +197,25 @@ def cascade_run(
         "full_inferences_per_hour": counters.full_inferences / max(stream_hours, 1e-9),
         "wakes_per_hour": counters.wakes / max(stream_hours, 1e-9),
     }
+
+
+def cascade_det(
+    make_cascade: Callable[[float], Cascade],
+    positives: ClipSet,
+    stream: npt.NDArray[np.uint16],
+    stream_hours: float,
+    detect_thresholds: Sequence[float],
+) -> list[dict[str, float]]:
+    """The cascade's DET curve: one full ``cascade_run`` per detect threshold (the wake
+    threshold fixed), since a detection puts the full model back to sleep and so changes what
+    follows; no per-score shortcut is exact."""
+    rows = []
+    for threshold in sorted(set(detect_thresholds)):
+        result = cascade_run(partial(make_cascade, threshold), positives, stream, stream_hours)
+        rows.append(
+            {"threshold": threshold, "frr": result["frr"], "fa_per_hour": result["fa_per_hour"]}
+        )
+    return rows
 
 
 def choose_wake_threshold(

@@ -56,6 +56,7 @@ from training.models import (
 MAX_KEYWORD_CHARS = 40
 DETECT_SMOOTHING = 3  # full-model scores averaged for a detection (a one-stride spike is not)
 COMPARISON_FA_PER_HOUR = (0.5, 1.0, 2.0, 5.0)
+CASCADE_DET_FA_PER_HOUR = (0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0)
 MICROWAKEWORD_KEYWORDS = {
     "alexa": "alexa",
     "hey jarvis": "hey_jarvis",
@@ -454,6 +455,18 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
         test.stream_hours,
         test.negatives,
     )
+    # the cascade's own DET curve, at the detect thresholds where the full model alone crosses
+    # these false-accept rates on the test stream (and the shipped one)
+    cascade_curve = evaluate.cascade_det(
+        lambda detect: Cascade(
+            keyword, full_model, replace(thresholds, detect=detect), tiny=tiny_model
+        ),
+        test.positives,
+        test.stream_features,
+        test.stream_hours,
+        [thresholds.detect]
+        + [test_scores["full qat"].threshold_for(fa) for fa in CASCADE_DET_FA_PER_HOUR],
+    )
     full_only_test = evaluate.cascade_run(
         lambda: Cascade(keyword, full_model, thresholds, tiny=tiny_model, full_only=True),
         test.positives,
@@ -478,6 +491,7 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
         "models": figures,
         "cascade_at_shipped_thresholds": {k: round(v, 4) for k, v in cascade_test.items()},
         "full_only_at_shipped_thresholds": {k: round(v, 4) for k, v in full_only_test.items()},
+        "cascade_det": [{k: round(v, 6) for k, v in row.items()} for row in cascade_curve],
         "qat_vs_ptq": {
             role: {
                 "qat_frr": figures[f"{role}_qat"]["test"]["frr_at_target"],
@@ -504,6 +518,7 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
     evaluate.write_det(
         curve_dir / keyword.replace(" ", "_"),
         {name: s.det() for name, s in test_scores.items() if name.endswith("qat")}
+        | {"cascade": cascade_curve}
         | ({"microWakeWord": peer.pop("_scores").det()} if "_scores" in peer else {}),
         target,
     )

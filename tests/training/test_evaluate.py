@@ -1,5 +1,6 @@
 """Evaluation arithmetic: false accepts counted like microWakeWord, the operating point chosen on
-validation, keyword-free clips accepted, and the wake threshold's margin; fake models only."""
+validation, keyword-free clips accepted, the wake threshold's margin and the cascade's DET
+curve; fake models only."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from training.data import ClipSet
 from training.evaluate import (
     WAKE_GRID,
     Scores,
+    cascade_det,
     choose_wake_threshold,
     count_false_accepts,
 )
@@ -97,3 +99,44 @@ def test_wake_threshold_keeps_99_percent_then_steps_down_a_margin() -> None:
     assert with_margin == WAKE_GRID[WAKE_GRID.index(0.8) + 1]
     # asking for every clip needs a wake threshold at or below 0.1
     assert choose_wake_threshold(tiny, full, "kw", base, clips, keep_recall=1.0) <= 0.1
+
+
+class _ChannelFull:
+    """Scores the newest frame's second channel / 1000."""
+
+    stride_frames, window_frames = 3, 150
+
+    def step(self, frames: np.ndarray) -> float:
+        return float(frames[-1, 1]) / 1000.0
+
+    def reset(self) -> None:
+        pass
+
+
+def test_cascade_det_runs_the_cascade_once_per_detect_threshold() -> None:
+    from dataclasses import replace
+
+    from kws.cascade import Cascade
+
+    def clip(full_level: int) -> np.ndarray:
+        features = np.zeros((198, 40), np.uint16)
+        features[100:160, 0] = 900  # the tiny model wakes
+        features[100:160, 1] = full_level
+        return features
+
+    levels = [500] * 5 + [950] * 5
+    positives = ClipSet([clip(level) for level in levels], np.full(10, 150, np.int32), ["v"] * 10)
+    stream = np.concatenate([np.zeros((3000, 40), np.uint16), clip(970), clip(920)])
+    base = Thresholds(
+        wake=0.5, detect=0.9, smoothing_frames=1, wake_window_s=0.6, preroll_s=1.5, refractory_s=1
+    )
+    rows = cascade_det(
+        lambda detect: Cascade("kw", _ChannelFull(), replace(base, detect=detect), _ConstantTiny()),
+        positives,
+        stream,
+        0.5,
+        [0.99, 0.4, 0.93, 0.4],
+    )
+    assert [row["threshold"] for row in rows] == [0.4, 0.93, 0.99]
+    assert [row["frr"] for row in rows] == [0.0, 0.5, 1.0]
+    assert [row["fa_per_hour"] for row in rows] == [4.0, 2.0, 0.0]  # 2 bursts, then 1, in 0.5 h

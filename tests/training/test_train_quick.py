@@ -65,6 +65,18 @@ def test_quick_training_writes_a_valid_int8_bundle(quick_bundle: Path) -> None:
     )
     assert evaluation["microwakeword"] == {"available": False}  # no shipped peer for "hey nova"
     assert (quick_bundle / "det.png").stat().st_size > 1000
+    det_models = {
+        line.split(",")[0] for line in (quick_bundle / "det.csv").read_text().splitlines()
+    }
+    assert {"tiny qat", "full qat", "cascade"} <= det_models
+    curve = evaluation["cascade_det"]
+    shipped = [
+        row for row in curve if row["threshold"] == round(manifest["thresholds"]["detect"], 6)
+    ]
+    assert shipped and shipped[0]["frr"] == pytest.approx(
+        evaluation["cascade_at_shipped_thresholds"]["frr"], abs=1e-4
+    )
+    assert all(a["frr"] <= b["frr"] for a, b in zip(curve, curve[1:], strict=False))
     full_log = manifest["training"]["full"]
     assert full_log["starts"] == 2 and full_log["start_kept"] in (1, 2)
     kept_start = full_log["val_mean_frr_0.5_to_5_fa_per_hour_by_start"][full_log["start_kept"] - 1]
