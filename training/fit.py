@@ -118,7 +118,7 @@ def fit(
         loss=keras.losses.BinaryCrossentropy(from_logits=True),
         metrics=[keras.metrics.AUC(name="auc", from_logits=True)],
     )
-    restore = _RestoreBest()
+    restore = [_RestoreBest()] if keep_best else []
     model.fit(
         to_input(x),
         y,
@@ -128,10 +128,10 @@ def fit(
         validation_data=(to_input(val[0]), val[1]),
         class_weight=weights,
         shuffle=True,
-        callbacks=[restore, *(callbacks or [])],
+        callbacks=[*restore, *(callbacks or [])],
     )
-    if keep_best:
-        restore.apply(model)
+    for best in restore:
+        best.apply(model)
     return model
 
 
