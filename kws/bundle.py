@@ -279,6 +279,24 @@ def render_card(manifest: dict[str, Any]) -> str:
     if thresholds:
         lines += ["", "## Thresholds", ""]
         lines += [f"- {key}: {value}" for key, value in thresholds.items()]
+        choice = manifest.get("evaluation", {}).get("threshold_choice")
+        if isinstance(choice, dict):
+            lines += [
+                "",
+                f"Chosen on {choice.get('on', '?')}: the full model alone needs a detect "
+                f"threshold of {choice.get('full_alone_detect', '?')} for "
+                f"{manifest['evaluation'].get('target_fa_per_hour', '?')} FA/h; the cascade "
+                "meets that rate at the detect threshold above, with the wake threshold a step "
+                "below the highest that keeps "
+                f"{_percent(choice.get('wake_keeps_of_full_detections'))} of the full model's "
+                f"detections (wake, detect by step: "
+                + ", ".join(
+                    f"{r.get('wake')}, {r.get('detect')}"
+                    for r in choice.get("steps", [])
+                    if isinstance(r, dict)
+                )
+                + ").",
+            ]
     evaluation = manifest.get("evaluation", {})
     if evaluation:
         split = evaluation.get("test_split", {})

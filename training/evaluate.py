@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -242,6 +242,104 @@ def choose_wake_threshold(
         if detected(candidate, with_tiny=True) >= keep_recall * reference:
             return WAKE_GRID[min(len(WAKE_GRID) - 1, position + margin_steps)]
     return WAKE_GRID[-1]
+
+
+def lowest_detect_threshold(
+    make_cascade: Callable[[float], Cascade],
+    stream: npt.NDArray[np.uint16],
+    stream_hours: float,
+    fa_per_hour: float,
+    highest: float,
+    lowest: float = 0.5,
+) -> float:
+    """The lowest grid detect threshold in ``[lowest, highest]`` at which the cascade false
+    accepts at most ``fa_per_hour`` on ``stream``; ``highest`` when none does. A binary search:
+    fewer false accepts at a higher detect threshold (one cascade run per probe)."""
+
+    def meets(threshold: float) -> bool:
+        cascade = make_cascade(threshold)
+        return len(cascade.process_features(stream)) / max(stream_hours, 1e-9) <= fa_per_hour
+
+    grid = [float(t) for t in THRESHOLD_GRID if lowest <= t < highest] + [highest]
+    low, high = 0, len(grid) - 1  # grid[high] is the answer when nothing lower meets
+    while low < high:
+        middle = (low + high) // 2
+        if meets(grid[middle]):
+            high = middle
+        else:
+            low = middle + 1
+    return grid[high]
+
+
+def choose_thresholds(
+    tiny: Detector,
+    full: Detector,
+    keyword: str,
+    base: Thresholds,
+    positives: ClipSet,
+    stream: npt.NDArray[np.uint16],
+    stream_hours: float,
+    fa_per_hour: float,
+    keep_recall: float = 0.995,
+    margin_steps: int = 1,
+) -> tuple[Thresholds, list[dict[str, float]]]:
+    """Wake and detect thresholds chosen together on validation audio.
+
+    ``base.detect`` is the full model's own threshold for ``fa_per_hour``. The cascade false
+    accepts less than the full model alone (it only listens while awake), so its detect
+    threshold can go lower for the same rate, where the full model also confirms keywords the
+    tiny model wakes for less often. So: start at the highest wake threshold that keeps
+    ``keep_recall`` of the full model's detections at ``base.detect``; take the lowest detect
+    threshold at which that cascade meets ``fa_per_hour`` on ``stream``; while the cascade
+    keeps less than ``keep_recall`` of the full model's detections at that detect threshold,
+    step the wake threshold down (more wakes, more chances to false accept: the search resumes
+    from the detect threshold found so far). Then ``margin_steps`` lower, for held-out voices,
+    and the detect threshold searched once more. Each step lowers the wake threshold, so this
+    ends; returns the thresholds and the steps taken, each with the share of the full model's
+    validation detections the cascade keeps (for the manifest)."""
+    full_only_detections: dict[float, int] = {}
+
+    def kept(wake: float, detect: float) -> float:
+        thresholds = replace(base, wake=wake, detect=detect)
+        if detect not in full_only_detections:
+            alone = Cascade(keyword, full, thresholds, tiny=tiny, full_only=True)
+            full_only_detections[detect] = clips_fired(alone, positives)
+        cascade = Cascade(keyword, full, thresholds, tiny=tiny)
+        return clips_fired(cascade, positives) / max(1, full_only_detections[detect])
+
+    def lowest_detect(wake: float, lowest: float) -> float:
+        return lowest_detect_threshold(
+            lambda detect: Cascade(
+                keyword, full, replace(base, wake=wake, detect=detect), tiny=tiny
+            ),
+            stream,
+            stream_hours,
+            fa_per_hour,
+            highest=base.detect,
+            lowest=lowest,
+        )
+
+    position = WAKE_GRID.index(
+        choose_wake_threshold(tiny, full, keyword, base, positives, keep_recall, margin_steps=0)
+    )
+    detect = lowest_detect(WAKE_GRID[position], lowest=0.5)
+    steps = [{"wake": WAKE_GRID[position], "detect": detect}]
+    while position < len(WAKE_GRID) - 1:
+        share = kept(WAKE_GRID[position], detect)
+        steps[-1]["kept"] = round(share, 4)
+        if share >= keep_recall:
+            break
+        position += 1
+        detect = lowest_detect(WAKE_GRID[position], lowest=detect)
+        steps.append({"wake": WAKE_GRID[position], "detect": detect})
+    for _ in range(margin_steps):
+        if position < len(WAKE_GRID) - 1:
+            position += 1
+            detect = lowest_detect(WAKE_GRID[position], lowest=detect)
+            steps.append({"wake": WAKE_GRID[position], "detect": detect})
+    if "kept" not in steps[-1]:
+        steps[-1]["kept"] = round(kept(WAKE_GRID[position], detect), 4)
+    return replace(base, wake=WAKE_GRID[position], detect=detect), steps
 
 
 def write_det(path_stem: Path, curves: dict[str, list[dict[str, float]]], target_fa: float) -> None:

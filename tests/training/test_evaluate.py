@@ -1,6 +1,6 @@
 """Evaluation arithmetic: false accepts counted like microWakeWord, the operating point chosen on
-validation, keyword-free clips accepted, the wake threshold's margin and the cascade's DET
-curve; fake models only."""
+validation, keyword-free clips accepted, the wake threshold's margin, the cascade's DET
+curve and the joint choice of wake and detect thresholds; fake models only."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ from training.evaluate import (
     WAKE_GRID,
     Scores,
     cascade_det,
+    choose_thresholds,
     choose_wake_threshold,
     count_false_accepts,
+    lowest_detect_threshold,
 )
 
 
@@ -140,3 +142,66 @@ def test_cascade_det_runs_the_cascade_once_per_detect_threshold() -> None:
     assert [row["threshold"] for row in rows] == [0.4, 0.93, 0.99]
     assert [row["frr"] for row in rows] == [0.0, 0.5, 1.0]
     assert [row["fa_per_hour"] for row in rows] == [4.0, 2.0, 0.0]  # 2 bursts, then 1, in 0.5 h
+
+
+def _burst(tiny_level: int, full_level: int) -> np.ndarray:
+    """A 198-frame clip: silence, then 60 frames the fakes score tiny/1000 and full/1000."""
+    features = np.zeros((198, 40), np.uint16)
+    features[100:160, 0] = tiny_level
+    features[100:160, 1] = full_level
+    return features
+
+
+def test_lowest_detect_threshold_is_found_by_bisection_with_few_cascade_runs() -> None:
+    from dataclasses import replace
+
+    from kws.cascade import Cascade
+
+    # bursts the full model scores 0.95, 0.97 and 0.99 in one hour: at most one false accept
+    # per hour means a detect threshold just above 0.97
+    stream = np.concatenate(
+        [np.zeros((3000, 40), np.uint16)] + [_burst(900, level) for level in (950, 970, 990)]
+    )
+    base = Thresholds(
+        wake=0.5, detect=0.999, smoothing_frames=1, wake_window_s=0.6, preroll_s=1.5, refractory_s=1
+    )
+    runs = []
+
+    def make(detect: float) -> Cascade:
+        runs.append(detect)
+        return Cascade("kw", _ChannelFull(), replace(base, detect=detect), _ConstantTiny())
+
+    found = lowest_detect_threshold(make, stream, 1.0, 1.0, highest=0.999)
+    assert 0.97 < found <= 0.972
+    assert len(runs) <= 8  # about a hundred grid thresholds between 0.5 and 0.999
+    # when nothing meets the target the highest threshold comes back
+    assert lowest_detect_threshold(make, stream, 1.0, 0.0, highest=0.98) == 0.98
+
+
+def test_joint_choice_lowers_the_detect_threshold_the_cascade_does_not_need() -> None:
+    # the full model alone would need 0.999 (it scores 0.95 on everything the tiny model
+    # sleeps through); the cascade never wakes there, so 0.5 FA/h allows a much lower threshold
+    stream = np.concatenate(
+        [np.zeros((3000, 40), np.uint16)]
+        + [_burst(100, 950)] * 3  # the tiny model sleeps: false accepts of the full model alone
+        + [_burst(900, 700)]  # the tiny model wakes, the full model scores 0.7
+    )
+    positives = ClipSet(
+        [_burst(900, 900) for _ in range(20)], np.full(20, 150, np.int32), ["v"] * 20
+    )
+    base = Thresholds(
+        wake=0.5, detect=0.999, smoothing_frames=1, wake_window_s=0.6, preroll_s=1.5, refractory_s=1
+    )
+    chosen, rounds = choose_thresholds(
+        _ConstantTiny(), _ChannelFull(), "kw", base, positives, stream, 1.0, 0.5
+    )
+    assert 0.7 < chosen.detect <= 0.72  # above the one burst the cascade hears
+    assert chosen.wake == WAKE_GRID[WAKE_GRID.index(0.9) + 1]  # tiny scores 0.9 on positives
+    # at 0.999 the full model confirms no positive, so the highest wake threshold "keeps" them
+    # all; there the cascade never wakes and 0.5 would do, but it keeps none of the full
+    # model's detections at 0.5: one step down it wakes for them, then the margin step
+    assert rounds == [
+        {"wake": 0.95, "detect": 0.5, "kept": 0.0},
+        {"wake": 0.9, "detect": chosen.detect, "kept": 1.0},
+        {"wake": 0.8, "detect": chosen.detect, "kept": 1.0},
+    ]

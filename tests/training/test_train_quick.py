@@ -69,6 +69,11 @@ def test_quick_training_writes_a_valid_int8_bundle(quick_bundle: Path) -> None:
         line.split(",")[0] for line in (quick_bundle / "det.csv").read_text().splitlines()
     }
     assert {"tiny qat", "full qat", "cascade"} <= det_models
+    choice, thresholds = evaluation["threshold_choice"], manifest["thresholds"]
+    assert {k: choice["steps"][-1][k] for k in ("wake", "detect")} == {
+        k: thresholds[k] for k in ("wake", "detect")
+    }
+    assert 0.5 <= thresholds["detect"] <= choice["full_alone_detect"]
     curve = evaluation["cascade_det"]
     shipped = [
         row for row in curve if row["threshold"] == round(manifest["thresholds"]["detect"], 6)
