@@ -153,3 +153,22 @@ def test_changing_the_budget_tables_changes_the_cache_key(
     longer = {**containers.FULL_BUDGET, "val": (300, 400, 999.0)}
     monkeypatch.setattr(containers, "FULL_BUDGET", longer)
     assert recipe.cache_key("frontend", "code") != before
+
+
+def test_some_positives_follow_a_sentence_after_a_pause() -> None:
+    """A keyword said after a pause in conversation ("...tomorrow. [0.8 s] hey jarvis") must be
+    in the data: models trained without it missed most such keywords. The sentence may start in
+    the lead-in, which the frontend hears but the model does not see."""
+    from training.data.clips import SpeechPlan, _positive
+
+    plan = SpeechPlan("hey jarvis", ("en+m1",), (), ("hey",), seed=0)
+    n_lead, n_clip = 16000, 32000
+    lead_in_speech, long_pauses = 0, 0
+    for index in range(40):
+        audio, end = _positive(plan, "en+m1", np.random.default_rng(index), n_lead, n_clip)
+        assert audio.shape == (n_lead + n_clip,) and 1.25 * 16000 <= end <= n_clip
+        sound = np.flatnonzero(np.abs(audio).reshape(-1, 160).max(axis=1) > 1e-3)  # 10 ms frames
+        lead_in_speech += bool(sound.size and sound[0] < n_lead // 160)
+        long_pauses += bool((np.diff(sound) > 30).any())  # over 0.3 s of silence between sounds
+    assert lead_in_speech >= 4  # a quarter follow a sentence, which often reaches the lead-in
+    assert long_pauses >= 4

@@ -123,29 +123,40 @@ def _fit_keyword(audio: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     return audio[:max_samples]
 
 
-def _positive(plan: SpeechPlan, voice: str, rng: np.random.Generator, n_clip: int) -> Any:
-    """The keyword (alone or inside a carrier sentence) ending at 1.25-1.85 s of the clip (later
-    when the keyword is longer than that), all of it inside the clip."""
+def _positive(
+    plan: SpeechPlan, voice: str, rng: np.random.Generator, n_lead: int, n_clip: int
+) -> Any:
+    """The keyword ending at 1.25-1.85 s of the clip (later when the keyword is longer than
+    that), all of it inside the clip, over ``n_lead`` samples of lead-in and ``n_clip`` of clip.
+    A quarter run on from a carrier ("ok so hey jarvis", 0.02-0.25 s gap), a quarter follow an
+    ordinary sentence after a pause (0.25-1.5 s), which may start in the lead-in, so the
+    frontend's noise estimate has heard speech; 40% have a carrier after."""
     phrase = plan.keyword
     if plan.pronunciations and rng.random() < 0.3:
         phrase = plan.pronunciations[int(rng.integers(0, len(plan.pronunciations)))]
     keyword_audio = _fit_keyword(speak(phrase, voice, rng))
     before = np.zeros(0, np.float32)
     after = np.zeros(0, np.float32)
-    if rng.random() < 0.4:
+    gap_s = float(rng.uniform(0.02, 0.25))
+    roll = rng.random()
+    if roll < 0.25:
         before = speak(str(rng.choice(text.CARRIER_PREFIXES)), voice, rng)
+    elif roll < 0.5:
+        before = speak(text.random_sentence(rng, plan.keyword), voice, rng)
+        gap_s = float(rng.uniform(0.25, 1.5))
     if rng.random() < 0.4:
         after = speak(str(rng.choice(text.CARRIER_SUFFIXES)), voice, rng)
-    gap = np.zeros(int(rng.uniform(0.02, 0.25) * augment.SAMPLE_RATE_HZ), np.float32)
+    gap = np.zeros(int(gap_s * augment.SAMPLE_RATE_HZ), np.float32)
+    tail_gap = np.zeros(int(rng.uniform(0.02, 0.25) * augment.SAMPLE_RATE_HZ), np.float32)
     end_in_clip = int(rng.uniform(1.25, 1.85) * augment.SAMPLE_RATE_HZ)
     end_in_clip = max(end_in_clip, keyword_audio.size + int(0.05 * augment.SAMPLE_RATE_HZ))
-    speech = np.concatenate([before, gap, keyword_audio, gap, after])
+    speech = np.concatenate([before, gap, keyword_audio, tail_gap, after])
     keyword_end = before.size + gap.size + keyword_audio.size
-    start = keyword_end - end_in_clip
+    start = keyword_end - (n_lead + end_in_clip)
     padded = np.concatenate([np.zeros(max(0, -start), np.float32), speech[max(0, start) :]])
-    clip = np.zeros(n_clip, np.float32)
-    clip[: min(n_clip, padded.size)] = padded[:n_clip]
-    return clip, end_in_clip
+    audio = np.zeros(n_lead + n_clip, np.float32)
+    audio[: min(audio.size, padded.size)] = padded[: audio.size]
+    return audio, end_in_clip
 
 
 def _confusable(plan: SpeechPlan, rng: np.random.Generator) -> str:
@@ -176,7 +187,8 @@ def _negative(plan: SpeechPlan, voice: str, rng: np.random.Generator, n_clip: in
 
 def make_clip(job: ClipJob) -> Record:
     """One 2 s clip over background noise, as (features, keyword end frame or -1, voice, pcm
-    or None). Features are computed over 1 s of lead-in noise that is then dropped."""
+    or None). Features are computed over 1 s of lead-in (noise, and for some positives the end
+    of a sentence before the keyword) that is then dropped."""
     plan = job.plan
     rng = _rng(plan, job.split, int(job.kind == "pos"), job.index)
     voice = str(rng.choice(plan.voices))
@@ -184,10 +196,10 @@ def make_clip(job: ClipJob) -> Record:
     n_lead = int(LEAD_IN_S * augment.SAMPLE_RATE_HZ)
     end_sample = -1
     if job.kind == "pos":
-        clip, end_sample = _positive(plan, voice, rng, n_clip)
+        clip, end_sample = _positive(plan, voice, rng, n_lead, n_clip)
     else:
-        clip = _negative(plan, voice, rng, n_clip)
-    speech_rms = augment.rms(clip)
+        clip = np.concatenate([np.zeros(n_lead, np.float32), _negative(plan, voice, rng, n_clip)])
+    speech_rms = augment.rms(clip[n_lead:])  # levels and SNR as heard in the clip itself
     if speech_rms > 1e-4:  # gain: speech at -32 to -8 dBFS RMS, near and far talkers
         clip = augment.apply_gain_db(clip, float(rng.uniform(-32.0, -8.0)) - _db(speech_rms))
     noise = background(plan, rng, n_lead + n_clip)
@@ -195,9 +207,10 @@ def make_clip(job: ClipJob) -> Record:
         snr_db = TEST_POSITIVE_SNRS_DB[job.index % len(TEST_POSITIVE_SNRS_DB)]
     else:
         snr_db = float(rng.uniform(0.0, 30.0))
-    reference_rms = augment.rms(clip) if augment.rms(clip) > 1e-4 else 0.01
+    clip_rms = augment.rms(clip[n_lead:])
+    reference_rms = clip_rms if clip_rms > 1e-4 else 0.01
     audio = noise * (reference_rms / (augment.rms(noise) * 10 ** (snr_db / 20.0)))
-    audio[n_lead:] += clip
+    audio += clip
     pcm = augment.to_int16(audio)
     frames = compute_features(pcm)[n_lead // HOP_SAMPLES :]
     end_frame = -1 if end_sample < 0 else min(frames.shape[0] - 1, end_sample // HOP_SAMPLES)
