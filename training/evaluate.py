@@ -218,6 +218,20 @@ def cascade_det(
     return rows
 
 
+def _detections(
+    keyword: str,
+    full: Detector,
+    tiny: Detector,
+    thresholds: Thresholds,
+    positives: ClipSet,
+    full_only: bool = False,
+) -> int:
+    """How many ``positives`` the cascade (or, with ``full_only``, the full model alone at the
+    same detect threshold) detects."""
+    cascade = Cascade(keyword, full, thresholds, tiny=tiny, full_only=full_only)
+    return clips_fired(cascade, positives)
+
+
 def choose_wake_threshold(
     tiny: Detector,
     full: Detector,
@@ -231,15 +245,10 @@ def choose_wake_threshold(
     model's detections on validation positives (the tiny model wakes the full one as rarely as
     it can), then ``margin_steps`` lower, since held-out voices lose a little more recall than
     the validation voices it was chosen on."""
-
-    def detected(thresholds: Thresholds, with_tiny: bool) -> int:
-        cascade = Cascade(keyword, full, thresholds, tiny=tiny, full_only=not with_tiny)
-        return clips_fired(cascade, positives)
-
-    reference = detected(base, with_tiny=False)
+    reference = _detections(keyword, full, tiny, base, positives, full_only=True)
     for position, wake in enumerate(WAKE_GRID):
-        candidate = Thresholds(**{**base.__dict__, "wake": wake})
-        if detected(candidate, with_tiny=True) >= keep_recall * reference:
+        candidate = replace(base, wake=wake)
+        if _detections(keyword, full, tiny, candidate, positives) >= keep_recall * reference:
             return WAKE_GRID[min(len(WAKE_GRID) - 1, position + margin_steps)]
     return WAKE_GRID[-1]
 
@@ -302,10 +311,11 @@ def choose_thresholds(
     def kept(wake: float, detect: float) -> float:
         thresholds = replace(base, wake=wake, detect=detect)
         if detect not in full_only_detections:
-            alone = Cascade(keyword, full, thresholds, tiny=tiny, full_only=True)
-            full_only_detections[detect] = clips_fired(alone, positives)
-        cascade = Cascade(keyword, full, thresholds, tiny=tiny)
-        return clips_fired(cascade, positives) / max(1, full_only_detections[detect])
+            full_only_detections[detect] = _detections(
+                keyword, full, tiny, thresholds, positives, full_only=True
+            )
+        detected = _detections(keyword, full, tiny, thresholds, positives)
+        return detected / max(1, full_only_detections[detect])
 
     def lowest_detect(wake: float, lowest: float) -> float:
         return lowest_detect_threshold(

@@ -192,7 +192,7 @@ def test_joint_choice_lowers_the_detect_threshold_the_cascade_does_not_need() ->
     base = Thresholds(
         wake=0.5, detect=0.999, smoothing_frames=1, wake_window_s=0.6, preroll_s=1.5, refractory_s=1
     )
-    chosen, rounds = choose_thresholds(
+    chosen, steps = choose_thresholds(
         _ConstantTiny(), _ChannelFull(), "kw", base, positives, stream, 1.0, 0.5
     )
     assert 0.7 < chosen.detect <= 0.72  # above the one burst the cascade hears
@@ -200,7 +200,7 @@ def test_joint_choice_lowers_the_detect_threshold_the_cascade_does_not_need() ->
     # at 0.999 the full model confirms no positive, so the highest wake threshold "keeps" them
     # all; there the cascade never wakes and 0.5 would do, but it keeps none of the full
     # model's detections at 0.5: one step down it wakes for them, then the margin step
-    assert rounds == [
+    assert steps == [
         {"wake": 0.95, "detect": 0.5, "kept": 0.0},
         {"wake": 0.9, "detect": chosen.detect, "kept": 1.0},
         {"wake": 0.8, "detect": chosen.detect, "kept": 1.0},
