@@ -9,11 +9,13 @@ The cascade is evaluated through the runtime's own ``Cascade`` (no second state 
 from __future__ import annotations
 
 import csv
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +25,7 @@ from kws.model import TfliteModel
 from training.data import ClipSet
 from training.fit import window_at
 
+T = TypeVar("T")
 IGNORE_AFTER_ACCEPT_FRAMES = 75
 WAKE_GRID = (0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.15, 0.1, 0.05, 0.02, 0.01)
 # Probability thresholds: steps of 0.01, then 0.002 above 0.9, then evenly spaced in logit
@@ -40,6 +43,14 @@ THRESHOLD_GRID = np.unique(
         12,
     )
 )
+
+
+def in_parallel(jobs: Sequence[Callable[[], T]]) -> list[T]:
+    """Run ``jobs`` on all cores and return their results in order. Threads suffice: LiteRT's
+    ``invoke`` releases the GIL, where scoring spends most of its time. Each job must own its
+    models (an interpreter is not shared between threads)."""
+    with ThreadPoolExecutor(max_workers=min(len(jobs), os.cpu_count() or 1) or 1) as pool:
+        return list(pool.map(lambda job: job(), jobs))
 
 
 def score_sequence(model: TfliteModel, features: npt.NDArray[np.uint16]) -> npt.NDArray[np.float64]:
@@ -208,14 +219,14 @@ def cascade_det(
 ) -> list[dict[str, float]]:
     """The cascade's DET curve: one full ``cascade_run`` per detect threshold (the wake
     threshold fixed), since a detection puts the full model back to sleep and so changes what
-    follows; no per-score shortcut is exact."""
-    rows = []
-    for threshold in sorted(set(detect_thresholds)):
+    follows; no per-score shortcut is exact. The runs go in parallel, so ``make_cascade`` must
+    build a cascade with models of its own each time."""
+
+    def row(threshold: float) -> dict[str, float]:
         result = cascade_run(partial(make_cascade, threshold), positives, stream, stream_hours)
-        rows.append(
-            {"threshold": threshold, "frr": result["frr"], "fa_per_hour": result["fa_per_hour"]}
-        )
-    return rows
+        return {"threshold": threshold, "frr": result["frr"], "fa_per_hour": result["fa_per_hour"]}
+
+    return in_parallel([partial(row, t) for t in sorted(set(detect_thresholds))])
 
 
 def _detections(

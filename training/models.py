@@ -162,8 +162,11 @@ def build_full(spec: FullSpec) -> keras.Model:
     for index, (filters, stride) in enumerate(
         zip(spec.block_filters, spec.block_strides, strict=True)
     ):
+        # strides (s, s), not (s, 1): the width is 1, so "same" padding gives the same output,
+        # and TensorFlow's CPU depthwise kernel without oneDNN (off by default on CPUs without
+        # AVX-512) takes only equal strides
         x = keras.layers.DepthwiseConv2D(
-            (spec.block_kernel, 1), strides=(stride, 1), padding="same", name=f"dw{index}"
+            (spec.block_kernel, 1), strides=(stride, stride), padding="same", name=f"dw{index}"
         )(x)
         x = keras.layers.ReLU(name=f"dw_relu{index}")(x)
         x = keras.layers.Conv2D(filters, 1, activation="relu", name=f"pw{index}")(x)

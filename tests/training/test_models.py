@@ -50,7 +50,8 @@ def test_streaming_equals_non_streaming_in_float(models) -> None:  # type: ignor
         window = frames[None, offset : offset + spec.window_frames, None, :]
         expected = float(tiny(window, training=False).numpy()[0, 0])
         step = (offset + spec.window_frames) // spec.stride_frames - 1
-        assert streamed[step] == pytest.approx(expected, abs=1e-5)
+        # float32 sums in another order (oneDNN or not): equal to a few ulps, not bit for bit
+        assert streamed[step] == pytest.approx(expected, rel=1e-5, abs=1e-5)
 
 
 def test_int8_streaming_export_tracks_float(models) -> None:  # type: ignore[no-untyped-def]

@@ -141,7 +141,7 @@ def test_qat_keeps_the_epoch_that_misses_least_on_validation_and_the_latest_on_a
     from training.pipeline import _Candidate, _choose_qat
 
     def candidate(epochs: int, mean_frr: float) -> _Candidate:
-        return _Candidate(epochs, b"", {}, None, mean_frr)  # type: ignore[arg-type]
+        return _Candidate(epochs, b"", {}, mean_frr)
 
     assert _choose_qat([candidate(0, 0.3), candidate(1, 0.2), candidate(2, 0.25)]).qat_epochs == 1
     assert _choose_qat([candidate(0, 0.2), candidate(1, 0.2), candidate(2, 0.3)]).qat_epochs == 1
