@@ -9,6 +9,7 @@ The cascade is evaluated through the runtime's own ``Cascade`` (no second state 
 from __future__ import annotations
 
 import csv
+import hashlib
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -174,6 +175,50 @@ def model_scores(
     )
 
 
+class Remembered:
+    """A model that remembers its scores, for the same audio replayed through many cascades in
+    one thread (the threshold search, the cascade's DET curve): every run after the first looks
+    the scores up instead of running the model. Exact, not an approximation: a streaming model
+    is stepped once per stride from each ``reset``, so its score is a function of the frames it
+    has seen since (keyed by their running digest); a model without state scores the window it
+    is given (keyed by that window's digest)."""
+
+    def __init__(self, model: TfliteModel) -> None:
+        self.model = model
+        self.stride_frames = model.stride_frames
+        self.window_frames = model.window_frames
+        self._streaming = model.streaming
+        self._memory: dict[bytes, float] = {}
+        self.reset()
+
+    def reset(self) -> None:
+        self._seen = hashlib.blake2b(digest_size=16)
+        # frames whose scores were looked up since the model last ran (a streaming model's
+        # state has not seen them): clips that begin alike (the same quiet lead-in) share
+        # their first scores, then part, and the model must catch up before it runs again
+        self._pending: list[bytes] = []
+        self.model.reset()
+
+    def step(self, frames: npt.NDArray[np.uint16]) -> float:
+        data = np.ascontiguousarray(frames).tobytes()
+        if self._streaming:
+            self._seen.update(data)
+            key = self._seen.copy().digest()
+        else:
+            key = hashlib.blake2b(data, digest_size=16).digest()
+        score = self._memory.get(key)
+        if score is not None:
+            if self._streaming:
+                self._pending.append(data)
+            return score
+        for missed in self._pending:
+            self.model.step(np.frombuffer(missed, np.uint16).reshape(frames.shape))
+        self._pending.clear()
+        score = self.model.step(frames)
+        self._memory[key] = score
+        return score
+
+
 def clips_fired(cascade: Cascade, clips: ClipSet) -> int:
     """How many clips make ``cascade`` detect, each from a fresh stream."""
     count = 0
@@ -219,14 +264,15 @@ def cascade_det(
 ) -> list[dict[str, float]]:
     """The cascade's DET curve: one full ``cascade_run`` per detect threshold (the wake
     threshold fixed), since a detection puts the full model back to sleep and so changes what
-    follows; no per-score shortcut is exact. The runs go in parallel, so ``make_cascade`` must
-    build a cascade with models of its own each time."""
-
-    def row(threshold: float) -> dict[str, float]:
+    follows; no per-score shortcut is exact. Give ``make_cascade`` ``Remembered`` models and
+    every run after the first costs only the cascade's own bookkeeping."""
+    rows = []
+    for threshold in sorted(set(detect_thresholds)):
         result = cascade_run(partial(make_cascade, threshold), positives, stream, stream_hours)
-        return {"threshold": threshold, "frr": result["frr"], "fa_per_hour": result["fa_per_hour"]}
-
-    return in_parallel([partial(row, t) for t in sorted(set(detect_thresholds))])
+        rows.append(
+            {"threshold": threshold, "frr": result["frr"], "fa_per_hour": result["fa_per_hour"]}
+        )
+    return rows
 
 
 def _detections(

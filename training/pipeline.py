@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from kws.bundle import write_bundle
-from kws.cascade import Cascade, Thresholds
+from kws.cascade import Cascade, Detector, Thresholds
 from kws.errors import TrainingError
 from kws.frontend import FEATURE_SCALE, FrontendConfig
 from kws.model import TfliteModel
@@ -474,8 +474,8 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
         detect_smoothing=DETECT_SMOOTHING,
     )
     thresholds, threshold_steps = evaluate.choose_thresholds(
-        tiny_model,
-        full_model,
+        evaluate.Remembered(tiny_model),
+        evaluate.Remembered(full_model),
         keyword,
         base,
         val.positives,
@@ -486,42 +486,53 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
     )
     advance()
 
-    def cascade(detect: float = thresholds.detect, full_only: bool = False) -> Cascade:
-        """The shipped cascade, with models of its own (the runs below go in parallel)."""
-        return Cascade(
-            keyword,
+    def models(remembered: bool) -> tuple[Detector, Detector]:
+        """The shipped pair, with interpreters of their own (the two jobs below run in
+        parallel); remembered for runs that replay the same audio."""
+        pair = (
+            _spec_for(contents[("tiny", "qat")], entries[("tiny", "qat")]),
             _spec_for(contents[("full", "qat")], entries[("full", "qat")]),
-            replace(thresholds, detect=detect),
-            tiny=_spec_for(contents[("tiny", "qat")], entries[("tiny", "qat")]),
-            full_only=full_only,
         )
+        return (evaluate.Remembered(pair[0]), evaluate.Remembered(pair[1])) if remembered else pair
 
-    def run_on_test(full_only: bool) -> dict[str, float]:
-        return evaluate.cascade_run(
-            partial(cascade, full_only=full_only),
+    def cascade_on_test() -> tuple[dict[str, float], list[dict[str, float]]]:
+        """The shipped cascade, then its DET curve: at the detect thresholds where the full
+        model alone crosses these false-accept rates on the test stream (and the shipped one)."""
+        tiny, full = models(remembered=True)
+
+        def cascade(detect: float) -> Cascade:
+            return Cascade(keyword, full, replace(thresholds, detect=detect), tiny=tiny)
+
+        shipped = evaluate.cascade_run(
+            partial(cascade, thresholds.detect),
             test.positives,
             test.stream_features,
             test.stream_hours,
             test.negatives,
         )
-
-    # the cascade's own DET curve, at the detect thresholds where the full model alone crosses
-    # these false-accept rates on the test stream (and the shipped one)
-    runs: list[Callable[[], Any]] = [
-        partial(run_on_test, False),
-        partial(run_on_test, True),
-        partial(
-            evaluate.cascade_det,
+        curve = evaluate.cascade_det(
             cascade,
             test.positives,
             test.stream_features,
             test.stream_hours,
             [thresholds.detect]
             + [test_scores["full qat"].threshold_for(fa) for fa in CASCADE_DET_FA_PER_HOUR],
-        ),
-    ]
+        )
+        return shipped, curve
+
+    def full_only_on_test() -> dict[str, float]:
+        tiny, full = models(remembered=False)
+        return evaluate.cascade_run(
+            lambda: Cascade(keyword, full, thresholds, tiny=tiny, full_only=True),
+            test.positives,
+            test.stream_features,
+            test.stream_hours,
+            test.negatives,
+        )
+
     lap("choose_thresholds")
-    cascade_test, full_only_test, cascade_curve = evaluate.in_parallel(runs)
+    test_runs: list[Callable[[], Any]] = [cascade_on_test, full_only_on_test]
+    (cascade_test, cascade_curve), full_only_test = evaluate.in_parallel(test_runs)
     advance()
     lap("measure_cascade")
     evaluation = {

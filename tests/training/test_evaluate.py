@@ -1,6 +1,7 @@
 """Evaluation arithmetic: false accepts counted like microWakeWord, the operating point chosen on
 validation, keyword-free clips accepted, the wake threshold's margin, the cascade's DET
-curve and the joint choice of wake and detect thresholds; fake models only."""
+curve, the joint choice of wake and detect thresholds (fake models) and remembered scores
+(the shipped models)."""
 
 from __future__ import annotations
 
@@ -205,3 +206,51 @@ def test_joint_choice_lowers_the_detect_threshold_the_cascade_does_not_need() ->
         {"wake": 0.9, "detect": chosen.detect, "kept": 1.0},
         {"wake": 0.8, "detect": chosen.detect, "kept": 1.0},
     ]
+
+
+def test_remembered_models_score_replays_exactly_and_run_once() -> None:
+    """Replaying clips through Remembered models gives the real models' scores, with the tiny
+    model's state caught up where two clips begin alike and then part."""
+    import json
+    from pathlib import Path
+
+    from kws.frontend import FEATURE_SCALE
+    from kws.model import TfliteModel
+    from training.evaluate import Remembered, score_sequence
+
+    bundle = Path(__file__).parents[2] / "models" / "hey_jarvis"
+    manifest = json.loads((bundle / "manifest.json").read_text())
+
+    def model(role: str) -> TfliteModel:
+        content = (bundle / f"{role}.tflite").read_bytes()
+        return TfliteModel(content, manifest["models"][role], FEATURE_SCALE, True)
+
+    rng = np.random.default_rng(0)
+    shared = rng.integers(0, 700, (90, 40)).astype(np.uint16)
+    clips = [
+        np.concatenate([shared, rng.integers(0, 700, (60, 40)).astype(np.uint16)]) for _ in range(2)
+    ] + [rng.integers(0, 700, (200, 40)).astype(np.uint16)]
+    for role in ("tiny", "full"):
+        real = model(role)
+        expected = [score_sequence(real, clip) for clip in clips]
+        remembered = Remembered(model(role))
+        calls = 0
+        inner_step = remembered.model.step
+
+        def counted(frames: np.ndarray, inner=inner_step) -> float:  # type: ignore[no-untyped-def]
+            nonlocal calls
+            calls += 1
+            return float(inner(frames))
+
+        remembered.model.step = counted  # type: ignore[method-assign]
+        after_first_pass = 0
+        for _ in range(2):
+            for clip, scores in zip(clips, expected, strict=True):
+                np.testing.assert_array_equal(score_sequence(remembered, clip), scores)  # type: ignore[arg-type]
+            after_first_pass = after_first_pass or calls
+            assert calls == after_first_pass  # a replay runs nothing
+        steps = sum(len(s) for s in expected)
+        if role == "tiny":  # the second clip's shared start is looked up, then caught up
+            assert calls == steps
+        else:  # a window seen before (the second clip's shared start) is not run again
+            assert calls <= steps - (90 // real.stride_frames) // 2
