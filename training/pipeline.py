@@ -355,7 +355,8 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
 
     lap("train_full")
     exports = len(tiny_epochs) + 1 + sum(len(run[2]) + 1 for run in full_runs)
-    task = progress.add_task("export int8 + evaluate", total=2 * exports + 12) if progress else None
+    # steps: each export and its ranking, at most 8 measurements (set once known), 3 more
+    task = progress.add_task("export int8 + evaluate", total=2 * exports + 11) if progress else None
     advance = (lambda: progress.advance(task)) if progress else (lambda: None)
     full_representative = _full_representative(dataset, full_spec.window_frames, options.seed)
 
@@ -458,11 +459,19 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
             ),
             "test_mean_frr_at_0.5_1_2_5_fa_per_hour": round(_mean_frr(scores), 4),
         }
+
+    def models(remembered: bool) -> tuple[Detector, Detector]:
+        """The shipped pair, with interpreters of their own (the two test jobs below run
+        in parallel); remembered for runs that replay the same audio."""
+        pair = (
+            _spec_for(contents[("tiny", "qat")], entries[("tiny", "qat")]),
+            _spec_for(contents[("full", "qat")], entries[("full", "qat")]),
+        )
+        return (evaluate.Remembered(pair[0]), evaluate.Remembered(pair[1])) if remembered else pair
+
     # Thresholds on validation audio: the full model's own for the target bounds the detect
     # threshold; wake and detect are then chosen together so the cascade meets the target and
     # keeps 99.5% of the full model's detections (then a wake step lower, for held-out voices).
-    full_model = _spec_for(contents[("full", "qat")], entries[("full", "qat")])
-    tiny_model = _spec_for(contents[("tiny", "qat")], entries[("tiny", "qat")])
     full_alone_detect = max(0.5, figures["full_qat"]["val_operating_point"]["threshold"])
     base = Thresholds(
         wake=0.5,
@@ -474,8 +483,7 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
         detect_smoothing=DETECT_SMOOTHING,
     )
     thresholds, threshold_steps = evaluate.choose_thresholds(
-        evaluate.Remembered(tiny_model),
-        evaluate.Remembered(full_model),
+        *models(remembered=True),
         keyword,
         base,
         val.positives,
@@ -485,15 +493,6 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
         keep_recall=WAKE_KEEPS_ON_VALIDATION,
     )
     advance()
-
-    def models(remembered: bool) -> tuple[Detector, Detector]:
-        """The shipped pair, with interpreters of their own (the two jobs below run in
-        parallel); remembered for runs that replay the same audio."""
-        pair = (
-            _spec_for(contents[("tiny", "qat")], entries[("tiny", "qat")]),
-            _spec_for(contents[("full", "qat")], entries[("full", "qat")]),
-        )
-        return (evaluate.Remembered(pair[0]), evaluate.Remembered(pair[1])) if remembered else pair
 
     def cascade_on_test() -> tuple[dict[str, float], list[dict[str, float]]]:
         """The shipped cascade, then its DET curve: at the detect thresholds where the full
