@@ -54,7 +54,7 @@ def in_parallel(jobs: Sequence[Callable[[], T]]) -> list[T]:
         return list(pool.map(lambda job: job(), jobs))
 
 
-def score_sequence(model: TfliteModel, features: npt.NDArray[np.uint16]) -> npt.NDArray[np.float64]:
+def score_sequence(model: Detector, features: npt.NDArray[np.uint16]) -> npt.NDArray[np.float64]:
     """The model's score after every stride of ``features`` (a fresh stream)."""
     model.reset()
     stride = model.stride_frames
@@ -149,7 +149,7 @@ class Scores:
 
 
 def model_scores(
-    model: TfliteModel,
+    model: Detector,
     positives: ClipSet,
     stream: npt.NDArray[np.uint16],
     stream_hours: float,
@@ -181,14 +181,15 @@ class Remembered:
     the scores up instead of running the model. Exact, not an approximation: a streaming model
     is stepped once per stride from each ``reset``, so its score is a function of the frames it
     has seen since (keyed by their running digest); a model without state scores the window it
-    is given (keyed by that window's digest)."""
+    is given (keyed by that window's digest). Instances of one model may share ``memory``, each
+    in a thread of its own (each with its own interpreter)."""
 
-    def __init__(self, model: TfliteModel) -> None:
+    def __init__(self, model: TfliteModel, memory: dict[bytes, float] | None = None) -> None:
         self.model = model
         self.stride_frames = model.stride_frames
         self.window_frames = model.window_frames
         self._streaming = model.streaming
-        self._memory: dict[bytes, float] = {}
+        self._memory: dict[bytes, float] = {} if memory is None else memory
         self.reset()
 
     def reset(self) -> None:

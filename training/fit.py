@@ -109,30 +109,62 @@ def fit(
     ``negative_weight``) and, with ``keep_best``, keep the epoch with the best validation loss
     (QAT passes ``False`` and chooses among its epochs on the int8 models instead)."""
     positive_share = float(y.mean()) if y.size else 0.5
-    weights = {
-        0: negative_weight * 0.5 / max(1e-3, 1 - positive_share),
-        1: 0.5 / max(1e-3, positive_share),
-    }
+    weights = np.where(
+        y > 0.5,
+        0.5 / max(1e-3, positive_share),
+        negative_weight * 0.5 / max(1e-3, 1 - positive_share),
+    ).astype(np.float32)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss=keras.losses.BinaryCrossentropy(from_logits=True),
         metrics=[keras.metrics.AUC(name="auc", from_logits=True)],
     )
     restore = [_RestoreBest()] if keep_best else []
+    shuffle = np.random.default_rng([settings.seed, len(y), epochs])
     model.fit(
-        to_input(x),
-        y,
-        batch_size=settings.batch_size,
+        _Batches(x, y, settings.batch_size, weights, shuffle),
         epochs=epochs,
         verbose=0,
-        validation_data=(to_input(val[0]), val[1]),
-        class_weight=weights,
-        shuffle=True,
+        validation_data=_Batches(*val, 4 * settings.batch_size),
+        shuffle=False,  # _Batches shuffles the windows every epoch
         callbacks=[*restore, *(callbacks or [])],
     )
     for best in restore:
         best.apply(model)
     return model
+
+
+class _Batches(keras.utils.Sequence):  # type: ignore[misc]
+    """Windows in batches, made model input as they are drawn. Fitting on arrays would hold a
+    float copy of every window (1.2 GB for the full model's training set) and TensorFlow kept
+    another for each call to ``fit``: a process training the full model grew to 9.6 GB."""
+
+    def __init__(
+        self,
+        x: npt.NDArray[np.uint16],
+        y: npt.NDArray[np.float32],
+        batch_size: int,
+        weights: npt.NDArray[np.float32] | None = None,
+        shuffle: np.random.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        self.x, self.y, self.weights = x, y, weights
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.order = np.arange(len(y))
+        self.on_epoch_end()
+
+    def __len__(self) -> int:
+        return -(-len(self.y) // self.batch_size)
+
+    def __getitem__(self, index: int) -> tuple[npt.NDArray[np.float32], ...]:
+        picked = np.sort(self.order[index * self.batch_size : (index + 1) * self.batch_size])
+        batch = (to_input(self.x[picked]), self.y[picked])
+        return batch if self.weights is None else (*batch, self.weights[picked])
+
+    def on_epoch_end(self) -> None:
+        if self.shuffle is not None:
+            self.shuffle.shuffle(self.order)
 
 
 class EpochSnapshots(keras.callbacks.Callback):  # type: ignore[misc]
@@ -171,13 +203,12 @@ def mine_hard_negatives(
     if ends.size == 0:
         return np.zeros((0, length, stream.shape[1]), np.uint16)
     scores = np.empty(ends.size, np.float32)
-    batch = 2048
+    batch = 512
     for start in range(0, ends.size, batch):
         chunk = ends[start : start + batch]
         windows = np.stack([stream[e + 1 - length : e + 1] for e in chunk])
-        scores[start : start + batch] = model.predict(to_input(windows), verbose=0, batch_size=512)[
-            :, 0
-        ]
+        # predict_on_batch: predict() builds a dataset per call, and the process grew with them
+        scores[start : start + batch] = model.predict_on_batch(to_input(windows))[:, 0]
     top = np.argsort(scores)[::-1][:count]
     top = top[scores[top] > MINED_MIN_LOGIT]
     return (

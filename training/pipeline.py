@@ -53,6 +53,7 @@ from training.models import (
     count_macs,
     keras,
 )
+from training.workers import Job, run_side_by_side
 
 MAX_KEYWORD_CHARS = 40
 DETECT_SMOOTHING = 3  # full-model scores averaged for a detection (a one-stride spike is not)
@@ -105,25 +106,18 @@ def _fit_settings(quick: bool, seed: int) -> FitSettings:
 
 
 def _train_one(
-    name: str,
     model: keras.Model,
     window: int,
     dataset: Dataset,
     settings: FitSettings,
-    progress: Any,
+    tick: Callable[[], None],
 ) -> tuple[keras.Model, keras.Model, list[list[Any]], dict[str, Any]]:
     """Float training + hard-negative mining + QAT; returns the float model, the QAT model, its
     weights after each QAT epoch, and a log."""
     rng = np.random.default_rng(settings.seed)
     x, y = make_windows(dataset.train, window, settings, rng)
     val = make_windows(dataset.val, window, settings, rng)
-    total_epochs = (
-        settings.epochs
-        + settings.mining_rounds * max(2, settings.epochs // 3)
-        + settings.qat_epochs
-    )
-    task = progress.add_task(f"train {name}", total=total_epochs) if progress else None
-    callbacks = [_ProgressCallback(progress, task)] if progress else []
+    callbacks = [_ProgressCallback(tick)]
     fit(model, x, y, val, settings.epochs, settings, settings.learning_rate, callbacks)
     mined_total = 0
     for _ in range(settings.mining_rounds):
@@ -139,7 +133,7 @@ def _train_one(
             x,
             y,
             val,
-            max(2, settings.epochs // 3),
+            _mining_epochs(settings),
             settings,
             settings.learning_rate / 3,
             callbacks,
@@ -167,13 +161,17 @@ def _train_one(
     return model, qat, snapshots.weights, log
 
 
+def _mining_epochs(settings: FitSettings) -> int:
+    return max(2, settings.epochs // 3)
+
+
 class _ProgressCallback(keras.callbacks.Callback):  # type: ignore[misc]
-    def __init__(self, progress: Any, task: Any) -> None:
+    def __init__(self, tick: Callable[[], None]) -> None:
         super().__init__()
-        self.progress, self.task = progress, task
+        self.tick = tick
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
-        self.progress.advance(self.task)
+        self.tick()
 
 
 def _full_representative(dataset: Dataset, window: int, seed: int) -> Any:
@@ -192,6 +190,10 @@ def _full_representative(dataset: Dataset, window: int, seed: int) -> Any:
 
 def _tiny_representative(streaming: keras.Model, spec: TinySpec, dataset: Dataset) -> Any:
     """Inputs the streaming model really sees: run it over positives and stream audio."""
+    import tensorflow as tf
+
+    # one graph for every step (called eagerly, each step cost about 13 ms here, 12 s a model)
+    run = tf.function(lambda inputs: streaming(inputs, training=False))
     sequences = [*dataset.train.positives.features[:6], dataset.train.stream_features[:1500]]
     records = []
     for features in sequences:
@@ -201,7 +203,7 @@ def _tiny_representative(streaming: keras.Model, spec: TinySpec, dataset: Datase
             record = {"features": chunk}
             record.update({f"state_{i}": s for i, s in enumerate(states)})
             records.append(record)
-            outputs = streaming([chunk, *states], training=False)
+            outputs = run([tf.constant(chunk), *(tf.constant(s) for s in states)])
             states = [o.numpy() for o in outputs[1:]]
     picks = np.random.default_rng(0).choice(
         len(records), size=min(400, len(records)), replace=False
@@ -277,9 +279,9 @@ def _int8_candidates(
 ) -> list[_Candidate]:
     """The int8 export of the float model (post-training quantization) and of the QAT model after
     each of its epochs, each scored on the validation split to rank them. Ranking runs LiteRT's
-    XNNPACK kernels on all cores (about 4x faster than the reference kernels on one); they round
-    a score by one step at times, which cannot reorder candidates that differ by whole clips.
-    The figures of the models kept are measured again with the reference kernels."""
+    XNNPACK kernels (3-4x faster than the reference kernels); they round a score by one step at
+    times, which cannot reorder candidates that differ by whole clips. The figures of the models
+    kept are measured again with the reference kernels."""
     exported = []
     for epochs in range(len(epoch_weights) + 1):
         model = float_model
@@ -302,7 +304,7 @@ def _int8_candidates(
         advance()
         return _Candidate(epochs, content, entry, _mean_frr(scores))
 
-    return evaluate.in_parallel([partial(rank, *item) for item in exported])
+    return [rank(*item) for item in exported]
 
 
 def _choose_qat(candidates: list[_Candidate]) -> _Candidate:
@@ -311,6 +313,64 @@ def _choose_qat(candidates: list[_Candidate]) -> _Candidate:
     int8 model worse on validation, the shipped model is the post-training-quantized one, and the
     manifest says so (``qat_epochs_kept``)."""
     return min(candidates, key=lambda c: (c.val_mean_frr, -c.qat_epochs))
+
+
+_ROLES = {
+    "tiny": _Role("tiny", TinySpec(), "tiny streaming DS-CNN (external state)", 1, build_tiny),
+    # the full model decides on the mean of its last DETECT_SMOOTHING scores, as the cascade
+    "full": _Role("full", FullSpec(), "DS-CNN over time", DETECT_SMOOTHING, build_full),
+}
+
+
+@dataclass(frozen=True)
+class _TrainJob:
+    role: str  # "tiny" or "full"
+    index: int  # 0 for the tiny model, 1.. for the full model's initialisations
+    recipe: DataRecipe
+    cache_dir: Path
+    settings: FitSettings
+
+
+@dataclass(frozen=True)
+class _Trained:
+    candidates: list[_Candidate]
+    log: dict[str, Any]
+
+
+def _ticks(settings: FitSettings) -> int:
+    """Progress steps of one ``_train_and_rank``: its epochs, then each export and its ranking."""
+    epochs = settings.epochs + settings.mining_rounds * _mining_epochs(settings)
+    return epochs + settings.qat_epochs + 2 * (settings.qat_epochs + 1)
+
+
+def _train_and_rank(job: _TrainJob, tick: Callable[[], None]) -> _Trained:
+    """One training, in a process of its own (``training.workers``): train the model, export
+    its int8 candidates and rank them on validation. The dataset comes from the feature cache
+    the parent wrote; each job has its own seed (the full model's initialisations differ)."""
+    dataset = build_dataset(job.recipe, job.cache_dir)
+    seed = np.random.SeedSequence([job.settings.seed, job.index]).generate_state(1)[0]
+    keras.utils.set_random_seed(int(seed))
+    role = _ROLES[job.role]
+    spec = role.spec
+    float_model, qat, epochs, log = _train_one(
+        role.build(spec), spec.window_frames, dataset, job.settings, tick
+    )
+    if isinstance(spec, TinySpec):
+        tiny_spec = spec
+
+        def export(model: keras.Model) -> tuple[bytes, keras.Model]:
+            streaming = build_tiny_streaming(tiny_spec, model)
+            representative = _tiny_representative(streaming, tiny_spec, dataset)
+            return convert_int8(streaming, representative), streaming
+
+    else:
+        representative = _full_representative(dataset, spec.window_frames, job.settings.seed)
+
+        def export(model: keras.Model) -> tuple[bytes, keras.Model]:
+            return convert_int8(model, representative), model
+
+    candidates = _int8_candidates(role, float_model, qat, epochs, export, dataset.val, tick)
+    return _Trained(candidates, log)
 
 
 def train(options: TrainOptions, progress: Any = None) -> Path:
@@ -333,58 +393,28 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
     dataset = build_dataset(recipe, options.cache_dir, progress)
     lap("data")
     settings = _fit_settings(options.quick, options.seed)
-    keras.utils.set_random_seed(options.seed)
-    tiny_spec, full_spec = TinySpec(), FullSpec()
-
-    tiny_float, tiny_qat, tiny_epochs, tiny_log = _train_one(
-        "tiny", build_tiny(tiny_spec), tiny_spec.window_frames, dataset, settings, progress
-    )
-    lap("train_tiny")
     starts = settings.full_starts
-    full_runs = [
-        _train_one(
-            "full" if starts == 1 else f"full (start {index + 1} of {starts})",
-            build_full(full_spec),
-            full_spec.window_frames,
-            dataset,
-            settings,
-            progress,
-        )
+    trainings = [_TrainJob("tiny", 0, recipe, options.cache_dir, settings)] + [
+        _TrainJob("full", index + 1, recipe, options.cache_dir, settings) for index in range(starts)
+    ]
+    labels = ["train tiny"] + [
+        "train full" if starts == 1 else f"train full ({index + 1} of {starts})"
         for index in range(starts)
     ]
-
-    lap("train_full")
-    exports = len(tiny_epochs) + 1 + sum(len(run[2]) + 1 for run in full_runs)
-    # steps: each export and its ranking, at most 8 measurements (set once known), 3 more
-    task = progress.add_task("export int8 + evaluate", total=2 * exports + 11) if progress else None
+    trained = run_side_by_side(
+        _train_and_rank,
+        [Job(label, _ticks(settings), job) for label, job in zip(labels, trainings, strict=True)],
+        progress,
+    )
+    lap("train_and_rank_int8")
+    # steps: at most 8 measurements (set once known), 3 more
+    task = progress.add_task("evaluate", total=11) if progress else None
     advance = (lambda: progress.advance(task)) if progress else (lambda: None)
-    full_representative = _full_representative(dataset, full_spec.window_frames, options.seed)
-
-    def export_tiny(model: keras.Model) -> tuple[bytes, keras.Model]:
-        streaming = build_tiny_streaming(tiny_spec, model)
-        representative = _tiny_representative(streaming, tiny_spec, dataset)
-        return convert_int8(streaming, representative), streaming
-
-    def export_full(model: keras.Model) -> tuple[bytes, keras.Model]:
-        return convert_int8(model, full_representative), model
-
     val, test = dataset.val, dataset.test
-    roles = {
-        "tiny": _Role("tiny", tiny_spec, "tiny streaming DS-CNN (external state)", 1, build_tiny),
-        # the full model decides on the mean of its last DETECT_SMOOTHING scores, as the cascade
-        "full": _Role("full", full_spec, "DS-CNN over time", DETECT_SMOOTHING, build_full),
-    }
-    candidates = {
-        "tiny": _int8_candidates(
-            roles["tiny"], tiny_float, tiny_qat, tiny_epochs, export_tiny, val, advance
-        ),
-    }
-    by_start = [
-        _int8_candidates(roles["full"], float_model, qat, epochs, export_full, val, advance)
-        for float_model, qat, epochs, _ in full_runs
-    ]
+    tiny_log = trained[0].log
+    candidates = {"tiny": trained[0].candidates}
+    by_start = [run.candidates for run in trained[1:]]
     best_by_start = [_choose_qat(found) for found in by_start]
-    lap("export_and_rank_int8")
     # Another initialisation moves the far tail more than anything else here (two for one
     # hey_jarvis dataset: mean FRR from 0.5 to 5 FA/h of 23% and 36% on test), so the full model
     # is trained from `full_starts` initialisations and the run whose best int8 model misses
@@ -392,7 +422,7 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
     start_kept = min(range(starts), key=lambda i: best_by_start[i].val_mean_frr)
     candidates["full"] = by_start[start_kept]
     full_log = {
-        **full_runs[start_kept][3],
+        **trained[1 + start_kept].log,
         "starts": starts,
         "start_kept": start_kept + 1,
         "val_mean_frr_0.5_to_5_fa_per_hour_by_start": [
@@ -413,13 +443,18 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
     # the same held-out audio alongside
     measured = [key for key in picked if not (key[1] == "ptq" and picked[key] is chosen[key[0]])]
 
+    # what the shipped pair scores here is remembered for the threshold search and the test runs
+    # of the cascade, which replay the same audio (exact: see evaluate.Remembered)
+    memories: dict[str, dict[bytes, float]] = {"tiny": {}, "full": {}}
+
     def measure(key: tuple[str, str], split: Split) -> evaluate.Scores:
+        model = _spec_for(contents[key], entries[key])
         scores = evaluate.model_scores(
-            _spec_for(contents[key], entries[key]),
+            evaluate.Remembered(model, memories[key[0]]) if key[1] == "qat" else model,
             split.positives,
             split.stream_features,
             split.stream_hours,
-            roles[key[0]].smoothing,
+            _ROLES[key[0]].smoothing,
             split.negatives if split is test else None,
         )
         advance()
@@ -431,7 +466,7 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
     jobs.append(partial(_microwakeword_figures, keyword, dataset, target))
     *results, peer = evaluate.in_parallel(jobs)
     if progress:
-        progress.update(task, total=2 * exports + 2 * len(measured) + 3)
+        progress.update(task, total=2 * len(measured) + 3)
     lap("measure_kept_models")
     val_scores = dict(zip(measured, results[0::2], strict=True))
     test_scores_by_key = dict(zip(measured, results[1::2], strict=True))
@@ -460,14 +495,17 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
             "test_mean_frr_at_0.5_1_2_5_fa_per_hour": round(_mean_frr(scores), 4),
         }
 
-    def models(remembered: bool) -> tuple[Detector, Detector]:
-        """The shipped pair, with interpreters of their own (the two test jobs below run
-        in parallel); remembered for runs that replay the same audio."""
-        pair = (
-            _spec_for(contents[("tiny", "qat")], entries[("tiny", "qat")]),
-            _spec_for(contents[("full", "qat")], entries[("full", "qat")]),
+    def models() -> tuple[Detector, Detector]:
+        """The shipped pair, with interpreters of their own (the two test jobs below run in
+        parallel), remembering what they scored."""
+        return (
+            evaluate.Remembered(
+                _spec_for(contents[("tiny", "qat")], entries[("tiny", "qat")]), memories["tiny"]
+            ),
+            evaluate.Remembered(
+                _spec_for(contents[("full", "qat")], entries[("full", "qat")]), memories["full"]
+            ),
         )
-        return (evaluate.Remembered(pair[0]), evaluate.Remembered(pair[1])) if remembered else pair
 
     # Thresholds on validation audio: the full model's own for the target bounds the detect
     # threshold; wake and detect are then chosen together so the cascade meets the target and
@@ -483,7 +521,7 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
         detect_smoothing=DETECT_SMOOTHING,
     )
     thresholds, threshold_steps = evaluate.choose_thresholds(
-        *models(remembered=True),
+        *models(),
         keyword,
         base,
         val.positives,
@@ -497,7 +535,7 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
     def cascade_on_test() -> tuple[dict[str, float], list[dict[str, float]]]:
         """The shipped cascade, then its DET curve: at the detect thresholds where the full
         model alone crosses these false-accept rates on the test stream (and the shipped one)."""
-        tiny, full = models(remembered=True)
+        tiny, full = models()
 
         def cascade(detect: float) -> Cascade:
             return Cascade(keyword, full, replace(thresholds, detect=detect), tiny=tiny)
@@ -520,7 +558,7 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
         return shipped, curve
 
     def full_only_on_test() -> dict[str, float]:
-        tiny, full = models(remembered=False)
+        tiny, full = models()
         return evaluate.cascade_run(
             lambda: Cascade(keyword, full, thresholds, tiny=tiny, full_only=True),
             test.positives,

@@ -1,0 +1,66 @@
+"""Trainings side by side: results in job order, every tick shown, one clear error on failure."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from kws.errors import TrainingError
+from training.workers import Job, run_side_by_side
+
+
+def _double_after(argument: tuple[int, float], tick: Callable[[], None]) -> int:
+    value, delay = argument
+    for _ in range(value):
+        tick()
+    time.sleep(delay)
+    return 2 * value
+
+
+def _fail_or_wait(argument: str, tick: Callable[[], None]) -> int:
+    if argument == "fail":
+        raise TrainingError("no positives left after filtering")
+    if argument == "die":
+        os._exit(3)
+    time.sleep(600)  # stopped by the parent long before this
+    return 0
+
+
+class _Progress:
+    def __init__(self) -> None:
+        self.totals: dict[int, int] = {}
+        self.advanced: Counter[int] = Counter()
+
+    def add_task(self, label: str, total: int) -> int:
+        self.totals[len(self.totals)] = total
+        return len(self.totals) - 1
+
+    def advance(self, task: int) -> None:
+        self.advanced[task] += 1
+
+
+def test_results_come_back_in_job_order_with_every_tick() -> None:
+    progress = _Progress()
+    # the first job finishes last
+    jobs = [Job("slow", 3, (3, 2.0)), Job("fast", 5, (5, 0.0))]
+    assert run_side_by_side(_double_after, jobs, progress) == [6, 10]
+    assert progress.totals == {0: 3, 1: 5}
+    assert progress.advanced == Counter({0: 3, 1: 5})
+
+
+@pytest.mark.parametrize(
+    ("how", "message"),
+    [("fail", "train full: no positives left"), ("die", "train full: its process ended")],
+)
+def test_a_failed_job_is_one_clear_error_and_stops_the_others(how: str, message: str) -> None:
+    started = time.monotonic()
+    jobs: list[Job[Any]] = [Job("train tiny", 1, "wait"), Job("train full", 1, how)]
+    with pytest.raises(TrainingError, match=message):
+        run_side_by_side(_fail_or_wait, jobs)
+    # the waiting job was stopped, not waited for (it would sleep ten minutes)
+    assert time.monotonic() - started < 300
