@@ -130,3 +130,51 @@ def test_an_error_without_a_stop_request_is_not_called_an_interrupt(
     monkeypatch.setattr(training.pipeline, "train", train_fails)
     with pytest.raises(SystemError, match="a real bug"):
         main(["train", "--keyword", "hey nova", "--out", str(tmp_path / "word")])
+
+
+def _spawned_children(parent: int) -> list[int]:
+    """Processes started by ``parent`` through multiprocessing's spawn (the training workers)."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == parent and b"spawn_main" in command:
+            children.append(int(entry.name))
+    return children
+
+
+@pytest.mark.slow
+def test_an_interrupt_while_the_models_train_stops_every_worker(
+    tmp_path: Path, random_bundle: Path
+) -> None:
+    from training.data import build_dataset
+
+    cache = tmp_path / "cache"
+    build_dataset(DataRecipe("hey nova", quick=True), cache)  # straight to the trainings
+    out = tmp_path / "word"
+    shutil.copytree(random_bundle, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    command = [sys.executable, "-m", "kws", "train", "--keyword", "hey nova", "--quick"]
+    process = subprocess.Popen(
+        [*command, "--out", str(out), "--cache-dir", str(cache)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 120
+    workers: list[int] = []
+    while len(workers) < 3 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.5)
+        workers = _spawned_children(process.pid)
+    assert len(workers) == 3, "the tiny model and two full-model starts, side by side"
+    time.sleep(3)  # into TensorFlow
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr.decode()[-2000:]
+    assert "Traceback" not in stderr.decode()
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
