@@ -27,6 +27,7 @@ from kws.model import TfliteModel
 from training import evaluate
 from training.data import DataRecipe, Dataset, Split, build_dataset
 from training.data.clips import NEGATIVE_CLIPS_ARE
+from training.data.dataset import cached_dataset
 from training.export import (
     SCORE_LOGIT_RANGE,
     arena_estimate_bytes,
@@ -347,7 +348,12 @@ def _train_and_rank(job: _TrainJob, tick: Callable[[], None]) -> _Trained:
     """One training, in a process of its own (``training.workers``): train the model, export
     its int8 candidates and rank them on validation. The dataset comes from the feature cache
     the parent wrote; each job has its own seed (the full model's initialisations differ)."""
-    dataset = build_dataset(job.recipe, job.cache_dir)
+    dataset = cached_dataset(job.recipe, job.cache_dir)
+    if dataset is None:  # not three generations at once: the parent wrote it moments ago
+        raise TrainingError(
+            f"the feature cache in {job.cache_dir} changed during training (a real-data folder "
+            "edited?); run kws train again"
+        )
     seed = np.random.SeedSequence([job.settings.seed, job.index]).generate_state(1)[0]
     keras.utils.set_random_seed(int(seed))
     role = _ROLES[job.role]

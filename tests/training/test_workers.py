@@ -6,6 +6,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -64,3 +65,14 @@ def test_a_failed_job_is_one_clear_error_and_stops_the_others(how: str, message:
         run_side_by_side(_fail_or_wait, jobs)
     # the waiting job was stopped, not waited for (it would sleep ten minutes)
     assert time.monotonic() - started < 300
+
+
+def test_a_training_worker_never_generates_the_dataset_itself(tmp_path: Path) -> None:
+    """Three workers would synthesize it three times at once; the parent wrote the cache."""
+    from training.data import DataRecipe
+    from training.fit import FitSettings
+    from training.pipeline import _train_and_rank, _TrainJob
+
+    job = _TrainJob("full", 1, DataRecipe("hey nova", quick=True), tmp_path, FitSettings())
+    with pytest.raises(TrainingError, match="feature cache .* changed during training"):
+        _train_and_rank(job, lambda: None)

@@ -104,6 +104,19 @@ def _phrases(keyword: str, seed: int) -> tuple[tuple[str, ...], tuple[str, ...],
     return tuple(dict.fromkeys(pronunciations)), tuple(confusables[:N_CONFUSABLES]), sound_alikes
 
 
+def _cache_path(recipe: DataRecipe, cache_dir: Path) -> Path:
+    key = recipe.cache_key(
+        FrontendConfig().hash(), _code_digest(), text.corpus_digest(), folders_digest(recipe)
+    )
+    return Path(cache_dir) / f"dataset-{key}.npz"
+
+
+def cached_dataset(recipe: DataRecipe, cache_dir: Path) -> Dataset | None:
+    """The dataset for ``recipe`` from ``cache_dir``, or None when it is not there (or stale)."""
+    path = _cache_path(recipe, cache_dir)
+    return load_cache(path, recipe) if path.is_file() else None
+
+
 def build_dataset(recipe: DataRecipe, cache_dir: Path, progress: Any = None) -> Dataset:
     """Build (or load from ``cache_dir``) the three splits for ``recipe``.
 
@@ -115,16 +128,12 @@ def build_dataset(recipe: DataRecipe, cache_dir: Path, progress: Any = None) -> 
         SynthesisError: espeak-ng is unavailable.
     """
     started = time.monotonic()
-    key = recipe.cache_key(
-        FrontendConfig().hash(), _code_digest(), text.corpus_digest(), folders_digest(recipe)
-    )
-    cache_path = Path(cache_dir) / f"dataset-{key}.npz"
-    if cache_path.is_file():
-        cached = load_cache(cache_path, recipe)
-        if cached is not None:
-            cached.stats["cache_hit"] = True
-            cached.stats["load_seconds"] = round(time.monotonic() - started, 2)
-            return cached
+    cached = cached_dataset(recipe, cache_dir)
+    if cached is not None:
+        cached.stats["cache_hit"] = True
+        cached.stats["load_seconds"] = round(time.monotonic() - started, 2)
+        return cached
+    cache_path = _cache_path(recipe, cache_dir)
     voices = split_voices(recipe.seed)
     real = load_real_audio(recipe)
     pronunciations, confusables, sound_alikes = _phrases(recipe.keyword, recipe.seed)
