@@ -20,7 +20,7 @@ import queue
 import signal
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from kws.errors import TrainingError
@@ -64,24 +64,22 @@ def run_side_by_side(
         )
         for index, job in enumerate(jobs)
     ]
-    results: dict[int, R] = {}
+    collected = _Collected(jobs, progress, tasks)
     try:
         for worker in workers:
             worker.start()
-        while len(results) < len(jobs):
+        while len(collected.results) < len(jobs):
             try:
-                kind, index, payload = messages.get(timeout=POLL_SECONDS)
+                collected.handle(*messages.get(timeout=POLL_SECONDS))
             except queue.Empty:
                 for index, worker in enumerate(workers):
-                    if index not in results and not worker.is_alive():
-                        _drain_for(messages, index, results, progress, tasks, jobs)
-                        if index not in results:
+                    if index not in collected.results and not worker.is_alive():
+                        collected.drain_until(messages, index)
+                        if index not in collected.results:
                             raise TrainingError(
                                 f"{jobs[index].label}: its process ended without a result "
                                 f"(exit code {worker.exitcode}; out of memory?)"
                             ) from None
-                continue
-            _handle(kind, index, payload, results, progress, tasks, jobs)
     finally:
         for worker in workers:
             if worker.is_alive():
@@ -89,42 +87,35 @@ def run_side_by_side(
         for worker in workers:
             worker.join()
         messages.close()
-    return [results[index] for index in range(len(jobs))]
+    return [collected.results[index] for index in range(len(jobs))]
 
 
-def _handle(
-    kind: str,
-    index: int,
-    payload: Any,
-    results: dict[int, Any],
-    progress: Any,
-    tasks: list[Any],
-    jobs: Sequence[Job[Any]],
-) -> None:
-    if kind == "tick":
-        if progress:
-            progress.advance(tasks[index])
-    elif kind == "done":
-        results[index] = payload
-    else:
-        raise TrainingError(f"{jobs[index].label}: {payload}")
+@dataclass
+class _Collected:
+    """What the workers sent so far: ticks go to the progress bars, results are kept, an error
+    is raised."""
 
+    jobs: Sequence[Job[Any]]
+    progress: Any
+    tasks: list[Any]
+    results: dict[int, Any] = field(default_factory=dict)
 
-def _drain_for(
-    messages: Any,
-    index: int,
-    results: dict[int, Any],
-    progress: Any,
-    tasks: list[Any],
-    jobs: Sequence[Job[Any]],
-) -> None:
-    """Read what a finished worker left in the queue (its result may follow its last tick)."""
-    while index not in results:
-        try:
-            kind, sender, payload = messages.get(timeout=POLL_SECONDS)
-        except queue.Empty:
-            return
-        _handle(kind, sender, payload, results, progress, tasks, jobs)
+    def handle(self, kind: str, index: int, payload: Any) -> None:
+        if kind == "tick":
+            if self.progress:
+                self.progress.advance(self.tasks[index])
+        elif kind == "done":
+            self.results[index] = payload
+        else:
+            raise TrainingError(f"{self.jobs[index].label}: {payload}")
+
+    def drain_until(self, messages: Any, index: int) -> None:
+        """Read what a finished worker left in the queue (its result may follow its ticks)."""
+        while index not in self.results:
+            try:
+                self.handle(*messages.get(timeout=POLL_SECONDS))
+            except queue.Empty:
+                return
 
 
 def _work(
