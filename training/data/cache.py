@@ -64,8 +64,8 @@ def save_cache(path: Path, dataset: Dataset) -> None:
 
 
 def load_cache(path: Path, recipe: DataRecipe) -> Dataset | None:
-    """The dataset stored at ``path``, or None when the file is unreadable or from an older
-    layout (the caller then rebuilds it)."""
+    """The dataset stored at ``path``, or None when the file is missing, unreadable or from an
+    older layout (the caller then rebuilds it)."""
     try:
         with np.load(path, allow_pickle=False) as cached:
             arrays = {key: cached[key] for key in cached.files}

@@ -113,8 +113,7 @@ def _cache_path(recipe: DataRecipe, cache_dir: Path) -> Path:
 
 def cached_dataset(recipe: DataRecipe, cache_dir: Path) -> Dataset | None:
     """The dataset for ``recipe`` from ``cache_dir``, or None when it is not there (or stale)."""
-    path = _cache_path(recipe, cache_dir)
-    return load_cache(path, recipe) if path.is_file() else None
+    return load_cache(_cache_path(recipe, cache_dir), recipe)
 
 
 def build_dataset(recipe: DataRecipe, cache_dir: Path, progress: Any = None) -> Dataset:
@@ -128,12 +127,12 @@ def build_dataset(recipe: DataRecipe, cache_dir: Path, progress: Any = None) -> 
         SynthesisError: espeak-ng is unavailable.
     """
     started = time.monotonic()
-    cached = cached_dataset(recipe, cache_dir)
+    cache_path = _cache_path(recipe, cache_dir)  # hashes the code and the real-data folders
+    cached = load_cache(cache_path, recipe)
     if cached is not None:
         cached.stats["cache_hit"] = True
         cached.stats["load_seconds"] = round(time.monotonic() - started, 2)
         return cached
-    cache_path = _cache_path(recipe, cache_dir)
     voices = split_voices(recipe.seed)
     real = load_real_audio(recipe)
     pronunciations, confusables, sound_alikes = _phrases(recipe.keyword, recipe.seed)
