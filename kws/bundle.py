@@ -31,6 +31,10 @@ REQUIRED_MODEL_KEYS = (
     "outputs",
     "states",
 )
+# Every name a bundle folder may hold (what ``write_bundle`` and training put there).
+BUNDLE_FILE_NAMES = frozenset(
+    {"manifest.json", "CARD.md", "tiny.tflite", "full.tflite", "det.csv", "det.png", "report.json"}
+)
 REQUIRED_THRESHOLD_KEYS = (
     "wake",
     "detect",
@@ -70,6 +74,7 @@ def write_bundle(out_dir: str | Path, manifest: dict[str, Any], files: dict[str,
         model["sha256"] = sha256_bytes(payload)
         model["bytes"] = len(payload)
 
+    check_bundle_destination(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_path.name}.", dir=out_path.parent))
     try:
@@ -77,6 +82,7 @@ def write_bundle(out_dir: str | Path, manifest: dict[str, Any], files: dict[str,
             _write_synced(staging / name, payload)
         _write_synced(staging / "manifest.json", json.dumps(manifest, indent=2).encode() + b"\n")
         _write_synced(staging / "CARD.md", render_card(manifest).encode())
+        staging.chmod(0o777 & ~_umask())  # mkdtemp made it 0700; a bundle is shared like a folder
         _swap_into_place(staging, out_path)
     except OSError as error:
         shutil.rmtree(staging, ignore_errors=True)
@@ -87,16 +93,80 @@ def write_bundle(out_dir: str | Path, manifest: dict[str, Any], files: dict[str,
     return out_path
 
 
+def check_bundle_destination(out_dir: str | Path) -> None:
+    """Refuse a destination that writing a bundle would destroy or cannot write.
+
+    A bundle may replace an empty folder or an earlier kws bundle (a folder holding only the
+    files a bundle has, with a kws manifest); anything else is the user's and stays untouched.
+    The nearest existing folder on the way must accept a new file.
+
+    Raises:
+        BundleError: ``out_dir`` is a file, a folder with other files in it, or not writable.
+    """
+    out_path = Path(out_dir)
+    if out_path.is_symlink() or (out_path.exists() and not out_path.is_dir()):
+        raise BundleError(f"{out_path} exists and is not a folder; choose another --out")
+    if out_path.is_dir():
+        names = sorted(entry.name for entry in out_path.iterdir())
+        foreign = [name for name in names if name not in BUNDLE_FILE_NAMES]
+        if names and (foreign or not _is_kws_manifest(out_path / "manifest.json")):
+            shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+            raise BundleError(
+                f"{out_path} is a folder that is not a kws bundle"
+                + (f" (it holds {shown})" if foreign else " (no kws manifest.json)")
+                + "; it would be replaced: choose an empty or new folder for --out"
+            )
+    check_writable_folder(out_path.parent)
+
+
+def check_writable_folder(folder: str | Path) -> None:
+    """Prove that a file can be created in ``folder`` (or its nearest existing ancestor, where
+    it will be created), by creating and removing one.
+
+    Raises:
+        BundleError: the folder cannot be written (read-only mount, permissions, a file in the
+            way).
+    """
+    nearest = Path(folder).absolute()
+    while not nearest.exists():
+        nearest = nearest.parent
+    if not nearest.is_dir():
+        raise BundleError(f"cannot create {folder}: {nearest} is a file")
+    try:
+        with tempfile.TemporaryFile(dir=nearest):
+            pass
+    except OSError as error:
+        raise BundleError(f"cannot write to {nearest}: {error.strerror or error}") from error
+
+
+def _is_kws_manifest(path: Path) -> bool:
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return (
+        isinstance(manifest, dict)
+        and isinstance(manifest.get("models"), dict)
+        and "schema_version" in manifest
+        and "keyword" in manifest
+    )
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _swap_into_place(staging: Path, out_path: Path) -> None:
-    """Rename ``staging`` to ``out_path``; an existing bundle is set aside first and put back
-    if the rename fails, so some complete bundle is always at ``out_path``."""
+    """Rename ``staging`` to ``out_path``; an existing bundle (or empty folder) is set aside
+    under a new name first and put back if the rename fails, so some complete bundle is always
+    at ``out_path``."""
     if not out_path.exists():
         os.replace(staging, out_path)
         return
-    backup = out_path.with_name(f".{out_path.name}.old")
-    if backup.exists():
-        shutil.rmtree(backup)
-    os.replace(out_path, backup)
+    backup = Path(tempfile.mkdtemp(prefix=f".{out_path.name}.old.", dir=out_path.parent))
+    os.replace(out_path, backup)  # onto the new empty folder: never a name someone else owns
     try:
         os.replace(staging, out_path)
     except OSError:

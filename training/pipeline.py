@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from kws.bundle import write_bundle
+from kws.bundle import check_bundle_destination, check_writable_folder, write_bundle
 from kws.cascade import Cascade, Detector, Thresholds
-from kws.errors import TrainingError
+from kws.errors import BundleError, TrainingError
 from kws.frontend import FEATURE_SCALE, FrontendConfig
 from kws.model import TfliteModel
 from training import evaluate
@@ -387,6 +387,9 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
     def lap(stage: str) -> None:
         stage_seconds[stage] = round(time.monotonic() - started - sum(stage_seconds.values()), 1)
 
+    # before any work: a destination that is the user's, or that cannot be written, is refused now
+    check_bundle_destination(options.out_dir)
+    check_writable_folder(options.cache_dir)
     keyword = check_keyword(options.keyword)
     recipe = DataRecipe(
         keyword=keyword,
@@ -660,7 +663,23 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
             (curve_dir / keyword.replace(" ", "_")).with_suffix(suffix).read_bytes()
         )
     advance()
-    return write_bundle(options.out_dir, manifest, files)
+    return _write_or_keep(options, manifest, files)
+
+
+def _write_or_keep(options: TrainOptions, manifest: dict[str, Any], files: dict[str, bytes]) -> Path:
+    """Write the bundle to ``--out``; should that fail after all (the disk filled, the mount
+    went read-only), keep it under the cache folder and say where, so the training is not lost.
+    """
+    try:
+        return write_bundle(options.out_dir, manifest, files)
+    except BundleError as error:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        kept = options.cache_dir / "unsaved_bundles" / f"{Path(options.out_dir).name}-{stamp}"
+        try:
+            write_bundle(kept, manifest, files)
+        except BundleError:
+            raise error from None
+        raise TrainingError(f"{error}; the finished bundle is kept at {kept}") from error
 
 
 def _microwakeword_figures(keyword: str, dataset: Dataset, target: float) -> dict[str, Any]:

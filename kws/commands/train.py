@@ -39,15 +39,19 @@ def run(args: argparse.Namespace) -> int:
         TimeRemainingColumn,
     )
 
+    from kws.bundle import check_bundle_destination, check_writable_folder
     from kws.errors import TrainingError
 
+    out = args.out or Path("models") / "_".join(args.keyword.lower().split())
+    # before TensorFlow loads (seconds, and lines of its own on stderr); train() checks again
+    check_bundle_destination(out)
+    check_writable_folder(args.cache_dir)
     try:
         from training.pipeline import TrainOptions, train
     except ImportError as error:
         raise TrainingError(
             f"training needs TensorFlow: pip install 'kws[train]' ({error.name} is missing)"
         ) from error
-    out = args.out or Path("models") / "_".join(args.keyword.lower().split())
     options = TrainOptions(
         keyword=args.keyword,
         out_dir=out,

@@ -88,7 +88,7 @@ def test_interrupted_write_keeps_previous_bundle(
     real_replace = os.replace
 
     def failing_replace(src, dst):  # type: ignore[no-untyped-def]
-        if Path(dst) == bundle and not str(src).endswith(".old"):
+        if Path(dst) == bundle and ".old." not in Path(src).name:
             raise OSError(28, "No space left on device")
         return real_replace(src, dst)
 
@@ -99,3 +99,79 @@ def test_interrupted_write_keeps_previous_bundle(
     after = {p.name: p.read_bytes() for p in bundle.iterdir()}
     assert after == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".copy")] == []
+
+
+def _user_folder(tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
+    folder = tmp_path / "mine"
+    (folder / "photos").mkdir(parents=True)
+    (folder / "thesis.txt").write_bytes(b"three years of work")
+    (folder / "photos" / "cat.jpg").write_bytes(b"\xff\xd8 a cat")
+    return folder, {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*.*")}
+
+
+def test_a_folder_that_is_not_a_bundle_is_never_replaced(
+    random_bundle: Path, tmp_path: Path
+) -> None:
+    manifest = load_manifest(random_bundle)
+    manifest.pop("_dir")
+    files = {name: (random_bundle / name).read_bytes() for name in ("tiny.tflite", "full.tflite")}
+    folder, before = _user_folder(tmp_path)
+    with pytest.raises(BundleError, match="not a kws bundle.*thesis.txt"):
+        write_bundle(folder, manifest, files)
+    assert {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*.*")} == before
+    # a folder named like a bundle's file but holding a foreign manifest is not a bundle either
+    fake = tmp_path / "fake"
+    fake.mkdir()
+    (fake / "manifest.json").write_text('{"name": "my web app"}')
+    with pytest.raises(BundleError, match="no kws manifest"):
+        write_bundle(fake, manifest, files)
+    assert (fake / "manifest.json").read_text() == '{"name": "my web app"}'
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("keep me")
+    with pytest.raises(BundleError, match="not a folder"):
+        write_bundle(a_file, manifest, files)
+    assert a_file.read_text() == "keep me"
+    # an empty folder and an earlier bundle are replaced
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert load_manifest(write_bundle(empty, manifest, files))["keyword"] == manifest["keyword"]
+    bundle = _copy(random_bundle, tmp_path)
+    assert load_manifest(write_bundle(bundle, manifest, files))["keyword"] == manifest["keyword"]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_new_bundle_folder_follows_the_umask(random_bundle: Path, tmp_path: Path) -> None:
+    manifest = load_manifest(random_bundle)
+    manifest.pop("_dir")
+    files = {name: (random_bundle / name).read_bytes() for name in ("tiny.tflite", "full.tflite")}
+    previous = os.umask(0o022)
+    try:
+        bundle = write_bundle(tmp_path / "new", manifest, files)
+    finally:
+        os.umask(previous)
+    assert bundle.stat().st_mode & 0o777 == 0o755
+    assert (bundle / "manifest.json").stat().st_mode & 0o777 == 0o644
+
+
+def test_an_unwritable_destination_is_found_before_writing(tmp_path: Path) -> None:
+    from kws.bundle import check_bundle_destination, check_writable_folder
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    with pytest.raises(BundleError, match="is a file"):
+        check_writable_folder(blocker / "cache")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        probe = locked / "probe"
+        try:
+            probe.write_text("")  # root ignores permissions: then nothing to prove here
+        except PermissionError:
+            with pytest.raises(BundleError, match="cannot write to"):
+                check_bundle_destination(locked / "bundle")
+        else:
+            probe.unlink()
+    finally:
+        locked.chmod(0o755)
+    check_bundle_destination(tmp_path / "new" / "deeper" / "bundle")  # created when written

@@ -146,3 +146,49 @@ def test_qat_keeps_the_epoch_that_misses_least_on_validation_and_the_latest_on_a
     assert _choose_qat([candidate(0, 0.3), candidate(1, 0.2), candidate(2, 0.25)]).qat_epochs == 1
     assert _choose_qat([candidate(0, 0.2), candidate(1, 0.2), candidate(2, 0.3)]).qat_epochs == 1
     assert _choose_qat([candidate(0, 0.1), candidate(1, 0.2)]).qat_epochs == 0
+
+
+def test_a_users_folder_as_out_is_refused_before_any_work(tmp_path: Path) -> None:
+    out = tmp_path / "home"
+    (out / "photos").mkdir(parents=True)
+    (out / "thesis.txt").write_text("three years of work")
+    result = subprocess.run(
+        [sys.executable, "-m", "kws", "train", "--keyword", "hey nova", "--quick"]
+        + ["--out", str(out), "--cache-dir", str(tmp_path / "cache")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "is a folder that is not a kws bundle" in lines[0], lines
+    assert sorted(p.name for p in out.iterdir()) == ["photos", "thesis.txt"]
+    assert (out / "thesis.txt").read_text() == "three years of work"
+    assert not (tmp_path / "cache").exists()  # refused before the data was made
+
+
+def test_a_bundle_that_cannot_be_written_at_the_end_is_kept_in_the_cache(
+    tmp_path: Path, random_bundle: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kws.bundle
+    from kws.errors import BundleError
+    from training import pipeline
+
+    manifest = load_manifest(random_bundle)
+    manifest.pop("_dir")
+    files = {name: (random_bundle / name).read_bytes() for name in ("tiny.tflite", "full.tflite")}
+    out = tmp_path / "mounted" / "word"
+    real_write = kws.bundle.write_bundle
+
+    def read_only_mount(out_dir: Path, *args: object) -> Path:
+        if Path(out_dir) == out:
+            raise BundleError(f"cannot write bundle {out}: Read-only file system")
+        return real_write(out_dir, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "write_bundle", read_only_mount)
+    options = pipeline.TrainOptions("word", out, cache_dir=tmp_path / "cache")
+    with pytest.raises(TrainingError, match="Read-only file system; the finished bundle is kept at"):
+        pipeline._write_or_keep(options, manifest, files)
+    (kept,) = (tmp_path / "cache" / "unsaved_bundles").iterdir()
+    assert kept.name.startswith("word-")
+    assert load_manifest(kept)["models"]["full"]["sha256"] == manifest["models"]["full"]["sha256"]
