@@ -666,7 +666,9 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
     return _write_or_keep(options, manifest, files)
 
 
-def _write_or_keep(options: TrainOptions, manifest: dict[str, Any], files: dict[str, bytes]) -> Path:
+def _write_or_keep(
+    options: TrainOptions, manifest: dict[str, Any], files: dict[str, bytes]
+) -> Path:
     """Write the bundle to ``--out``; should that fail after all (the disk filled, the mount
     went read-only), keep it under the cache folder and say where, so the training is not lost.
     """
