@@ -31,12 +31,6 @@ _SENTENCES = (
 )
 
 
-# found by synthesizing every variant in two processes and comparing the audio
-_NOISY_VARIANTS = frozenset(
-    {"Alicia", "Demonic", "f2", "f3", "f5", "sandro", "victor", "whisper", "whisperf"}
-)
-
-
 @dataclass(frozen=True)
 class Scenario:
     name: str
@@ -79,7 +73,7 @@ def generate(
     voices = [v for v in synth.english_voices() if v.lower() != "en-shaw"]
     # These espeak-ng variants add breath noise from an unseeded generator, so the same seed
     # gave different audio in different processes; leaving them out keeps runs repeatable.
-    variants = [v for v in synth.voice_variants() if v not in _NOISY_VARIANTS]
+    variants = [v for v in synth.voice_variants() if v not in synth.UNSEEDED_VARIANTS]
     n_chunks = max(1, int(np.ceil(minutes * 60 / CHUNK_S)))
     chunk_samples = int(CHUNK_S * SAMPLE_RATE_HZ)
     keyword_probability = scenario.keywords_per_hour * CHUNK_S / 3600.0

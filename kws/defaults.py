@@ -7,6 +7,7 @@ from pathlib import Path
 from kws.errors import BundleError
 
 DEFAULT_KEYWORD_DIR = "hey_jarvis"
+SHIPPED_KEYWORD_DIRS = ("hey_jarvis", "alexa")
 
 
 def default_bundle_dir() -> Path:
@@ -23,3 +24,13 @@ def default_bundle_dir() -> Path:
         if (candidate / "manifest.json").is_file():
             return candidate
     raise BundleError("no default bundle (models/hey_jarvis) found; pass --model DIR")
+
+
+def shipped_bundle_dirs() -> list[Path]:
+    """Every shipped bundle (``models/hey_jarvis``, ``models/alexa``) beside the default one.
+
+    Raises:
+        BundleError: no default bundle can be found; pass --model.
+    """
+    models = default_bundle_dir().parent
+    return [models / name for name in SHIPPED_KEYWORD_DIRS if (models / name).is_dir()]

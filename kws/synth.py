@@ -152,6 +152,13 @@ def _get_engine() -> _Engine:
     return _engine
 
 
+# These variants add breath noise from espeak-ng's own unseeded generator: the same text and
+# settings give different audio on every call (found by synthesizing every variant twice).
+UNSEEDED_VARIANTS = frozenset(
+    {"Alicia", "Demonic", "f2", "f3", "f5", "sandro", "victor", "whisper", "whisperf"}
+)
+
+
 def english_voices() -> list[str]:
     """Identifiers of every English espeak-ng voice (``en``, ``en-us``, ``en-gb-scotland``, …)."""
     return _get_engine().voice_names()

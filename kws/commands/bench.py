@@ -9,7 +9,7 @@ import argparse
 import importlib
 from typing import Any
 
-BENCH_TARGETS = ("frontend", "cascade", "soak")
+BENCH_TARGETS = ("frontend", "cascade", "soak", "realspeech")
 
 
 def register(subparsers: Any) -> None:

@@ -1,0 +1,432 @@
+"""`kws bench realspeech DIR`: does a bundle wake for real people, and stay quiet otherwise?
+
+DIR holds one folder of recordings per phrase (``smart_mirror/``, ``snowboy/`` ...: Speech
+Commands layout, as ``../shared/realspeech``). For every detector whose keyword has a folder:
+the share of its recordings missed, clean and mixed with noise at ``--snr-db`` (default 10 dB,
+as Picovoice's wake-word benchmark); for every detector, the share of the other folders'
+recordings it accepts, and false accepts per hour on a keyword-free stream of the project's own
+synthetic speech (voices held out of every kws training with seed 0).
+
+How a recording is heard: a device has been listening before anyone speaks, so each recording
+follows one second of its own room tone (its quietest 100 ms, repeated), from a reset; mixed
+recordings have the noise over that lead-in too. A detection counts when it comes after the
+lead-in. Noise is the project's own (``training.data.augment``: pink, brown, white; babble of
+four ``kws.frontend.signals`` speech-like voices), seeded per recording, so every run hears the
+same mixtures. The stream's espeak-ng voices carry some state from call to call, so two runs'
+streams differ slightly (the voices whose breath noise is unseeded are left out).
+
+Detectors: every ``--model`` (a kws bundle or a microWakeWord ``.json``; default: the shipped
+bundles), and the peers whose keyword has a folder in DIR: microWakeWord's models (pip
+``pymicro-wakeword``, their own cutoffs) and openWakeWord 0.4.0's (``onnxruntime``, threshold
+0.5; its models are CC BY-NC-SA: measured here, never shipped or trained from).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import platform
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from kws.bench.frontend import machine_name
+from kws.errors import KwsError
+
+SAMPLE_RATE_HZ = 16_000
+LEAD_IN_S = 1.0
+ROOM_TONE_S = 0.1
+NOISE_KINDS = ("pink", "brown", "white", "babble")
+STREAM_CHUNK_S = 20.0
+OPENWAKEWORD_THRESHOLD = 0.5  # its README's default
+OPENWAKEWORD_FRAME_SAMPLES = 1280  # 80 ms, what its models are fed
+IGNORE_AFTER_ACCEPT_S = 0.75  # a crossing counts once, then this much is ignored (ANCHORS)
+PEER_KEYWORDS = ("alexa", "hey jarvis", "hey mycroft", "okay nabu")
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "realspeech",
+        help="misses on recordings of real people, clean and noisy, vs the peers",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("data_dir", type=Path, metavar="DIR", help="one folder per phrase")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        action="append",
+        help="bundle folder or microWakeWord .json (repeatable; default: the shipped bundles)",
+    )
+    parser.add_argument("--snr-db", type=float, default=10.0, help="noisy mixtures (default 10)")
+    parser.add_argument(
+        "--stream-minutes",
+        type=float,
+        default=60.0,
+        help="keyword-free synthetic stream for false accepts per hour (default 60; 0 skips)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="noise and stream (default 0)")
+    parser.add_argument("--json", action="store_true")
+    parser.set_defaults(run_target=run)
+
+
+@dataclass(frozen=True)
+class Detector:
+    """One row: how to build a fresh detector, and what it is."""
+
+    name: str
+    keyword: str
+    operating_point: str
+    build: Callable[[], Any]  # -> object with reset() and process(pcm) -> list of detections
+
+
+class _OpenWakeWord:
+    """openWakeWord 0.4.0 as a detector: 80 ms frames, a detection at each crossing of its
+    threshold, then ``IGNORE_AFTER_ACCEPT_S`` ignored."""
+
+    def __init__(self, model_path: str) -> None:
+        from openwakeword import Model
+
+        self._model = Model(wakeword_model_paths=[model_path])
+        self._name = Path(model_path).stem
+        self._blank_features = self._model.preprocessor.feature_buffer.copy()
+        self._pending = np.zeros(0, np.int16)
+        self._frames = 0
+        self._quiet_until = -1
+
+    def reset(self) -> None:
+        self._model.reset()
+        # its audio buffers outlive Model.reset(): back to how its constructor leaves them
+        features = self._model.preprocessor
+        features.raw_data_buffer.clear()
+        features.melspectrogram_buffer = np.ones((76, 32))
+        features.accumulated_samples = 0
+        features.feature_buffer = self._blank_features.copy()
+        self._pending = np.zeros(0, np.int16)
+        self._frames = 0
+        self._quiet_until = -1
+
+    def process(self, pcm: npt.NDArray[np.int16]) -> list[float]:
+        self._pending = np.concatenate([self._pending, pcm])
+        times: list[float] = []
+        ignore_frames = int(
+            round(IGNORE_AFTER_ACCEPT_S * SAMPLE_RATE_HZ / OPENWAKEWORD_FRAME_SAMPLES)
+        )
+        while self._pending.size >= OPENWAKEWORD_FRAME_SAMPLES:
+            frame = self._pending[:OPENWAKEWORD_FRAME_SAMPLES]
+            self._pending = self._pending[OPENWAKEWORD_FRAME_SAMPLES:]
+            score = float(self._model.predict(frame)[self._name])
+            self._frames += 1
+            if score >= OPENWAKEWORD_THRESHOLD and self._frames > self._quiet_until:
+                times.append(self._frames * OPENWAKEWORD_FRAME_SAMPLES / SAMPLE_RATE_HZ)
+                self._quiet_until = self._frames + ignore_frames
+        return times
+
+
+def _kws_detectors(models: list[Path]) -> list[Detector]:
+    from kws.cascade import load_cascade
+
+    detectors = []
+    for path in models:
+        cascade = load_cascade(path)  # fails here, once, for a broken bundle
+        thresholds = cascade.thresholds
+        point = (
+            f"wake {thresholds.wake:g} / detect {thresholds.detect:g}"
+            if cascade.tiny is not None
+            else f"cutoff {thresholds.detect:g}"
+        )
+        detectors.append(
+            Detector(
+                f"kws {path.name}", cascade.keyword, point, functools.partial(load_cascade, path)
+            )
+        )
+    return detectors
+
+
+def _peer_detectors(phrases: set[str]) -> list[Detector]:
+    """The peers' own models for the keywords that have a folder; those not installed are
+    skipped (they come with ``kws[dev]``)."""
+    detectors: list[Detector] = []
+    wanted = [k for k in PEER_KEYWORDS if k in phrases]
+    if not wanted:
+        return detectors
+    try:
+        import pymicro_wakeword
+
+        from kws.cascade import load_cascade
+
+        folder = Path(pymicro_wakeword.__file__).parent / "models"
+        for keyword in wanted:
+            config = folder / f"{keyword.replace(' ', '_')}.json"
+            cutoff = json.loads(config.read_text())["micro"]["probability_cutoff"]
+            detectors.append(
+                Detector(
+                    f"microWakeWord {config.stem}",
+                    keyword,
+                    f"cutoff {cutoff:g}",
+                    functools.partial(load_cascade, config),
+                )
+            )
+    except ImportError:
+        pass
+    try:
+        import openwakeword
+
+        for keyword in wanted:
+            entry = openwakeword.models.get(keyword.replace(" ", "_"))
+            if entry is not None:
+                detectors.append(
+                    Detector(
+                        f"openWakeWord {Path(entry['model_path']).stem}",
+                        keyword,
+                        f"threshold {OPENWAKEWORD_THRESHOLD:g}",
+                        functools.partial(_OpenWakeWord, entry["model_path"]),
+                    )
+                )
+    except ImportError:
+        pass
+    return detectors
+
+
+def phrase_folders(data_dir: Path) -> dict[str, list[Path]]:
+    """Phrase ("smart mirror") -> its recordings, for each folder of DIR holding audio.
+
+    Raises:
+        KwsError: DIR is not a folder or holds no folder of audio.
+    """
+    from kws.commands.eval import AUDIO_SUFFIXES
+
+    if not data_dir.is_dir():
+        raise KwsError(f"{data_dir} is not a folder")
+    folders: dict[str, list[Path]] = {}
+    for folder in sorted(p for p in data_dir.iterdir() if p.is_dir()):
+        files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+        if files:
+            folders[" ".join(folder.name.lower().replace("_", " ").split())] = files
+    if not folders:
+        raise KwsError(f"{data_dir} has no folders of audio (one folder per phrase)")
+    return folders
+
+
+def _room_tone_lead_in(pcm: npt.NDArray[np.int16]) -> npt.NDArray[np.float32]:
+    """``LEAD_IN_S`` of the recording's own quietest ``ROOM_TONE_S``, repeated."""
+    window = int(ROOM_TONE_S * SAMPLE_RATE_HZ)
+    audio = pcm.astype(np.float32) / 32768.0
+    if audio.size <= window:
+        return np.zeros(int(LEAD_IN_S * SAMPLE_RATE_HZ), np.float32)
+    energy = np.convolve(audio.astype(np.float64) ** 2, np.ones(window), mode="valid")
+    start = int(np.argmin(energy[::80])) * 80
+    tone = audio[start : start + window]
+    return np.tile(tone, int(np.ceil(LEAD_IN_S / ROOM_TONE_S)))[: int(LEAD_IN_S * SAMPLE_RATE_HZ)]
+
+
+def heard(
+    pcm: npt.NDArray[np.int16], snr_db: float | None, seed: int, index: int
+) -> npt.NDArray[np.int16]:
+    """The recording as the benchmark plays it: after its room-tone lead-in, and mixed with the
+    project's noise at ``snr_db`` (speech power from the recording itself) unless None."""
+    from kws.frontend.signals import speech_like_pcm
+    from training.data import augment
+
+    speech = pcm.astype(np.float32) / 32768.0
+    audio = np.concatenate([_room_tone_lead_in(pcm), speech])
+    if snr_db is not None:
+        rng = np.random.default_rng([seed, index])
+        kind = NOISE_KINDS[index % len(NOISE_KINDS)]
+        if kind == "babble":  # four speech-like voices at once (numpy only: repeatable)
+            seconds = audio.size / SAMPLE_RATE_HZ
+            voices = [speech_like_pcm(seconds, int(s)) for s in rng.integers(0, 2**31, 4)]
+            noise = np.sum([augment.to_float(v[: audio.size]) for v in voices], axis=0)
+        else:
+            noise = augment.make_noise(kind, audio.size, rng)
+        noise *= augment.rms(speech) / (max(augment.rms(noise), 1e-9) * 10 ** (snr_db / 20.0))
+        audio = audio + noise
+    return augment.to_int16(audio)
+
+
+def _stream_plan(seed: int) -> Any:
+    from kws.synth import UNSEEDED_VARIANTS
+    from training.data.clips import SpeechPlan
+    from training.data.dataset import split_voices
+
+    # never in a seed-0 training; variants that are not repeatable are left out
+    voices = tuple(
+        v for v in split_voices(seed=0)["test"] if v.split("+")[1] not in UNSEEDED_VARIANTS
+    )
+    return SpeechPlan("", voices, (), (), seed)
+
+
+def _stream_chunk(args: tuple[int, int]) -> npt.NDArray[np.int16]:
+    from training.data.clips import StreamJob, make_stream_chunk
+
+    seed, index = args
+    return make_stream_chunk(StreamJob(_stream_plan(seed), "test", index, STREAM_CHUNK_S))
+
+
+def keyword_free_stream(minutes: float, seed: int) -> npt.NDArray[np.int16]:
+    """``minutes`` of synthetic keyword-free audio (ordinary sentences in held-out espeak-ng
+    voices, pauses, noise), as the training's held-out streams are made; no phrase of DIR is
+    excluded from the sentences, which come from a general corpus."""
+    n_chunks = int(np.ceil(minutes * 60 / STREAM_CHUNK_S))
+    if n_chunks <= 0:
+        return np.zeros(0, np.int16)
+    with ProcessPoolExecutor() as pool:
+        chunks = list(pool.map(_stream_chunk, [(seed, i) for i in range(n_chunks)]))
+    return np.concatenate(chunks)
+
+
+def _detects_after_lead_in(detector: Any, pcm: npt.NDArray[np.int16]) -> bool:
+    detector.reset()
+    events = detector.process(pcm)
+    return any(_event_time(event) > LEAD_IN_S for event in events)
+
+
+def _event_time(event: Any) -> float:
+    return float(getattr(event, "time_s", event))
+
+
+def measure(
+    data_dir: Path,
+    models: list[Path],
+    snr_db: float = 10.0,
+    stream_minutes: float = 60.0,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Every detector on every folder of ``data_dir`` and on the keyword-free stream.
+
+    Raises:
+        KwsError: no folder of audio, or a model that cannot be loaded.
+    """
+    from kws.audio import read_audio
+
+    folders = phrase_folders(data_dir)
+    detectors = _kws_detectors(models) + _peer_detectors(set(folders))
+    started = time.monotonic()
+    recordings: dict[str, list[npt.NDArray[np.int16]]] = {}
+    unreadable: list[str] = []
+    for phrase, files in folders.items():
+        recordings[phrase] = []
+        for path in files:
+            try:
+                recordings[phrase].append(read_audio(path)[0])
+            except KwsError:
+                unreadable.append(str(path))
+    clean = {
+        phrase: [heard(pcm, None, seed, i) for i, pcm in enumerate(clips)]
+        for phrase, clips in recordings.items()
+    }
+    noisy = {
+        phrase: [heard(pcm, snr_db, seed, i) for i, pcm in enumerate(clips)]
+        for phrase, clips in recordings.items()
+        if any(d.keyword == phrase for d in detectors)
+    }
+    stream = keyword_free_stream(stream_minutes, seed)
+    stream_hours = stream.size / SAMPLE_RATE_HZ / 3600.0
+    rows = []
+    for detector_spec in detectors:
+        detector = detector_spec.build()
+        row: dict[str, Any] = {
+            "detector": detector_spec.name,
+            "keyword": detector_spec.keyword,
+            "operating_point": detector_spec.operating_point,
+        }
+        own = detector_spec.keyword
+        if own in clean:
+            for label, clips in (("clean", clean[own]), ("noisy", noisy[own])):
+                missed = sum(not _detects_after_lead_in(detector, pcm) for pcm in clips)
+                row[f"frr_{label}"] = round(missed / len(clips), 4) if clips else None
+            row["recordings"] = len(clean[own])
+        others = [pcm for phrase, clips in clean.items() if phrase != own for pcm in clips]
+        accepted = sum(_detects_after_lead_in(detector, pcm) for pcm in others)
+        row["others_accepted"] = round(accepted / len(others), 4) if others else None
+        row["others"] = len(others)
+        if stream.size:
+            detector.reset()
+            false_accepts = 0
+            for offset in range(0, stream.size, 480):  # 30 ms chunks, as a device's DMA gives
+                false_accepts += len(detector.process(stream[offset : offset + 480]))
+            row["false_accepts"] = false_accepts
+            row["fa_per_hour"] = round(false_accepts / stream_hours, 3)
+        rows.append(row)
+    return {
+        "data_dir": str(data_dir),
+        "folders": {phrase: len(clips) for phrase, clips in recordings.items()},
+        "unreadable": unreadable,
+        "snr_db": snr_db,
+        "noise_kinds": list(NOISE_KINDS),
+        "lead_in_s": LEAD_IN_S,
+        "stream_hours": round(stream_hours, 3),
+        "seed": seed,
+        "rows": rows,
+        "seconds": round(time.monotonic() - started, 1),
+        "machine": f"{machine_name()}, Python {platform.python_version()}",
+    }
+
+
+def _percent(value: Any) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def run(args: argparse.Namespace) -> int:
+    from kws.defaults import shipped_bundle_dirs
+
+    if args.stream_minutes < 0:
+        raise KwsError("--stream-minutes must be 0 or more")
+    try:
+        import training.data  # noqa: F401  (the noise and the stream are the project's own)
+    except ImportError as error:
+        raise KwsError(
+            f"the real-speech bench needs {error.name}: pip install 'kws[synth]'"
+        ) from error
+    models = args.model or shipped_bundle_dirs()
+    figures = measure(args.data_dir, models, args.snr_db, args.stream_minutes, args.seed)
+    if args.json:
+        print(json.dumps(figures))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(
+        title=f"Real recordings in {figures['data_dir']}: "
+        + ", ".join(f"{phrase} {n}" for phrase, n in figures["folders"].items())
+    )
+    columns = (
+        "detector",
+        "keyword",
+        "operating point",
+        "missed clean",
+        f"missed {figures['snr_db']:g} dB",
+        "others accepted",
+        "FA/h (stream)",
+    )
+    for column in columns:
+        table.add_column(column, justify="left" if column in columns[:3] else "right")
+    for row in figures["rows"]:
+        table.add_row(
+            row["detector"],
+            row["keyword"],
+            row["operating_point"],
+            _percent(row.get("frr_clean")),
+            _percent(row.get("frr_noisy")),
+            _percent(row["others_accepted"]),
+            "-" if "fa_per_hour" not in row else f"{row['fa_per_hour']:.2f}",
+        )
+    console = Console(width=None if sys.stdout.isatty() else 160)  # a log keeps whole rows
+    console.print(table)
+    console.print(
+        f"stream: {figures['stream_hours']:.2f} h of synthetic keyword-free speech; noise: "
+        f"{', '.join(figures['noise_kinds'])} at {figures['snr_db']:g} dB SNR, seed "
+        f"{figures['seed']}; {figures['seconds']:.0f} s"
+    )
+    for path in figures["unreadable"]:
+        console.print(f"skipped (unreadable): {path}")
+    console.print(f"Machine: {figures['machine']}")
+    return 0
