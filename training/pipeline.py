@@ -25,7 +25,7 @@ from kws.errors import BundleError, TrainingError
 from kws.frontend import FEATURE_SCALE, FrontendConfig
 from kws.model import TfliteModel
 from training import evaluate
-from training.data import DataRecipe, Dataset, Split, build_dataset
+from training.data import DataRecipe, Dataset, Split, build_dataset, neural
 from training.data.clips import NEGATIVE_CLIPS_ARE
 from training.data.dataset import cached_dataset
 from training.export import (
@@ -80,6 +80,19 @@ class TrainOptions:
     recordings_dir: Path | None = None
     negatives_dir: Path | None = None
     speech_commands_dir: Path | None = None
+    # Piper voice models (.onnx) to speak part of the training split; None: the voice packages
+    # installed here (``training.data.neural.installed_voices``), () for espeak-ng alone.
+    neural_voices: tuple[Path, ...] | None = None
+
+
+def _neural_voices(options: TrainOptions) -> tuple[str, ...]:
+    if options.neural_voices is None:
+        return neural.installed_voices()
+    return tuple(neural.voice_id(path) for path in options.neural_voices)
+
+
+def _voices_flags(paths: tuple[Path, ...]) -> str:
+    return "".join(f" --piper-voice {str(p)!r}" for p in paths) or " --no-neural-voices"
 
 
 def check_keyword(keyword: str) -> str:
@@ -398,6 +411,7 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
         recordings_dir=options.recordings_dir,
         negatives_dir=options.negatives_dir,
         speech_commands_dir=options.speech_commands_dir,
+        neural_voices=_neural_voices(options),
     )
     dataset = build_dataset(recipe, options.cache_dir, progress)
     lap("data")
@@ -644,7 +658,8 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
         "training": {
             "command": f"kws train --keyword {keyword!r}"
             + (" --quick" if options.quick else "")
-            + f" --seed {options.seed}",
+            + f" --seed {options.seed}"
+            + ("" if options.neural_voices is None else _voices_flags(options.neural_voices)),
             "data": dataset.stats,
             "tiny": tiny_log,
             "full": full_log,

@@ -25,6 +25,15 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--recordings", type=Path, help="folder of your own keyword recordings")
     parser.add_argument("--negatives", type=Path, help="folder of keyword-free audio")
     parser.add_argument("--speech-commands", type=Path, help="dataset in Speech Commands layout")
+    parser.add_argument(
+        "--piper-voice",
+        type=Path,
+        action="append",
+        metavar="MODEL.onnx",
+        help="a Piper voice (its .onnx.json beside it) to speak part of the training data; "
+        "repeatable (default: the voice packages installed with kws[train])",
+    )
+    parser.add_argument("--no-neural-voices", action="store_true", help="espeak-ng voices only")
     parser.add_argument("--cache-dir", type=Path, default=Path(".cache/kws"))
     parser.set_defaults(run=run)
 
@@ -46,6 +55,11 @@ def run(args: argparse.Namespace) -> int:
     # before TensorFlow loads (seconds, and lines of its own on stderr); train() checks again
     check_bundle_destination(out)
     check_writable_folder(args.cache_dir)
+    if args.piper_voice:
+        from training.data.neural import voice_id
+
+        for path in args.piper_voice:
+            voice_id(path)  # a missing voice is one line now, not after the TensorFlow import
     try:
         from training.pipeline import TrainOptions, train
     except ImportError as error:
@@ -62,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         recordings_dir=args.recordings,
         negatives_dir=args.negatives,
         speech_commands_dir=args.speech_commands,
+        neural_voices=() if args.no_neural_voices else _paths(args.piper_voice),
     )
     import signal
 
@@ -104,6 +119,10 @@ def run(args: argparse.Namespace) -> int:
         )
     )
     return 0
+
+
+def _paths(paths: list[Path] | None) -> tuple[Path, ...] | None:
+    return None if paths is None else tuple(paths)
 
 
 class _StopFlag:

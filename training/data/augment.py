@@ -174,6 +174,16 @@ def formant_warp(audio: FloatAudio, alpha: float, n_fft: int = 512) -> FloatAudi
     return _f32(restored * (rms(audio) / max(rms(restored), 1e-9)))
 
 
+def new_speaker(audio: FloatAudio, rng: np.random.Generator) -> FloatAudio:
+    """Another speaker from one voice: a vocal tract 0.82-1.22 times as long (formants), most
+    of the time, and a voice up to 5 semitones higher or lower, often."""
+    if rng.random() < 0.8:
+        audio = formant_warp(audio, float(rng.uniform(0.82, 1.22)))
+    if rng.random() < 0.6:
+        audio = pitch_shift(audio, float(rng.uniform(-5.0, 5.0)))
+    return audio
+
+
 def augment_speech(audio: FloatAudio, rng: np.random.Generator) -> FloatAudio:
     """One random chain of speaker, room and microphone changes (each applied with a chance)."""
     if rng.random() < 0.5:

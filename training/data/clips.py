@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 from kws import synth
 from kws.frontend import compute_features
-from training.data import augment, text
+from training.data import augment, neural, text
 
 SPLITS = ("train", "val", "test")
 CLIP_S = 2.0
@@ -30,6 +30,9 @@ NEGATIVE_CLIPS_ARE = (
     f"{NEGATIVE_CONFUSABLE_SHARE:.0%} confusables, {NEGATIVE_SPEECH_SHARE:.0%} ordinary speech, "
     f"{1 - NEGATIVE_CONFUSABLE_SHARE - NEGATIVE_SPEECH_SHARE:.0%} noise only"
 )
+# Of the clips and stream phrases of a split that has neural voices (training only): positives,
+# confusables and ordinary speech alike, so the voice itself never tells the keyword apart.
+NEURAL_VOICE_SHARE = 0.3
 MAX_KEYWORD_S = 1.4  # half the test positives at 10 dB, Picovoice-style
 
 Record = tuple[npt.NDArray[np.uint16], int, str, Any]  # features, end frame, voice, pcm
@@ -44,6 +47,7 @@ class SpeechPlan:
     pronunciations: tuple[str, ...]  # espeak [[phoneme]] variants of the keyword
     confusables: tuple[str, ...]
     seed: int
+    neural_voices: tuple[str, ...] = ()  # Piper voices (``training.data.neural``)
 
 
 @dataclass(frozen=True)
@@ -74,9 +78,22 @@ def random_settings(voice: str, rng: np.random.Generator) -> synth.VoiceSettings
     )
 
 
+def pick_voice(plan: SpeechPlan, rng: np.random.Generator) -> str:
+    """A voice of the split: a neural one ``NEURAL_VOICE_SHARE`` of the time, where it has any."""
+    if plan.neural_voices and rng.random() < NEURAL_VOICE_SHARE:
+        return str(rng.choice(plan.neural_voices))
+    return str(rng.choice(plan.voices))
+
+
 def speak(phrase: str, voice: str, rng: np.random.Generator) -> npt.NDArray[np.float32]:
-    """Synthesize ``phrase`` with random prosody, then change the speaker, room and microphone."""
-    audio = augment.to_float(synth.synthesize(phrase, random_settings(voice, rng)))
+    """Synthesize ``phrase`` with random prosody, then change the speaker, room and microphone.
+    A neural voice is first made into another speaker (``augment.new_speaker``): one recorded
+    voice becomes many."""
+    if neural.is_neural(voice):
+        audio = neural.speak_neural(phrase, voice, rng)
+        audio = augment.new_speaker(audio, rng) if audio.size else audio
+    else:
+        audio = augment.to_float(synth.synthesize(phrase, random_settings(voice, rng)))
     return augment.augment_speech(audio, rng) if audio.size else audio
 
 
@@ -85,7 +102,7 @@ def babble(plan: SpeechPlan, rng: np.random.Generator, n_samples: int) -> npt.ND
     length = min(n_samples, 5 * augment.SAMPLE_RATE_HZ)
     out = np.zeros(length, np.float32)
     for _ in range(int(rng.integers(3, 7))):
-        voice = str(rng.choice(plan.voices))
+        voice = pick_voice(plan, rng)
         speech = speak(text.random_sentence(rng, plan.keyword), voice, rng)[:length]
         if speech.size == 0:
             continue
@@ -132,7 +149,7 @@ def _positive(
     ordinary sentence after a pause (0.25-1.5 s), which may start in the lead-in, so the
     frontend's noise estimate has heard speech; 40% have a carrier after."""
     phrase = plan.keyword
-    if plan.pronunciations and rng.random() < 0.3:
+    if plan.pronunciations and rng.random() < 0.3 and not neural.is_neural(voice):
         phrase = plan.pronunciations[int(rng.integers(0, len(plan.pronunciations)))]
     keyword_audio = _fit_keyword(speak(phrase, voice, rng))
     before = np.zeros(0, np.float32)
@@ -191,7 +208,7 @@ def make_clip(job: ClipJob) -> Record:
     of a sentence before the keyword) that is then dropped."""
     plan = job.plan
     rng = _rng(plan, job.split, int(job.kind == "pos"), job.index)
-    voice = str(rng.choice(plan.voices))
+    voice = pick_voice(plan, rng)
     n_clip = int(CLIP_S * augment.SAMPLE_RATE_HZ)
     n_lead = int(LEAD_IN_S * augment.SAMPLE_RATE_HZ)
     end_sample = -1
@@ -238,7 +255,7 @@ def make_stream_chunk(job: StreamJob) -> npt.NDArray[np.int16]:
             phrase = _confusable(plan, rng)
         else:
             phrase = text.random_sentence(rng, plan.keyword)
-        speech = speak(phrase, str(rng.choice(plan.voices)), rng)
+        speech = speak(phrase, pick_voice(plan, rng), rng)
         speech *= float(10 ** rng.uniform(-1.5, -0.5)) / max(augment.rms(speech), 1e-4)
         speech = speech[: n_total - position]
         out[position : position + speech.size] += speech

@@ -24,7 +24,9 @@ class DataRecipe:
     ``n_positive`` / ``n_negative`` set the training split's clip counts; validation and test
     scale with them in the mode's proportions (at least 8 each). ``stream_minutes`` maps a
     split name to minutes of continuous keyword-free audio. ``workers`` (processes; default all
-    cores) changes speed only, so it is not part of the cache key.
+    cores) changes speed only, so it is not part of the cache key. ``neural_voices`` speak a
+    share of the training split only (``training.data.neural``): with one or two neural voices
+    no held-out one is left, so validation and test stay espeak-ng voices never trained on.
     """
 
     keyword: str
@@ -36,6 +38,7 @@ class DataRecipe:
     recordings_dir: Path | None = None
     negatives_dir: Path | None = None
     speech_commands_dir: Path | None = None
+    neural_voices: tuple[str, ...] = ()  # Piper voice ids for the training split
     workers: int | None = None
 
     def budget(self, split: str) -> tuple[int, int, float]:

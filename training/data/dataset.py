@@ -22,9 +22,10 @@ import numpy as np
 
 from kws import synth as espeak
 from kws.frontend import FrontendConfig, compute_features
-from training.data import augment, phonemes, text
+from training.data import augment, neural, phonemes, text
 from training.data.cache import load_cache, save_cache
 from training.data.clips import (
+    NEURAL_VOICE_SHARE,
     NOISE_KINDS,
     SPLITS,
     ClipJob,
@@ -56,7 +57,7 @@ N_CONFUSABLES = 48
 # phrase that differs by one short vowel ("he jarvis") is the keyword said quickly, and
 # labelling it negative would teach the model to reject real users.
 MIN_CONFUSABLE_DISTANCE = 0.2
-_CODE_FILES = ("clips.py", "augment.py", "text.py", "phonemes.py", "real.py")
+_CODE_FILES = ("clips.py", "augment.py", "text.py", "phonemes.py", "real.py", "neural.py")
 
 
 def split_voices(seed: int) -> dict[str, list[str]]:
@@ -138,7 +139,12 @@ def build_dataset(recipe: DataRecipe, cache_dir: Path, progress: Any = None) -> 
     pronunciations, confusables, sound_alikes = _phrases(recipe.keyword, recipe.seed)
     plans = {
         split: SpeechPlan(
-            recipe.keyword, tuple(voices[split]), pronunciations, confusables, recipe.seed
+            recipe.keyword,
+            tuple(voices[split]),
+            pronunciations,
+            confusables,
+            recipe.seed,
+            recipe.neural_voices if split == "train" else (),
         )
         for split in SPLITS
     }
@@ -160,6 +166,8 @@ def build_dataset(recipe: DataRecipe, cache_dir: Path, progress: Any = None) -> 
     stats = {
         "voices": {s: len(v) for s, v in voices.items()},
         "voice_examples": {s: v[:3] for s, v in voices.items()},
+        "neural_voices": neural.voice_licences(recipe.neural_voices),
+        "neural_voice_share_of_train": NEURAL_VOICE_SHARE if recipe.neural_voices else 0.0,
         "positives": {s: len(splits[s].positives.features) for s in SPLITS},
         "negatives": {s: len(splits[s].negatives.features) for s in SPLITS},
         "stream_minutes": {s: round(splits[s].stream_hours * 60, 2) for s in SPLITS},
