@@ -222,11 +222,27 @@ class Remembered:
 
 def clips_fired(cascade: Cascade, clips: ClipSet) -> int:
     """How many clips make ``cascade`` detect, each from a fresh stream."""
-    count = 0
-    for clip in clips.features:
+    return int(np.sum(fired_mask(cascade, clips)))
+
+
+def fired_mask(cascade: Cascade, clips: ClipSet) -> npt.NDArray[np.bool_]:
+    """For each clip, whether ``cascade`` detects in it, each from a fresh stream."""
+    fired = np.zeros(len(clips.features), dtype=bool)
+    for index, clip in enumerate(clips.features):
         cascade.reset()
-        count += bool(cascade.process_features(clip))
-    return count
+        fired[index] = bool(cascade.process_features(clip))
+    return fired
+
+
+def frr_by_context(fired: npt.NDArray[np.bool_], contexts: list[str] | None) -> dict[str, float]:
+    """FRR of the positives with each context (what came before the keyword)."""
+    if not contexts:
+        return {}
+    labels = np.array(contexts)
+    return {
+        str(context): round(1.0 - float(np.mean(fired[labels == context])), 4)
+        for context in dict.fromkeys(contexts)
+    }
 
 
 def cascade_run(
@@ -239,7 +255,8 @@ def cascade_run(
     """Recall on positive clips, false accepts per hour on the stream and (given ``negatives``)
     the share of keyword-free clips that fire, through the runtime's ``Cascade``."""
     cascade = make_cascade()
-    hits = clips_fired(cascade, positives)
+    fired = fired_mask(cascade, positives)
+    hits = int(np.sum(fired))
     accepted = None
     if negatives is not None and negatives.features:
         accepted = clips_fired(cascade, negatives) / len(negatives.features)
@@ -248,6 +265,10 @@ def cascade_run(
     counters = cascade.counters
     return {
         "frr": 1.0 - hits / max(1, len(positives.features)),
+        **{
+            f"frr {context}": frr
+            for context, frr in frr_by_context(fired, positives.contexts).items()
+        },
         "fa_per_hour": false_accepts / max(stream_hours, 1e-9),
         **({"negative_clips_accepted": accepted} if accepted is not None else {}),
         "duty_cycle_full": counters.duty_cycle_full,

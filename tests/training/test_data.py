@@ -91,8 +91,8 @@ def test_speech_commands_layout_loads(tmp_path: Path) -> None:
     assert len(real.positives["train"]) == 1 and len(real.positives["test"]) == 1
     assert len(real.negatives["val"]) == 1 and len(real.negatives["train"]) == 1
     assert sum(len(v) for v in real.streams.values()) == 1
-    features, end_frame, voice, pcm = real.positives["test"][0]
-    assert features.shape == (198, 40) and features.dtype == np.uint16
+    features, end_frame, voice, pcm, context = real.positives["test"][0]
+    assert features.shape == (198, 40) and features.dtype == np.uint16 and context == "a recording"
     assert voice == "sc:bb22" and pcm is not None and 0 < end_frame < 198
 
 
@@ -114,7 +114,7 @@ def test_speech_commands_negatives_are_sampled_across_words(
     positives = [r for records in real.positives.values() for r in records]
     assert len(negatives) == 6 and len(positives) == 4
     # A seeded draw across all 16 files, not the first 6 in folder order (apple, then bed).
-    drawn_words = {voice.removeprefix("sc:")[:-1] for _, _, voice, _ in negatives}
+    drawn_words = {voice.removeprefix("sc:")[:-1] for _, _, voice, _, _ in negatives}
     assert len(drawn_words) >= 3 and drawn_words <= {"apple", "bed", "cat", "dog"}
 
 
@@ -164,11 +164,20 @@ def test_some_positives_follow_a_sentence_after_a_pause() -> None:
     plan = SpeechPlan("hey jarvis", ("en+m1",), (), ("hey",), seed=0)
     n_lead, n_clip = 16000, 32000
     lead_in_speech, long_pauses = 0, 0
+    contexts = []
     for index in range(40):
-        audio, end = _positive(plan, "en+m1", np.random.default_rng(index), n_lead, n_clip)
+        audio, end, context = _positive(
+            plan, "en+m1", np.random.default_rng(index), n_lead, n_clip
+        )
+        contexts.append(context)
         assert audio.shape == (n_lead + n_clip,) and 1.25 * 16000 <= end <= n_clip
         sound = np.flatnonzero(np.abs(audio).reshape(-1, 160).max(axis=1) > 1e-3)  # 10 ms frames
         lead_in_speech += bool(sound.size and sound[0] < n_lead // 160)
         long_pauses += bool((np.diff(sound) > 30).any())  # over 0.3 s of silence between sounds
     assert lead_in_speech >= 4  # a quarter follow a sentence, which often reaches the lead-in
     assert long_pauses >= 4
+    # each clip says what came before its keyword, for the test split's FRR by context
+    from training.data.clips import CONTEXTS
+
+    assert set(contexts) == set(CONTEXTS)
+    assert 4 <= contexts.count("after a sentence and a pause") <= 20

@@ -53,5 +53,5 @@ def test_an_installed_voice_says_the_keyword_in_training_clips() -> None:
     plan = SpeechPlan("hey nova", ("en-us+m1",), (), (), 0, (voice,))
     clips = [make_clip(ClipJob(plan, "train", "pos", i, keep_pcm=False)) for i in range(8)]
     assert any(neural.is_neural(clip[2]) for clip in clips)
-    for features, end_frame, _, _ in clips:
+    for features, end_frame, _, _, _ in clips:
         assert features.shape[1] == 40 and 0 < end_frame < features.shape[0]

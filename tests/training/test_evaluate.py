@@ -17,6 +17,7 @@ from training.evaluate import (
     choose_thresholds,
     choose_wake_threshold,
     count_false_accepts,
+    frr_by_context,
     lowest_detect_threshold,
 )
 
@@ -254,3 +255,14 @@ def test_remembered_models_score_replays_exactly_and_run_once() -> None:
             assert calls == steps
         else:  # a window seen before (the second clip's shared start) is not run again
             assert calls <= steps - (90 // real.stride_frames) // 2
+
+
+def test_frr_is_reported_for_each_context_of_the_positives() -> None:
+    fired = np.array([True, False, True, True, False, False])
+    contexts = ["alone", "alone", "after a pause", "after a pause", "after a pause", "run on"]
+    assert frr_by_context(fired, contexts) == {
+        "alone": 0.5,
+        "after a pause": 0.3333,
+        "run on": 1.0,
+    }
+    assert frr_by_context(fired, None) == {}

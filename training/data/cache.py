@@ -45,6 +45,8 @@ def save_cache(path: Path, dataset: Dataset) -> None:
             arrays[f"{name}_{kind}_lengths"] = lengths
             arrays[f"{name}_{kind}_end"] = clips.keyword_end_frames
             arrays[f"{name}_{kind}_voices"] = np.array(clips.voices, dtype=str)
+            if clips.contexts is not None:
+                arrays[f"{name}_{kind}_contexts"] = np.array(clips.contexts, dtype=str)
             if clips.pcm is not None:
                 flat_pcm, pcm_lengths = _pack(clips.pcm)
                 arrays[f"{name}_{kind}_pcm"] = flat_pcm
@@ -85,6 +87,9 @@ def load_cache(path: Path, recipe: DataRecipe) -> Dataset | None:
                     keyword_end_frames=arrays[f"{name}_{kind}_end"].astype(np.int32),
                     voices=[str(v) for v in arrays[f"{name}_{kind}_voices"]],
                     pcm=pcm,
+                    contexts=[str(c) for c in arrays[f"{name}_{kind}_contexts"]]
+                    if f"{name}_{kind}_contexts" in arrays
+                    else None,
                 )
             splits[name] = Split(
                 positives=sets["pos"],

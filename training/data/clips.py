@@ -35,7 +35,10 @@ NEGATIVE_CLIPS_ARE = (
 NEURAL_VOICE_SHARE = 0.3
 MAX_KEYWORD_S = 1.4  # half the test positives at 10 dB, Picovoice-style
 
-Record = tuple[npt.NDArray[np.uint16], int, str, Any]  # features, end frame, voice, pcm
+# features, end frame, voice, pcm, context (what came before the keyword; "" for negatives)
+Record = tuple[npt.NDArray[np.uint16], int, str, Any, str]
+# What a positive's keyword follows; the test split reports FRR for each.
+CONTEXTS = ("alone", "after a carrier, no pause", "after a sentence and a pause")
 
 
 @dataclass(frozen=True)
@@ -156,11 +159,14 @@ def _positive(
     after = np.zeros(0, np.float32)
     gap_s = float(rng.uniform(0.02, 0.25))
     roll = rng.random()
+    context = CONTEXTS[0]
     if roll < 0.25:
         before = speak(str(rng.choice(text.CARRIER_PREFIXES)), voice, rng)
+        context = CONTEXTS[1]
     elif roll < 0.5:
         before = speak(text.random_sentence(rng, plan.keyword), voice, rng)
         gap_s = float(rng.uniform(0.25, 1.5))
+        context = CONTEXTS[2]
     if rng.random() < 0.4:
         after = speak(str(rng.choice(text.CARRIER_SUFFIXES)), voice, rng)
     gap = np.zeros(int(gap_s * augment.SAMPLE_RATE_HZ), np.float32)
@@ -173,7 +179,7 @@ def _positive(
     padded = np.concatenate([np.zeros(max(0, -start), np.float32), speech[max(0, start) :]])
     audio = np.zeros(n_lead + n_clip, np.float32)
     audio[: min(audio.size, padded.size)] = padded[: audio.size]
-    return audio, end_in_clip
+    return audio, end_in_clip, context
 
 
 def _confusable(plan: SpeechPlan, rng: np.random.Generator) -> str:
@@ -204,16 +210,17 @@ def _negative(plan: SpeechPlan, voice: str, rng: np.random.Generator, n_clip: in
 
 def make_clip(job: ClipJob) -> Record:
     """One 2 s clip over background noise, as (features, keyword end frame or -1, voice, pcm
-    or None). Features are computed over 1 s of lead-in (noise, and for some positives the end
-    of a sentence before the keyword) that is then dropped."""
+    or None, context). Features are computed over 1 s of lead-in (noise, and for some positives
+    the end of a sentence before the keyword) that is then dropped."""
     plan = job.plan
     rng = _rng(plan, job.split, int(job.kind == "pos"), job.index)
     voice = pick_voice(plan, rng)
     n_clip = int(CLIP_S * augment.SAMPLE_RATE_HZ)
     n_lead = int(LEAD_IN_S * augment.SAMPLE_RATE_HZ)
     end_sample = -1
+    context = ""
     if job.kind == "pos":
-        clip, end_sample = _positive(plan, voice, rng, n_lead, n_clip)
+        clip, end_sample, context = _positive(plan, voice, rng, n_lead, n_clip)
     else:
         clip = np.concatenate([np.zeros(n_lead, np.float32), _negative(plan, voice, rng, n_clip)])
     speech_rms = augment.rms(clip[n_lead:])  # levels and SNR as heard in the clip itself
@@ -231,7 +238,7 @@ def make_clip(job: ClipJob) -> Record:
     pcm = augment.to_int16(audio)
     frames = compute_features(pcm)[n_lead // HOP_SAMPLES :]
     end_frame = -1 if end_sample < 0 else min(frames.shape[0] - 1, end_sample // HOP_SAMPLES)
-    return frames, end_frame, voice, (pcm[n_lead:] if job.keep_pcm else None)
+    return frames, end_frame, voice, (pcm[n_lead:] if job.keep_pcm else None), context
 
 
 def _db(value: float) -> float:

@@ -75,12 +75,14 @@ class DataRecipe:
 @dataclass
 class ClipSet:
     """Fixed-length clips: uint16 features [frames, 40] each, where the keyword ends (frame
-    index, -1 for negatives), the voice or speaker, and int16 16 kHz audio (test split only)."""
+    index, -1 for negatives), the voice or speaker, int16 16 kHz audio (test split only), and
+    what each keyword follows (``training.data.clips.CONTEXTS``; "" for negatives)."""
 
     features: list[npt.NDArray[np.uint16]]
     keyword_end_frames: npt.NDArray[np.int32]
     voices: list[str]
     pcm: list[npt.NDArray[np.int16]] | None = None
+    contexts: list[str] | None = None
 
 
 @dataclass

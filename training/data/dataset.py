@@ -49,7 +49,7 @@ __all__ = [
     "split_voices",
 ]
 
-DATA_VERSION = 3  # bump when the meaning of cached arrays changes
+DATA_VERSION = 4  # bump when the meaning of cached arrays changes
 STREAM_CHUNK_S = 20.0
 N_PRONUNCIATIONS = 24
 N_CONFUSABLES = 48
@@ -232,4 +232,5 @@ def _clipset(records: list[Record], keep_pcm: bool) -> ClipSet:
         keyword_end_frames=np.array([r[1] for r in records], dtype=np.int32),
         voices=[r[2] for r in records],
         pcm=[r[3] for r in records] if keep_pcm else None,
+        contexts=[r[4] for r in records],
     )

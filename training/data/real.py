@@ -31,7 +31,8 @@ MAX_SPEECH_COMMANDS_NEGATIVES = 2000
 # augmented copies (other room, microphone, noise, speed, formants, position in the clip).
 AUGMENTED_COPIES = 8
 
-Record = tuple[npt.NDArray[np.uint16], int, str, Any]
+Record = tuple[npt.NDArray[np.uint16], int, str, Any, str]  # as training.data.clips.Record
+RECORDING = "a recording"  # the context of a real keyword clip
 
 
 @dataclass
@@ -101,7 +102,8 @@ def clip_record(pcm: npt.NDArray[np.int16], voice: str, positive: bool, keep_pcm
     canvas[offset : offset + piece.size] = piece
     frames = compute_features(canvas)[LEAD_IN_SAMPLES // 160 :]
     end_frame = min(frames.shape[0] - 1, int(1.6 * 100)) if positive else -1
-    return frames, end_frame, voice, (canvas[LEAD_IN_SAMPLES:] if keep_pcm else None)
+    context = RECORDING if positive else ""
+    return frames, end_frame, voice, (canvas[LEAD_IN_SAMPLES:] if keep_pcm else None), context
 
 
 def augmented_record(pcm: npt.NDArray[np.int16], voice: str, rng: np.random.Generator) -> Record:
@@ -122,7 +124,7 @@ def augmented_record(pcm: npt.NDArray[np.int16], voice: str, rng: np.random.Gene
     noise *= augment.rms(clip) / (max(augment.rms(noise), 1e-9) * 10 ** (snr_db / 20.0))
     noise[LEAD_IN_SAMPLES:] += clip
     frames = compute_features(augment.to_int16(noise))[LEAD_IN_SAMPLES // 160 :]
-    return frames, min(frames.shape[0] - 1, end_sample // 160), voice, None
+    return frames, min(frames.shape[0] - 1, end_sample // 160), voice, None, RECORDING
 
 
 def _add(store: dict[str, list[Any]], split: str, item: Any) -> None:
