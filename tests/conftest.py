@@ -72,3 +72,12 @@ def noise_wav(tmp_path: Path) -> Path:
     pcm = (np.random.default_rng(1).standard_normal(48000) * 800).astype(np.int16)
     soundfile.write(path, pcm, 16000)
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_recordings(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """`make demo`'s two recordings: "hey jarvis" inside a sentence (the default bundle detects
+    it at about 3.2 s) and speech without it."""
+    from kws.demo import make_recordings
+
+    return make_recordings(tmp_path_factory.mktemp("demo"))

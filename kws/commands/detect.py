@@ -6,7 +6,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kws.cascade import Detection
 
 
 def register(subparsers: Any) -> None:
@@ -38,24 +41,39 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(run=run)
 
 
-STDIN_CHUNK_BYTES = 32000  # 1 s of 16 kHz int16
+STDIN_CHUNK_BYTES = 32000  # at most 1 s of 16 kHz int16 per read
 
 
 def _stdin_chunks() -> Any:
     """Raw s16le 16 kHz mono from stdin (e.g. `arecord -f S16_LE -r 16000 | kws detect -`),
-    in 1 s chunks: an endless pipe runs in constant memory."""
+    as soon as it arrives: a read returns what the pipe holds (up to 1 s), so a live source is
+    processed while it speaks, and an endless pipe runs in constant memory."""
+    import os
+
     import numpy as np
 
-    stream = sys.stdin.buffer
+    stdin_fd = sys.stdin.fileno()
     leftover = b""
     while True:
-        block = stream.read(STDIN_CHUNK_BYTES)
+        block = os.read(stdin_fd, STDIN_CHUNK_BYTES)
         if not block:
             return
         block = leftover + block
         usable = len(block) - len(block) % 2
         leftover = block[usable:]
         yield np.frombuffer(block[:usable], dtype="<i2").astype(np.int16), []
+
+
+def _print_detection(path: Path, detection: Detection, as_json: bool) -> None:
+    # Flushed one by one: a pipe's reader (or Ctrl-C) must not wait for the end of the input.
+    if as_json:
+        print(json.dumps({"file": str(path), **detection.to_dict()}), flush=True)
+    else:
+        print(
+            f"{path}\t{detection.time_s:8.2f} s\t{detection.keyword}\t"
+            f"score {detection.score:.6f}\t({detection.stage})",
+            flush=True,
+        )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -75,27 +93,18 @@ def run(args: argparse.Namespace) -> int:
     failures = 0
     for path in args.files:
         cascade.reset()
-        detections = []
         chunks = _stdin_chunks() if str(path) == "-" else iter_audio_chunks(path)
         try:
             for pcm, warnings in chunks:
                 for warning in warnings:
-                    print(f"kws detect: warning: {warning}", file=sys.stderr)
-                detections += cascade.process(pcm)
+                    print(f"kws detect: warning: {warning}", file=sys.stderr, flush=True)
+                for detection in cascade.process(pcm):
+                    _print_detection(path, detection, args.json)
         except KwsError as error:
             # One bad file does not stop the others; the exit code says something failed.
             print(f"kws detect: error: {error}", file=sys.stderr)
             failures += 1
             continue
-        for detection in detections:
-            if args.json:
-                print(json.dumps({"file": str(path), **detection.to_dict()}), flush=True)
-            else:
-                print(
-                    f"{path}\t{detection.time_s:8.2f} s\t{detection.keyword}\t"
-                    f"score {detection.score:.6f}\t({detection.stage})",
-                    flush=True,
-                )
         if args.stats:
             print(
                 json.dumps({"file": str(path), "counters": cascade.counters.as_dict()}),
