@@ -3,6 +3,7 @@ warning) or gets one clear line on stderr and exit 2, never a traceback."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tracemalloc
@@ -49,10 +50,19 @@ def _bad_files(tmp_path: Path) -> dict[str, Path]:
     files["directory"] = tmp_path / "folder.wav"
     files["directory"].mkdir()
     files["missing"] = tmp_path / "missing.wav"
+    flac = tmp_path / "good.flac"
+    soundfile.write(flac, _tone(16000, 1.0), 16000)
+    flac_payload = flac.read_bytes()
+    files["flac_cut_in_first_frame"] = tmp_path / "cut.flac"
+    first_frame = flac_payload.index(b"\xff\xf8")  # frame sync code after the metadata
+    files["flac_cut_in_first_frame"].write_bytes(flac_payload[: first_frame + 50])
     return files
 
 
-@pytest.mark.parametrize("case", ["empty", "corrupt_header", "not_audio", "directory", "missing"])
+@pytest.mark.parametrize(
+    "case",
+    ["empty", "corrupt_header", "not_audio", "directory", "missing", "flac_cut_in_first_frame"],
+)
 def test_unreadable_audio_is_one_line_exit_2(
     case: str, tmp_path: Path, random_bundle: Path
 ) -> None:
@@ -145,3 +155,42 @@ def test_two_hour_file_streams_in_constant_memory(tmp_path: Path) -> None:
     tracemalloc.stop()
     assert total == 16000 * 7200
     assert peak < 2 * peak_after_first + 1_000_000  # one chunk's worth, not the file's 230 MB
+
+
+def _detection_times(
+    path: Path, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, list[float], str]:
+    from kws.cli import main
+
+    capsys.readouterr()
+    code = main(["detect", "--json", str(path)])
+    captured = capsys.readouterr()
+    times = [json.loads(line)["time_s"] for line in captured.out.splitlines()]
+    return code, times, captured.err
+
+
+@pytest.mark.parametrize("suffix", ["wav", "flac", "ogg", "mp3"])
+def test_truncated_recording_keeps_the_detections_before_the_cut(
+    suffix: str,
+    demo_recordings: tuple[Path, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    pcm, rate_hz = soundfile.read(demo_recordings[0], dtype="int16")
+    whole = tmp_path / f"four_keywords.{suffix}"
+    # at half level: lossy codecs overshoot full scale, and clipping has warnings of its own
+    soundfile.write(whole, np.concatenate([pcm // 2] * 4), rate_hz)
+    cut = tmp_path / f"cut.{suffix}"
+    payload = whole.read_bytes()
+    cut.write_bytes(payload[: int(len(payload) * 0.8)])
+
+    code, whole_times, whole_err = _detection_times(whole, capsys)
+    assert code == 0 and len(whole_times) == 4 and "kws detect:" not in whole_err
+    readable_s = sum(len(chunk) for chunk, _ in iter_audio_chunks(cut)) / 16000
+    assert 0.7 * len(pcm) * 4 / rate_hz < readable_s < 0.85 * len(pcm) * 4 / rate_hz
+
+    code, cut_times, cut_err = _detection_times(cut, capsys)
+    assert code == 0, cut_err
+    assert cut_times == [t for t in whole_times if t < readable_s] and len(cut_times) == 3
+    ours = [line for line in cut_err.splitlines() if line.startswith("kws detect:")]
+    assert len(ours) == 1 and ours[0].startswith("kws detect: warning:") and "truncated" in ours[0]
