@@ -1,22 +1,40 @@
 """`kws eval`: false rejects and false accepts per hour of a bundle on any labelled folder.
 
-DATA_DIR holds ``positives/`` and ``negatives/`` subfolders of audio files, or is a Google Speech
-Commands-style folder (a folder per word; the word matching the keyword is positive, the rest
-and ``_background_noise_`` negative).
+DATA_DIR holds ``positives/`` and ``negatives/`` subfolders of audio files (``positive/`` and
+``negative/`` too, any case), or is a Google Speech Commands-style folder (a folder per word; the
+folder named like the keyword, with spaces, underscores, hyphens or nothing between its words,
+is positive, the rest and ``_background_noise_`` negative). The layout it read, and how many
+files it took as keyword clips and as other audio, goes to stderr before the evaluation and into
+the result. A word-folder layout without the keyword's folder is refused: reading every clip as
+a negative would report the keyword's detections as false accepts.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif"}
+POSITIVE_FOLDER_NAMES = ("positives", "positive")
+NEGATIVE_FOLDER_NAMES = ("negatives", "negative")
+LABELLED_LAYOUT = "positives/negatives folders"
+WORD_FOLDER_LAYOUT = "Speech Commands word folders"
+FOUND_FOLDERS_SHOWN = 8  # how many of the folders found a refusal names
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("eval", help="measure a bundle on a labelled audio folder")
+    parser = subparsers.add_parser(
+        "eval",
+        help="measure a bundle on a labelled audio folder",
+        description="False rejects on keyword clips and false accepts per hour on other audio. "
+        "DATA_DIR holds positives/ and negatives/ (or positive/, negative/), or a folder per "
+        "word, Speech Commands style, one of them named like the keyword.",
+    )
     parser.add_argument("data_dir", type=Path, metavar="DATA_DIR")
     parser.add_argument(
         "--model",
@@ -29,47 +47,143 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(run=run)
 
 
+@dataclass(frozen=True)
+class Layout:
+    """How DATA_DIR was read: which files are keyword clips (positives) and which are not."""
+
+    name: str  # LABELLED_LAYOUT or WORD_FOLDER_LAYOUT
+    positives: tuple[Path, ...]
+    negatives: tuple[Path, ...]
+    positive_folders: tuple[str, ...]
+    negative_folders: tuple[str, ...]
+    ignored_folders: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        """One line: the layout, and how many files each side took from which folders."""
+
+        def side(count: int, kind: str, folders: tuple[str, ...]) -> str:
+            plural = "" if count == 1 else "s"
+            if len(folders) > 3:
+                return f"{count} {kind} file{plural} from {len(folders)} folders"
+            return f"{count} {kind} file{plural} from {', '.join(f'{f}/' for f in folders) or '-'}"
+
+        line = (
+            f"{self.name}: {side(len(self.positives), 'keyword', self.positive_folders)}, "
+            f"{side(len(self.negatives), 'other', self.negative_folders)}"
+        )
+        if self.ignored_folders:
+            line += f"; ignored: {', '.join(f'{f}/' for f in self.ignored_folders)}"
+        return line
+
+
 def _files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
 
 
-def labelled_files(data_dir: Path, keyword: str) -> tuple[list[Path], list[Path]]:
-    """(positive files, negative files) from either supported layout."""
+def _word_key(name: str) -> str:
+    """A folder or keyword name with case and word separators (spaces, _, -) made alike."""
+    return re.sub(r"[\s_-]+", "_", name.strip().lower())
+
+
+def keyword_folder_spellings(keyword: str) -> list[str]:
+    """The folder names taken as the keyword's (in any case), e.g. for "hey jarvis":
+    hey_jarvis, hey jarvis, hey-jarvis, heyjarvis."""
+    words = _word_key(keyword).split("_")
+    return list(dict.fromkeys(separator.join(words) for separator in ("_", " ", "-", "")))
+
+
+def read_layout(data_dir: Path, keyword: str) -> Layout:
+    """Sort DATA_DIR's audio files into positives and negatives (see the module docstring).
+
+    Raises:
+        KwsError: DATA_DIR is not a folder, has no audio, or is a word-folder layout without a
+            folder named like the keyword.
+    """
     from kws.errors import KwsError
 
     if not data_dir.is_dir():
         raise KwsError(f"{data_dir} is not a folder")
-    if (data_dir / "positives").is_dir() or (data_dir / "negatives").is_dir():
-        positives = _files(data_dir / "positives") if (data_dir / "positives").is_dir() else []
-        negatives = _files(data_dir / "negatives") if (data_dir / "negatives").is_dir() else []
+    folders = sorted(p for p in data_dir.iterdir() if p.is_dir())
+    positive = [f for f in folders if f.name.lower() in POSITIVE_FOLDER_NAMES]
+    negative = [f for f in folders if f.name.lower() in NEGATIVE_FOLDER_NAMES]
+    if positive or negative:
+        layout = Layout(
+            LABELLED_LAYOUT,
+            positives=tuple(p for folder in positive for p in _files(folder)),
+            negatives=tuple(p for folder in negative for p in _files(folder)),
+            positive_folders=tuple(f.name for f in positive),
+            negative_folders=tuple(f.name for f in negative),
+            ignored_folders=tuple(f.name for f in folders if f not in positive + negative),
+        )
     else:
-        target = keyword.lower().replace(" ", "_")
-        positives, negatives = [], []
-        for folder in sorted(p for p in data_dir.iterdir() if p.is_dir()):
-            is_positive = folder.name.lower() in (target, target.replace("_", ""))
-            (positives if is_positive else negatives).extend(_files(folder))
-    if not positives and not negatives:
-        raise KwsError(f"{data_dir} has no audio in positives/, negatives/ or word folders")
-    return positives, negatives
+        spellings = keyword_folder_spellings(keyword)
+        keys = {_word_key(spelling) for spelling in spellings}
+        positive = [f for f in folders if _word_key(f.name) in keys]
+        if not positive:
+            found = ", ".join(f.name for f in folders[:FOUND_FOLDERS_SHOWN]) or "no folders"
+            hidden = len(folders) - FOUND_FOLDERS_SHOWN
+            more = f" and {hidden} more" if hidden > 0 else ""
+            raise KwsError(
+                f"{data_dir} has no folder named like the keyword '{keyword}' (looked for "
+                f"{', '.join(spellings)}, any case) and no positives/ or negatives/ folder; "
+                f"found {found}{more}"
+            )
+        negative = [f for f in folders if f not in positive]
+        layout = Layout(
+            WORD_FOLDER_LAYOUT,
+            positives=tuple(p for folder in positive for p in _files(folder)),
+            negatives=tuple(p for folder in negative for p in _files(folder)),
+            positive_folders=tuple(f.name for f in positive),
+            negative_folders=tuple(f.name for f in negative),
+        )
+    if not layout.positives and not layout.negatives:
+        raise KwsError(f"{data_dir} has no audio files in {layout.describe()}")
+    return layout
 
 
-def evaluate_folder(cascade: Any, positives: list[Path], negatives: list[Path]) -> dict[str, Any]:
+def _detections_and_seconds(cascade: Any, path: Path) -> tuple[int, float]:
+    """Detections in one file and its length in seconds; its reader's warnings to stderr.
+
+    Raises:
+        AudioError: the file cannot be read.
+    """
     from kws.audio import iter_audio_chunks
+    from kws.cascade import HOP_S
 
-    def detections_in(path: Path) -> int:
-        cascade.reset()
-        count = 0
-        for pcm, _ in iter_audio_chunks(path):
-            count += len(cascade.process(pcm))
-        return count
+    cascade.reset()
+    detections = 0
+    for pcm, warnings in iter_audio_chunks(path):
+        for warning in warnings:
+            print(f"kws eval: warning: {warning}", file=sys.stderr, flush=True)
+        detections += len(cascade.process(pcm))
+    return detections, cascade.counters.hops * HOP_S
 
-    hits = sum(detections_in(p) > 0 for p in positives)
-    false_accepts = 0
-    negative_s = 0.0
-    for path in negatives:
-        false_accepts += detections_in(path)
-        negative_s += cascade.counters.hops * 0.01
-    hours = negative_s / 3600
+
+def evaluate_folder(cascade: Any, layout: Layout) -> dict[str, Any]:
+    """FRR over the positives, false accepts per hour over the negatives, and the layout.
+
+    A file that cannot be read is skipped with one warning line naming it, and listed under
+    ``skipped``; the others are still measured.
+    """
+    from kws.errors import AudioError
+
+    skipped: list[dict[str, str]] = []
+
+    def measured(paths: tuple[Path, ...]) -> list[tuple[int, float]]:
+        results = []
+        for path in paths:
+            try:
+                results.append(_detections_and_seconds(cascade, path))
+            except AudioError as error:
+                print(f"kws eval: warning: skipped {error}", file=sys.stderr, flush=True)
+                skipped.append({"file": str(path), "reason": str(error)})
+        return results
+
+    positives = measured(layout.positives)
+    negatives = measured(layout.negatives)
+    hits = sum(detections > 0 for detections, _ in positives)
+    false_accepts = sum(detections for detections, _ in negatives)
+    hours = sum(seconds for _, seconds in negatives) / 3600
     return {
         "positives": len(positives),
         "detected": hits,
@@ -79,6 +193,11 @@ def evaluate_folder(cascade: Any, positives: list[Path], negatives: list[Path]) 
         "false_accepts": false_accepts,
         "fa_per_hour": round(false_accepts / hours, 3) if hours > 0 else None,
         "thresholds": cascade.thresholds.__dict__,
+        "layout": layout.name,
+        "positive_folders": list(layout.positive_folders),
+        "negative_folders": list(layout.negative_folders),
+        "ignored_folders": list(layout.ignored_folders),
+        "skipped": skipped,
     }
 
 
@@ -91,19 +210,27 @@ def run(args: argparse.Namespace) -> int:
     cascade = load_cascade(
         args.model or default_bundle_dir(), full_only=args.no_cascade, detect=args.threshold
     )
-    positives, negatives = labelled_files(args.data_dir, cascade.keyword)
-    result = evaluate_folder(cascade, positives, negatives)
+    layout = read_layout(args.data_dir, cascade.keyword)
+    print(f"kws eval: read {args.data_dir} as {layout.describe()}", file=sys.stderr, flush=True)
+    result = evaluate_folder(cascade, layout)
     if args.json:
         print(json.dumps(result))
-    else:
-        console = Console()
-        console.print(f"keyword '{cascade.keyword}' on {args.data_dir}")
+        return 0
+    console = Console(highlight=False, soft_wrap=True)  # a path is never broken over lines
+    console.print(f"keyword '{cascade.keyword}' on {args.data_dir}", markup=False)
+    console.print(f"  read as {layout.describe()}", markup=False)
+    console.print(
+        f"  false rejects: {result['frr']} ({result['detected']}/{result['positives']} "
+        "positives detected)"
+    )
+    console.print(
+        f"  false accepts: {result['false_accepts']} in {result['negative_hours']} h "
+        f"= {result['fa_per_hour']} per hour"
+    )
+    if result["skipped"]:
+        count = len(result["skipped"])
+        names = ", ".join(skip["file"] for skip in result["skipped"])
         console.print(
-            f"  false rejects: {result['frr']} ({result['detected']}/{result['positives']} "
-            "positives detected)"
-        )
-        console.print(
-            f"  false accepts: {result['false_accepts']} in {result['negative_hours']} h "
-            f"= {result['fa_per_hour']} per hour"
+            f"  skipped {count} unreadable file{'' if count == 1 else 's'}: {names}", markup=False
         )
     return 0
