@@ -322,8 +322,32 @@ def _check_model(bundle_dir: Path, role: str, model: Any) -> None:
         raise BundleError(f"model {role!r} file {path.name} does not match its sha256 checksum")
 
 
-def _percent(value: Any) -> str:
-    return f"{100 * value:.1f}%" if isinstance(value, (int, float)) else "?"
+def _percent(value: Any, missing: str = "?") -> str:
+    return f"{100 * value:.1f}%" if isinstance(value, (int, float)) else missing
+
+
+def _real_speech_lines(keyword: str, figures: Any) -> list[str]:
+    """The card's section on real people (``kws train --real-speech``), if measured."""
+    if not isinstance(figures, dict):
+        return []
+    folders = figures.get("folders", {})
+    lines = [
+        "",
+        "## Real people (measurement only)",
+        "",
+        f"Recordings in `{figures.get('data_dir', '?')}`: "
+        + ", ".join(f"{phrase} {count}" for phrase, count in folders.items())
+        + f", each after {figures.get('lead_in_s', '?')} s of its own room tone, as "
+        f"`kws bench realspeech` plays them; noisy: mixed at {figures.get('snr_db', '?')} dB SNR. "
+        "Nothing in training was chosen by them.",
+        "",
+        "| cascade at the shipped thresholds | missed clean | missed noisy | others accepted |",
+        "|---|---|---|---|",
+        f"| {keyword} | {_percent(figures.get('frr_clean'), 'no recordings of it')} | "
+        f"{_percent(figures.get('frr_noisy'), '-')} | {_percent(figures.get('others_accepted'))} "
+        f"of {figures.get('others', '?')} |",
+    ]
+    return lines
 
 
 def render_card(manifest: dict[str, Any]) -> str:
@@ -399,6 +423,16 @@ def render_card(manifest: dict[str, Any]) -> str:
                 f"{_percent(at.get('frr'))} | {at.get('fa_per_hour', '?')} | "
                 f"{_percent(at.get('negative_clips_accepted'))} |"
             )
+        cascade = evaluation.get("cascade_at_shipped_thresholds", {})
+        contexts = {k[4:]: v for k, v in cascade.items() if k.startswith("frr ")}
+        if contexts:
+            lines += [
+                "",
+                "The cascade's FRR by what the keyword follows: "
+                + ", ".join(f"{context} {_percent(frr)}" for context, frr in contexts.items())
+                + ".",
+            ]
+        lines += _real_speech_lines(manifest.get("keyword", "?"), evaluation.get("real_speech"))
         comparison = evaluation.get("qat_vs_ptq", {})
         if comparison:
             target = evaluation.get("target_fa_per_hour", "?")

@@ -83,6 +83,21 @@ class TrainOptions:
     # Piper voice models (.onnx) to speak part of the training split; None: the voice packages
     # installed here (``training.data.neural.installed_voices``), () for espeak-ng alone.
     neural_voices: tuple[Path, ...] | None = None
+    # real recordings, one folder per phrase, measured once the bundle is made (measurement only)
+    real_speech_dir: Path | None = None
+
+
+def data_recipe(options: TrainOptions, keyword: str) -> DataRecipe:
+    """The dataset recipe ``train`` builds for ``options`` (``keyword`` already checked)."""
+    return DataRecipe(
+        keyword=keyword,
+        seed=options.seed,
+        quick=options.quick,
+        recordings_dir=options.recordings_dir,
+        negatives_dir=options.negatives_dir,
+        speech_commands_dir=options.speech_commands_dir,
+        neural_voices=_neural_voices(options),
+    )
 
 
 def _neural_voices(options: TrainOptions) -> tuple[str, ...]:
@@ -403,16 +418,12 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
     # before any work: a destination that is the user's, or that cannot be written, is refused now
     check_bundle_destination(options.out_dir)
     check_writable_folder(options.cache_dir)
+    if options.real_speech_dir is not None:
+        from kws.bench.realspeech import phrase_folders
+
+        phrase_folders(options.real_speech_dir)  # a wrong folder now, not after the training
     keyword = check_keyword(options.keyword)
-    recipe = DataRecipe(
-        keyword=keyword,
-        seed=options.seed,
-        quick=options.quick,
-        recordings_dir=options.recordings_dir,
-        negatives_dir=options.negatives_dir,
-        speech_commands_dir=options.speech_commands_dir,
-        neural_voices=_neural_voices(options),
-    )
+    recipe = data_recipe(options, keyword)
     dataset = build_dataset(recipe, options.cache_dir, progress)
     lap("data")
     settings = _fit_settings(options.quick, options.seed)
@@ -638,6 +649,10 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
         },
         "microwakeword": peer,
     }
+    if options.real_speech_dir is not None:
+        evaluation["real_speech"] = _real_speech_figures(
+            options.real_speech_dir, keyword, contents, entries, thresholds
+        )
     curve_dir = options.cache_dir / "det"
     evaluate.write_det(
         curve_dir / keyword.replace(" ", "_"),
@@ -697,6 +712,25 @@ def _write_or_keep(
         except BundleError:
             raise error from None
         raise TrainingError(f"{error}; the finished bundle is kept at {kept}") from error
+
+
+def _real_speech_figures(
+    data_dir: Path,
+    keyword: str,
+    contents: dict[tuple[str, str], bytes],
+    entries: dict[tuple[str, str], dict[str, Any]],
+    thresholds: Thresholds,
+) -> dict[str, Any]:
+    """The shipped cascade on real recordings (``kws bench realspeech``'s protocol, without its
+    stream): measured after every choice is made, never used for one."""
+    from kws.bench.realspeech import real_speech_figures
+
+    tiny = _spec_for(contents[("tiny", "qat")], entries[("tiny", "qat")])
+    full = _spec_for(contents[("full", "qat")], entries[("full", "qat")])
+    cascade = Cascade(keyword, full, thresholds, tiny=tiny)
+    figures = real_speech_figures(cascade, keyword, data_dir)
+    figures["note"] = "measurement only: no model, threshold or setting was chosen by it"
+    return figures
 
 
 def _microwakeword_figures(keyword: str, dataset: Dataset, target: float) -> dict[str, Any]:

@@ -293,6 +293,74 @@ def _event_time(event: Any) -> float:
     return float(getattr(event, "time_s", event))
 
 
+def _read_folders(
+    folders: dict[str, list[Path]],
+) -> tuple[dict[str, list[npt.NDArray[np.int16]]], list[str]]:
+    from kws.audio import read_audio
+
+    recordings: dict[str, list[npt.NDArray[np.int16]]] = {}
+    unreadable: list[str] = []
+    for phrase, files in folders.items():
+        recordings[phrase] = []
+        for path in files:
+            try:
+                recordings[phrase].append(read_audio(path)[0])
+            except KwsError:
+                unreadable.append(str(path))
+    return recordings, unreadable
+
+
+def _recording_figures(
+    detector: Any,
+    own: str,
+    clean: dict[str, list[npt.NDArray[np.int16]]],
+    noisy: dict[str, list[npt.NDArray[np.int16]]],
+) -> dict[str, Any]:
+    """Misses on the detector's own phrase (clean and noisy) and the share of the others'
+    recordings it accepts."""
+    row: dict[str, Any] = {}
+    if own in clean:
+        for label, clips in (("clean", clean[own]), ("noisy", noisy[own])):
+            missed = sum(not _detects_after_lead_in(detector, pcm) for pcm in clips)
+            row[f"frr_{label}"] = round(missed / len(clips), 4) if clips else None
+        row["recordings"] = len(clean[own])
+    others = [pcm for phrase, clips in clean.items() if phrase != own for pcm in clips]
+    accepted = sum(_detects_after_lead_in(detector, pcm) for pcm in others)
+    row["others_accepted"] = round(accepted / len(others), 4) if others else None
+    row["others"] = len(others)
+    return row
+
+
+def real_speech_figures(
+    detector: Any, keyword: str, data_dir: Path, snr_db: float = 10.0, seed: int = 0
+) -> dict[str, Any]:
+    """One detector (``reset()``, ``process(pcm)``) on the recordings of ``data_dir``, as the
+    benchmark plays them, without the stream: what ``kws train --real-speech`` records.
+
+    Raises:
+        KwsError: no folder of audio in ``data_dir``.
+    """
+    recordings, unreadable = _read_folders(phrase_folders(data_dir))
+    clean = {
+        phrase: [heard(pcm, None, seed, i) for i, pcm in enumerate(clips)]
+        for phrase, clips in recordings.items()
+    }
+    noisy = {
+        phrase: [heard(pcm, snr_db, seed, i) for i, pcm in enumerate(clips)]
+        for phrase, clips in recordings.items()
+        if phrase == keyword
+    }
+    return {
+        "data_dir": data_dir.name,
+        "folders": {phrase: len(clips) for phrase, clips in recordings.items()},
+        "unreadable": len(unreadable),
+        "snr_db": snr_db,
+        "lead_in_s": LEAD_IN_S,
+        "seed": seed,
+        **_recording_figures(detector, keyword, clean, noisy),
+    }
+
+
 def measure(
     data_dir: Path,
     models: list[Path],
@@ -305,20 +373,10 @@ def measure(
     Raises:
         KwsError: no folder of audio, or a model that cannot be loaded.
     """
-    from kws.audio import read_audio
-
     folders = phrase_folders(data_dir)
     detectors = _kws_detectors(models) + _peer_detectors(set(folders))
     started = time.monotonic()
-    recordings: dict[str, list[npt.NDArray[np.int16]]] = {}
-    unreadable: list[str] = []
-    for phrase, files in folders.items():
-        recordings[phrase] = []
-        for path in files:
-            try:
-                recordings[phrase].append(read_audio(path)[0])
-            except KwsError:
-                unreadable.append(str(path))
+    recordings, unreadable = _read_folders(folders)
     clean = {
         phrase: [heard(pcm, None, seed, i) for i, pcm in enumerate(clips)]
         for phrase, clips in recordings.items()
@@ -337,17 +395,8 @@ def measure(
             "detector": detector_spec.name,
             "keyword": detector_spec.keyword,
             "operating_point": detector_spec.operating_point,
+            **_recording_figures(detector, detector_spec.keyword, clean, noisy),
         }
-        own = detector_spec.keyword
-        if own in clean:
-            for label, clips in (("clean", clean[own]), ("noisy", noisy[own])):
-                missed = sum(not _detects_after_lead_in(detector, pcm) for pcm in clips)
-                row[f"frr_{label}"] = round(missed / len(clips), 4) if clips else None
-            row["recordings"] = len(clean[own])
-        others = [pcm for phrase, clips in clean.items() if phrase != own for pcm in clips]
-        accepted = sum(_detects_after_lead_in(detector, pcm) for pcm in others)
-        row["others_accepted"] = round(accepted / len(others), 4) if others else None
-        row["others"] = len(others)
         if stream.size:
             detector.reset()
             false_accepts = 0

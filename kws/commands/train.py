@@ -34,6 +34,13 @@ def register(subparsers: Any) -> None:
         "repeatable (default: the voice packages installed with kws[train])",
     )
     parser.add_argument("--no-neural-voices", action="store_true", help="espeak-ng voices only")
+    parser.add_argument(
+        "--real-speech",
+        type=Path,
+        metavar="DIR",
+        help="recordings of real people, one folder per phrase (as ../shared/realspeech): the "
+        "finished bundle is measured on them for its card; nothing is chosen by them",
+    )
     parser.add_argument("--cache-dir", type=Path, default=Path(".cache/kws"))
     parser.set_defaults(run=run)
 
@@ -60,6 +67,10 @@ def run(args: argparse.Namespace) -> int:
 
         for path in args.piper_voice:
             voice_id(path)  # a missing voice is one line now, not after the TensorFlow import
+    if args.real_speech is not None:
+        from kws.bench.realspeech import phrase_folders
+
+        phrase_folders(args.real_speech)
     try:
         from training.pipeline import TrainOptions, train
     except ImportError as error:
@@ -77,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
         negatives_dir=args.negatives,
         speech_commands_dir=args.speech_commands,
         neural_voices=() if args.no_neural_voices else _paths(args.piper_voice),
+        real_speech_dir=args.real_speech,
     )
     import signal
 

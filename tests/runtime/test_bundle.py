@@ -175,3 +175,34 @@ def test_an_unwritable_destination_is_found_before_writing(tmp_path: Path) -> No
     finally:
         locked.chmod(0o755)
     check_bundle_destination(tmp_path / "new" / "deeper" / "bundle")  # created when written
+
+
+def test_the_card_shows_real_speech_and_context_figures() -> None:
+    from kws.bundle import render_card
+
+    manifest = {
+        "keyword": "smart mirror",
+        "evaluation": {
+            "cascade_at_shipped_thresholds": {
+                "frr": 0.2,
+                "frr alone": 0.1,
+                "frr after a sentence and a pause": 0.3,
+            },
+            "real_speech": {
+                "data_dir": "realspeech",
+                "folders": {"smart mirror": 369, "snowboy": 401},
+                "lead_in_s": 1.0,
+                "snr_db": 10.0,
+                "frr_clean": 0.58,
+                "frr_noisy": 0.588,
+                "others_accepted": 0.001,
+                "others": 401,
+            },
+        },
+    }
+    card = render_card(manifest)
+    assert "by what the keyword follows: alone 10.0%, after a sentence and a pause 30.0%" in card
+    assert "## Real people (measurement only)" in card
+    assert "| smart mirror | 58.0% | 58.8% | 0.1% of 401 |" in card
+    manifest["evaluation"]["real_speech"] = {"folders": {"snowboy": 401}, "others": 401}
+    assert "| smart mirror | no recordings of it | - | ? of 401 |" in render_card(manifest)

@@ -19,6 +19,7 @@ from kws.errors import TrainingError
 def quick_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("train")
     out = root / "hey_nova"
+    _phrase_folders(root / "people")
     result = subprocess.run(
         [
             sys.executable,
@@ -32,6 +33,8 @@ def quick_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
             str(out),
             "--cache-dir",
             str(root / "cache"),
+            "--real-speech",
+            str(root / "people"),
         ],
         capture_output=True,
         text=True,
@@ -39,6 +42,34 @@ def quick_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return out
+
+
+def _phrase_folders(root: Path) -> None:
+    """Stand-ins for recordings of people: two voices saying the keyword, one something else."""
+    import soundfile
+
+    from kws.synth import VoiceSettings, synthesize
+
+    for folder, phrase, voices in (
+        ("hey_nova", "hey nova", ("en-us+m3", "en+f2")),
+        ("good_morning", "good morning", ("en-us+m3",)),
+    ):
+        (root / folder).mkdir(parents=True)
+        for index, voice in enumerate(voices):
+            pcm = synthesize(phrase, VoiceSettings(voice=voice, rate_wpm=150, pitch=50))
+            padded = np.concatenate([np.zeros(8000, np.int16), pcm, np.zeros(8000, np.int16)])
+            soundfile.write(root / folder / f"{index}.flac", padded, 16000)
+
+
+@pytest.mark.slow
+def test_quick_training_measures_the_bundle_on_the_real_speech_folder(quick_bundle: Path) -> None:
+    manifest = load_manifest(quick_bundle)
+    figures = manifest["evaluation"]["real_speech"]
+    assert figures["folders"] == {"good morning": 1, "hey nova": 2}
+    assert figures["frr_clean"] in (0.0, 0.5, 1.0) and figures["frr_noisy"] in (0.0, 0.5, 1.0)
+    assert figures["others"] == 1 and figures["others_accepted"] in (0.0, 1.0)
+    assert "measurement only" in figures["note"]
+    assert "## Real people (measurement only)" in (quick_bundle / "CARD.md").read_text()
 
 
 @pytest.mark.slow
@@ -108,10 +139,12 @@ def test_quick_bundle_runs_in_litert(quick_bundle: Path) -> None:
 def test_rerun_reuses_the_feature_cache(quick_bundle: Path) -> None:
     manifest = json.loads((quick_bundle / "manifest.json").read_text())
     assert manifest["training"]["data"]["cache_hit"] is False
-    from training.data import DataRecipe, build_dataset
+    from training.data import build_dataset
+    from training.pipeline import TrainOptions, data_recipe
 
     cache = quick_bundle.parent / "cache"
-    dataset = build_dataset(DataRecipe("hey nova", quick=True), cache)
+    recipe = data_recipe(TrainOptions("hey nova", quick_bundle, quick=True), "hey nova")
+    dataset = build_dataset(recipe, cache)
     assert dataset.stats["cache_hit"] is True
 
 
@@ -192,3 +225,19 @@ def test_a_bundle_that_cannot_be_written_at_the_end_is_kept_in_the_cache(
     (kept,) = (tmp_path / "cache" / "unsaved_bundles").iterdir()
     assert kept.name.startswith("word-")
     assert load_manifest(kept)["models"]["full"]["sha256"] == manifest["models"]["full"]["sha256"]
+
+
+def test_a_missing_real_speech_folder_is_refused_before_any_work(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "kws", "train", "--keyword", "hey nova", "--quick"]
+        + ["--out", str(tmp_path / "b"), "--cache-dir", str(tmp_path / "cache")]
+        + ["--real-speech", str(tmp_path / "nowhere")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"kws train: error: {tmp_path / 'nowhere'} is not a folder"
+    ]
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "b").exists()
