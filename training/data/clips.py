@@ -33,11 +33,6 @@ NEGATIVE_CLIPS_ARE = (
 # Of the clips and stream phrases of a split that has neural voices (training only): positives,
 # confusables and ordinary speech alike, so the voice itself never tells the keyword apart.
 NEURAL_VOICE_SHARE = 0.3
-# Background noise under a clip: most at 0-30 dB SNR, and a share in a quiet room, as most of
-# people's own recordings are (models that only ever heard noise missed clean real recordings).
-NOISY_SNR_DB = (0.0, 30.0)
-QUIET_ROOM_SHARE = 0.3
-QUIET_ROOM_SNR_DB = (30.0, 60.0)
 MAX_KEYWORD_S = 1.4  # half the test positives at 10 dB, Picovoice-style
 
 # features, end frame, voice, pcm, context (what came before the keyword; "" for negatives)
@@ -234,10 +229,8 @@ def make_clip(job: ClipJob) -> Record:
     noise = background(plan, rng, n_lead + n_clip)
     if job.split == "test" and job.kind == "pos":
         snr_db = TEST_POSITIVE_SNRS_DB[job.index % len(TEST_POSITIVE_SNRS_DB)]
-    elif rng.random() < QUIET_ROOM_SHARE:
-        snr_db = float(rng.uniform(*QUIET_ROOM_SNR_DB))
     else:
-        snr_db = float(rng.uniform(*NOISY_SNR_DB))
+        snr_db = float(rng.uniform(0.0, 30.0))
     clip_rms = augment.rms(clip[n_lead:])
     reference_rms = clip_rms if clip_rms > 1e-4 else 0.01
     audio = noise * (reference_rms / (augment.rms(noise) * 10 ** (snr_db / 20.0)))
