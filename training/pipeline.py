@@ -80,9 +80,9 @@ class TrainOptions:
     recordings_dir: Path | None = None
     negatives_dir: Path | None = None
     speech_commands_dir: Path | None = None
-    # Piper voice models (.onnx) to speak part of the training split; None: the voice packages
-    # installed here (``training.data.neural.installed_voices``), () for espeak-ng alone.
-    neural_voices: tuple[Path, ...] | None = None
+    # Piper voice models (.onnx) to speak part of the training split; none by default: one
+    # voice at 0.3 of the data did not help real people and cost minutes (docs/RESULTS.md)
+    neural_voices: tuple[Path, ...] = ()
     # real recordings, one folder per phrase, measured once the bundle is made (measurement only)
     real_speech_dir: Path | None = None
 
@@ -101,13 +101,7 @@ def data_recipe(options: TrainOptions, keyword: str) -> DataRecipe:
 
 
 def _neural_voices(options: TrainOptions) -> tuple[str, ...]:
-    if options.neural_voices is None:
-        return neural.installed_voices()
     return tuple(neural.voice_id(path) for path in options.neural_voices)
-
-
-def _voices_flags(paths: tuple[Path, ...]) -> str:
-    return "".join(f" --piper-voice {str(p)!r}" for p in paths) or " --no-neural-voices"
 
 
 def check_keyword(keyword: str) -> str:
@@ -674,7 +668,7 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
             "command": f"kws train --keyword {keyword!r}"
             + (" --quick" if options.quick else "")
             + f" --seed {options.seed}"
-            + ("" if options.neural_voices is None else _voices_flags(options.neural_voices)),
+            + "".join(f" --piper-voice {str(p)!r}" for p in options.neural_voices),
             "data": dataset.stats,
             "tiny": tiny_log,
             "full": full_log,

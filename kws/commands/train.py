@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         recordings_dir=args.recordings,
         negatives_dir=args.negatives,
         speech_commands_dir=args.speech_commands,
-        neural_voices=() if args.no_neural_voices else _paths(args.piper_voice),
+        neural_voices=tuple(args.piper_voice or ()),
         real_speech_dir=args.real_speech,
     )
     import signal
@@ -131,10 +131,6 @@ def run(args: argparse.Namespace) -> int:
         )
     )
     return 0
-
-
-def _paths(paths: list[Path] | None) -> tuple[Path, ...] | None:
-    return None if paths is None else tuple(paths)
 
 
 class _StopFlag:

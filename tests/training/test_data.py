@@ -166,9 +166,7 @@ def test_some_positives_follow_a_sentence_after_a_pause() -> None:
     lead_in_speech, long_pauses = 0, 0
     contexts = []
     for index in range(40):
-        audio, end, context = _positive(
-            plan, "en+m1", np.random.default_rng(index), n_lead, n_clip
-        )
+        audio, end, context = _positive(plan, "en+m1", np.random.default_rng(index), n_lead, n_clip)
         contexts.append(context)
         assert audio.shape == (n_lead + n_clip,) and 1.25 * 16000 <= end <= n_clip
         sound = np.flatnonzero(np.abs(audio).reshape(-1, 160).max(axis=1) > 1e-3)  # 10 ms frames

