@@ -310,6 +310,25 @@ def _read_folders(
     return recordings, unreadable
 
 
+Recordings = dict[str, list[npt.NDArray[np.int16]]]
+
+
+def _heard_sets(
+    recordings: Recordings, keywords: set[str], snr_db: float, seed: int
+) -> tuple[Recordings, Recordings]:
+    """Every phrase's recordings as heard clean, and those of ``keywords`` mixed at ``snr_db``."""
+    clean = {
+        phrase: [heard(pcm, None, seed, i) for i, pcm in enumerate(clips)]
+        for phrase, clips in recordings.items()
+    }
+    noisy = {
+        phrase: [heard(pcm, snr_db, seed, i) for i, pcm in enumerate(clips)]
+        for phrase, clips in recordings.items()
+        if phrase in keywords
+    }
+    return clean, noisy
+
+
 def _recording_figures(
     detector: Any,
     own: str,
@@ -341,15 +360,7 @@ def real_speech_figures(
         KwsError: no folder of audio in ``data_dir``.
     """
     recordings, unreadable = _read_folders(phrase_folders(data_dir))
-    clean = {
-        phrase: [heard(pcm, None, seed, i) for i, pcm in enumerate(clips)]
-        for phrase, clips in recordings.items()
-    }
-    noisy = {
-        phrase: [heard(pcm, snr_db, seed, i) for i, pcm in enumerate(clips)]
-        for phrase, clips in recordings.items()
-        if phrase == keyword
-    }
+    clean, noisy = _heard_sets(recordings, {keyword}, snr_db, seed)
     return {
         "data_dir": data_dir.name,
         "folders": {phrase: len(clips) for phrase, clips in recordings.items()},
@@ -377,15 +388,7 @@ def measure(
     detectors = _kws_detectors(models) + _peer_detectors(set(folders))
     started = time.monotonic()
     recordings, unreadable = _read_folders(folders)
-    clean = {
-        phrase: [heard(pcm, None, seed, i) for i, pcm in enumerate(clips)]
-        for phrase, clips in recordings.items()
-    }
-    noisy = {
-        phrase: [heard(pcm, snr_db, seed, i) for i, pcm in enumerate(clips)]
-        for phrase, clips in recordings.items()
-        if any(d.keyword == phrase for d in detectors)
-    }
+    clean, noisy = _heard_sets(recordings, {d.keyword for d in detectors}, snr_db, seed)
     stream = keyword_free_stream(stream_minutes, seed)
     stream_hours = stream.size / SAMPLE_RATE_HZ / 3600.0
     rows = []

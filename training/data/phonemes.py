@@ -23,6 +23,7 @@ from kws.errors import SynthesisError
 # espeakCHARS_UTF8 for the text; phoneme mode 0 = espeak's ASCII mnemonics, no separators.
 _TEXT_MODE_UTF8 = 1
 _PHONEME_MODE_ASCII = 0
+_PHONEME_MODE_IPA = 0x02
 
 # A vowel mnemonic starts with one of these letters (consonants never do in English voices).
 _VOWEL_START = re.compile(
@@ -42,8 +43,9 @@ _NEAR_VOWELS = (
 )
 
 
-def text_to_phonemes(text: str, voice: str = "en-us") -> str:
-    """espeak-ng's ASCII phoneme string for ``text`` as ``voice`` would say it.
+def text_to_phonemes(text: str, voice: str = "en-us", ipa: bool = False) -> str:
+    """espeak-ng's ASCII phoneme string (or its IPA, ``ipa=True``) for ``text`` as ``voice``
+    would say it, clauses joined by spaces.
 
     Raises:
         SynthesisError: espeak-ng is missing or has no such voice.
@@ -67,7 +69,9 @@ def text_to_phonemes(text: str, voice: str = "en-us") -> str:
         # The library advances the pointer clause by clause and sets it to NULL at the end.
         while pointer.value:
             result = lib.espeak_TextToPhonemes(
-                ctypes.byref(pointer), _TEXT_MODE_UTF8, _PHONEME_MODE_ASCII
+                ctypes.byref(pointer),
+                _TEXT_MODE_UTF8,
+                _PHONEME_MODE_IPA if ipa else _PHONEME_MODE_ASCII,
             )
             if result:
                 clauses.append(result.decode("utf-8", errors="ignore").strip())
