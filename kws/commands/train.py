@@ -30,10 +30,9 @@ def register(subparsers: Any) -> None:
         type=Path,
         action="append",
         metavar="MODEL.onnx",
-        help="a Piper voice (its .onnx.json beside it) to speak part of the training data; "
-        "repeatable (default: the voice packages installed with kws[train])",
+        help="a Piper voice (its .onnx.json beside it) to speak 30%% of the training data; "
+        "repeatable (default: espeak-ng voices only)",
     )
-    parser.add_argument("--no-neural-voices", action="store_true", help="espeak-ng voices only")
     parser.add_argument(
         "--real-speech",
         type=Path,
