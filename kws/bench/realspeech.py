@@ -202,13 +202,13 @@ def phrase_folders(data_dir: Path) -> dict[str, list[Path]]:
     Raises:
         KwsError: DIR is not a folder or holds no folder of audio.
     """
-    from kws.commands.eval import AUDIO_SUFFIXES
+    from kws.commands.eval import audio_files
 
     if not data_dir.is_dir():
         raise KwsError(f"{data_dir} is not a folder")
     folders: dict[str, list[Path]] = {}
     for folder in sorted(p for p in data_dir.iterdir() if p.is_dir()):
-        files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+        files = audio_files(folder)
         if files:
             folders[" ".join(folder.name.lower().replace("_", " ").split())] = files
     if not folders:

@@ -76,8 +76,20 @@ class Layout:
         return line
 
 
-def _files(folder: Path) -> list[Path]:
+def audio_files(folder: Path) -> list[Path]:
+    """Every audio file under ``folder`` (any depth), sorted."""
     return sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+
+
+def _layout(name: str, positive: list[Path], negative: list[Path], ignored: list[Path]) -> Layout:
+    return Layout(
+        name,
+        positives=tuple(p for folder in positive for p in audio_files(folder)),
+        negatives=tuple(p for folder in negative for p in audio_files(folder)),
+        positive_folders=tuple(f.name for f in positive),
+        negative_folders=tuple(f.name for f in negative),
+        ignored_folders=tuple(f.name for f in ignored),
+    )
 
 
 def _word_key(name: str) -> str:
@@ -107,14 +119,8 @@ def read_layout(data_dir: Path, keyword: str) -> Layout:
     positive = [f for f in folders if f.name.lower() in POSITIVE_FOLDER_NAMES]
     negative = [f for f in folders if f.name.lower() in NEGATIVE_FOLDER_NAMES]
     if positive or negative:
-        layout = Layout(
-            LABELLED_LAYOUT,
-            positives=tuple(p for folder in positive for p in _files(folder)),
-            negatives=tuple(p for folder in negative for p in _files(folder)),
-            positive_folders=tuple(f.name for f in positive),
-            negative_folders=tuple(f.name for f in negative),
-            ignored_folders=tuple(f.name for f in folders if f not in positive + negative),
-        )
+        ignored = [f for f in folders if f not in positive + negative]
+        layout = _layout(LABELLED_LAYOUT, positive, negative, ignored)
     else:
         spellings = keyword_folder_spellings(keyword)
         keys = {_word_key(spelling) for spelling in spellings}
@@ -129,13 +135,7 @@ def read_layout(data_dir: Path, keyword: str) -> Layout:
                 f"found {found}{more}"
             )
         negative = [f for f in folders if f not in positive]
-        layout = Layout(
-            WORD_FOLDER_LAYOUT,
-            positives=tuple(p for folder in positive for p in _files(folder)),
-            negatives=tuple(p for folder in negative for p in _files(folder)),
-            positive_folders=tuple(f.name for f in positive),
-            negative_folders=tuple(f.name for f in negative),
-        )
+        layout = _layout(WORD_FOLDER_LAYOUT, positive, negative, [])
     if not layout.positives and not layout.negatives:
         raise KwsError(f"{data_dir} has no audio files in {layout.describe()}")
     return layout
