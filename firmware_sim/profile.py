@@ -1,6 +1,6 @@
-"""Power profiles: TOML files in ``power_profiles/`` describing a device's battery, MCU,
-microphone and memory. Loading validates every key: a missing, negative, non-numeric or unknown
-key is a ``ProfileError`` that names it.
+"""Power profiles: TOML files in ``firmware_sim/power_profiles/`` (package data, so an installed
+wheel has them) describing a device's battery, MCU, microphone and memory. Loading validates
+every key: a missing, negative, non-numeric or unknown key is a ``ProfileError`` that names it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 from kws.errors import ProfileError
 
-PROFILE_DIR = Path(__file__).resolve().parent.parent / "power_profiles"
+PROFILE_DIR = Path(__file__).resolve().parent / "power_profiles"
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ def parse_profile(raw: dict[str, Any], source: str = "profile") -> Profile:
 
 
 def load_profile(name_or_path: str | Path) -> Profile:
-    """A profile by name (``smartwatch_300mah``, looked up in ``power_profiles/``) or TOML path."""
+    """A profile by name (``smartwatch_300mah``, looked up in ``PROFILE_DIR``) or TOML path."""
     path = Path(name_or_path)
     if not path.suffix:
         path = PROFILE_DIR / f"{name_or_path}.toml"

@@ -213,13 +213,13 @@ def test_remembered_models_score_replays_exactly_and_run_once() -> None:
     """Replaying clips through Remembered models gives the real models' scores, with the tiny
     model's state caught up where two clips begin alike and then part."""
     import json
-    from pathlib import Path
 
+    from kws.defaults import default_bundle_dir
     from kws.frontend import FEATURE_SCALE
     from kws.model import TfliteModel
     from training.evaluate import Remembered, score_sequence
 
-    bundle = Path(__file__).parents[2] / "models" / "hey_jarvis"
+    bundle = default_bundle_dir()
     manifest = json.loads((bundle / "manifest.json").read_text())
 
     def model(role: str) -> TfliteModel:
