@@ -3,7 +3,7 @@
 The public face is small::
 
     import kws
-    cascade = kws.load_bundle("models/hey_jarvis")
+    cascade = kws.load_bundle("hey_jarvis")  # a shipped bundle's name, or a folder
     for detection in cascade.process(pcm_int16):
         print(detection.time_s, detection.keyword, detection.score)
 """
@@ -23,10 +23,15 @@ if TYPE_CHECKING:
 
 
 def load_bundle(path: str | Any, **overrides: Any) -> Cascade:
-    """Load a model bundle folder and return a ready ``Cascade``.
+    """Load a model bundle (a folder, or a known bundle's name as ``kws models`` lists them)
+    and return a ready ``Cascade``.
 
     Imported lazily so that ``import kws`` stays cheap (no interpreter, no JIT).
+
+    Raises:
+        BundleError: neither an existing path nor a known name, or a bundle that is corrupt.
     """
     from kws.cascade import load_cascade
+    from kws.defaults import resolve_bundle
 
-    return load_cascade(path, **overrides)
+    return load_cascade(resolve_bundle(path), **overrides)

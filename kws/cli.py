@@ -18,6 +18,7 @@ from kws.errors import KwsError
 COMMAND_MODULES = (
     "detect",
     "listen",
+    "models",
     "train",
     "eval",
     "battery",

@@ -28,7 +28,7 @@ def register(subparsers: Any) -> None:
         "cascade", help="CPU per hour of audio vs pymicro-wakeword", description=__doc__
     )
     parser.add_argument("--minutes", type=float, default=60.0, help="audio length (default 60)")
-    parser.add_argument("--model", type=Path, help="bundle (default models/hey_jarvis)")
+    parser.add_argument("--model", type=Path, help="bundle folder or name (default hey_jarvis)")
     parser.add_argument(
         "--chunk-ms", type=int, default=30, help="audio chunk per call (default 30)"
     )
@@ -93,11 +93,11 @@ def measure(minutes: float, model_dir: Path, chunk_ms: int = 30) -> dict[str, An
 
 
 def run(args: argparse.Namespace) -> int:
-    from kws.defaults import default_bundle_dir
+    from kws.defaults import resolve_bundle
 
     if args.minutes <= 0 or args.chunk_ms <= 0:
         raise KwsError("--minutes and --chunk-ms must be positive")
-    figures = measure(args.minutes, args.model or default_bundle_dir(), args.chunk_ms)
+    figures = measure(args.minutes, resolve_bundle(args.model), args.chunk_ms)
     if args.json:
         print(json.dumps(figures))
         return 0

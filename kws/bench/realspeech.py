@@ -64,7 +64,8 @@ def register(subparsers: Any) -> None:
         "--model",
         type=Path,
         action="append",
-        help="bundle folder or microWakeWord .json (repeatable; default: the shipped bundles)",
+        help="bundle folder, bundle name (kws models) or microWakeWord .json (repeatable; "
+        "default: the shipped bundles)",
     )
     parser.add_argument("--snr-db", type=float, default=10.0, help="noisy mixtures (default 10)")
     parser.add_argument(
@@ -428,7 +429,7 @@ def _percent(value: Any) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kws.defaults import shipped_bundle_dirs
+    from kws.defaults import resolve_bundle, shipped_bundle_dirs
 
     if args.stream_minutes < 0:
         raise KwsError("--stream-minutes must be 0 or more")
@@ -438,7 +439,7 @@ def run(args: argparse.Namespace) -> int:
         raise KwsError(
             f"the real-speech bench needs {error.name}: pip install 'kws[synth]'"
         ) from error
-    models = args.model or shipped_bundle_dirs()
+    models = [resolve_bundle(m) for m in args.model] if args.model else shipped_bundle_dirs()
     figures = measure(args.data_dir, models, args.snr_db, args.stream_minutes, args.seed)
     if args.json:
         print(json.dumps(figures))

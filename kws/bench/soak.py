@@ -22,7 +22,7 @@ def register(subparsers: Any) -> None:
         "soak", help="memory of kws detect on a generated endless stream", description=__doc__
     )
     parser.add_argument("--hours", type=float, default=24.0)
-    parser.add_argument("--model", type=Path, help="bundle (default models/hey_jarvis)")
+    parser.add_argument("--model", type=Path, help="bundle folder or name (default hey_jarvis)")
     parser.add_argument("--json", action="store_true")
     parser.set_defaults(run_target=run)
 
@@ -79,7 +79,10 @@ def soak(hours: float, model: Path | None) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     if args.hours <= 0:
         raise KwsError("--hours must be positive")
-    result = soak(args.hours, args.model)
+    from kws.defaults import resolve_bundle
+
+    # resolved here, so a wrong name is one line now, not an exit of the child process
+    result = soak(args.hours, None if args.model is None else resolve_bundle(args.model))
     if args.json:
         print(json.dumps(result))
     else:

@@ -19,9 +19,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--profile",
         default="smartwatch_300mah",
-        help="profile name in power_profiles/ or a .toml path",
+        help="profile name (firmware_sim/power_profiles/) or a .toml path",
     )
-    parser.add_argument("--model", type=Path, help="bundle folder (default: models/hey_jarvis)")
+    parser.add_argument(
+        "--model", type=Path, help="bundle folder or name (kws models; default: hey_jarvis)"
+    )
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--audio", type=Path, help="an audio file to replay")
     source.add_argument("--scenario", choices=("quiet", "office", "tv"), default="office")
@@ -170,13 +172,13 @@ def run(args: argparse.Namespace) -> int:
     from firmware_sim.profile import load_profile
     from firmware_sim.simulator import full_always_on, simulate
     from kws.cascade import load_cascade
-    from kws.defaults import default_bundle_dir
+    from kws.defaults import resolve_bundle
     from kws.errors import KwsError
 
     if args.minutes <= 0:
         raise KwsError("--minutes must be positive")
     profile = load_profile(args.profile)
-    model_dir = args.model or default_bundle_dir()
+    model_dir = resolve_bundle(args.model)
     cascade = load_cascade(model_dir)
     features, keyword_times = _audio_source(args, cascade.keyword)
     console = Console()

@@ -29,7 +29,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--model",
         type=Path,
-        help="bundle folder or microWakeWord .json (default: models/hey_jarvis)",
+        help="bundle folder, bundle name (kws models) or microWakeWord .json (default: hey_jarvis)",
     )
     parser.add_argument("--threshold", type=float, help="detect threshold (overrides the bundle's)")
     parser.add_argument("--wake-threshold", type=float, help="tiny model's wake threshold")
@@ -79,13 +79,13 @@ def _print_detection(path: Path, detection: Detection, as_json: bool) -> None:
 def run(args: argparse.Namespace) -> int:
     from kws.audio import iter_audio_chunks
     from kws.cascade import load_cascade
-    from kws.defaults import default_bundle_dir
+    from kws.defaults import resolve_bundle
     from kws.errors import KwsError
 
     if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
         raise KwsError(f"--threshold must be between 0 and 1, got {args.threshold}")
     cascade = load_cascade(
-        args.model or default_bundle_dir(),
+        resolve_bundle(args.model),
         full_only=args.no_cascade,
         detect=args.threshold,
         wake=args.wake_threshold,

@@ -39,7 +39,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--model",
         type=Path,
-        help="bundle folder or microWakeWord .json (default: models/hey_jarvis)",
+        help="bundle folder, bundle name (kws models) or microWakeWord .json (default: hey_jarvis)",
     )
     parser.add_argument("--threshold", type=float, help="detect threshold (overrides the bundle's)")
     parser.add_argument("--no-cascade", action="store_true", help="full model on every step")
@@ -205,10 +205,10 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from kws.cascade import load_cascade
-    from kws.defaults import default_bundle_dir
+    from kws.defaults import resolve_bundle
 
     cascade = load_cascade(
-        args.model or default_bundle_dir(), full_only=args.no_cascade, detect=args.threshold
+        resolve_bundle(args.model), full_only=args.no_cascade, detect=args.threshold
     )
     layout = read_layout(args.data_dir, cascade.keyword)
     print(f"kws eval: read {args.data_dir} as {layout.describe()}", file=sys.stderr, flush=True)

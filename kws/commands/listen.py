@@ -16,7 +16,9 @@ MAX_SILENT_READS = 5  # consecutive 1 s timeouts before the device counts as gon
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("listen", help="live detection on the microphone")
-    parser.add_argument("--model", type=Path, help="bundle folder (default: models/hey_jarvis)")
+    parser.add_argument(
+        "--model", type=Path, help="bundle folder or name (kws models; default: hey_jarvis)"
+    )
     parser.add_argument("--device", type=int, help="input device index (see --list-devices)")
     parser.add_argument("--list-devices", action="store_true", help="list input devices and exit")
     parser.add_argument("--threshold", type=float, help="detect threshold (overrides the bundle's)")
@@ -99,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.live import Live
 
     from kws.cascade import load_cascade
-    from kws.defaults import default_bundle_dir
+    from kws.defaults import resolve_bundle
     from kws.errors import DeviceError
     from kws.microphone import MicrophoneSource, list_input_devices
 
@@ -111,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
         for index, name, channels in devices:
             console.print(f"{index:3d}  {name}  ({channels} in)")
         return 0
-    cascade = load_cascade(args.model or default_bundle_dir(), detect=args.threshold)
+    cascade = load_cascade(resolve_bundle(args.model), detect=args.threshold)
     if not list_input_devices():
         raise DeviceError("no audio input device found (is a microphone connected?)")
     started = time.monotonic()

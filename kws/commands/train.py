@@ -9,6 +9,8 @@ from typing import Any
 
 
 def register(subparsers: Any) -> None:
+    from kws.defaults import user_models_dir
+
     parser = subparsers.add_parser(
         "train",
         help="train a keyword bundle from a phrase (needs the [train] extra)",
@@ -16,7 +18,12 @@ def register(subparsers: Any) -> None:
         "voices, and write the bundle atomically.",
     )
     parser.add_argument("--keyword", required=True, help="the phrase, e.g. 'hey nova'")
-    parser.add_argument("--out", type=Path, help="bundle folder (default models/<keyword>)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="bundle folder (default models/<keyword>); a bundle saved in "
+        f"{user_models_dir()}/NAME shows up in kws models and is found as --model NAME",
+    )
     parser.add_argument(
         "--quick", action="store_true", help="tiny dataset and few epochs (minutes)"
     )
@@ -119,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
     manifest = json.loads((bundle / "manifest.json").read_text())
     evaluation = manifest["evaluation"]
     console.print(f"bundle written: {bundle}")
+    console.print(_where_to_find(bundle))
     console.print(
         json.dumps(
             {
@@ -130,6 +138,19 @@ def run(args: argparse.Namespace) -> int:
         )
     )
     return 0
+
+
+def _where_to_find(bundle: Path) -> str:
+    """How to use the new bundle by name: saved in the user folder, ``kws models`` lists it."""
+    from kws.defaults import user_models_dir
+
+    user_dir = user_models_dir()
+    if bundle.resolve().parent == user_dir.resolve():
+        return f"kws models lists it; use it as --model {bundle.name}"
+    return (
+        f"use it as --model {bundle}; moved into {user_dir}/, kws models lists it "
+        f"and --model {bundle.name} finds it"
+    )
 
 
 class _StopFlag:
