@@ -22,7 +22,7 @@ def test_help_lists_every_subcommand() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "kws", "--help"], capture_output=True, text=True, check=True
     )
-    for name in ("detect", "listen", "train", "eval", "battery", "bench"):
+    for name in ("detect", "listen", "models", "train", "eval", "battery", "bench"):
         assert name in result.stdout
 
 
