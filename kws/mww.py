@@ -8,7 +8,7 @@ the mean of the last ``sliding_window_size`` probabilities reaching ``probabilit
 
 from __future__ import annotations
 
-import json
+import reprlib
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,13 @@ from kws.cascade import Cascade, Thresholds
 from kws.errors import BundleError
 from kws.frontend import FEATURE_SCALE
 from kws.model import TfliteModel, tensor_summary
+from kws.untrusted import (
+    MAX_MODEL_BYTES,
+    escape_unprintable,
+    inside_folder,
+    read_capped,
+    read_json,
+)
 
 
 def microwakeword_spec(model_content: bytes, file_name: str) -> dict[str, Any]:
@@ -46,28 +53,80 @@ def load_microwakeword(
 ) -> Cascade:
     """Load a microWakeWord config and its model as a single-stage ``Cascade``.
 
+    The config is read only if it is a regular file (at most ``MAX_JSON_BYTES``); the model it
+    names only if it is a regular file in the config's folder (links followed; at most
+    ``MAX_MODEL_BYTES``).
+
     Raises:
-        BundleError: unreadable config or model.
+        BundleError: unreadable or invalid config, a model outside the config's folder or not a
+            regular file, or a model that is not a loadable TFLite model.
     """
+    config = read_json(config_path)
+    if not isinstance(config, dict):
+        raise BundleError(f"{config_path}: not a microWakeWord model config (not a JSON object)")
+    keyword = _keyword(config, config_path)
+    cutoff, window = _micro_settings(config, config_path)
+    content, model_file = _read_model(config, config_path)
     try:
-        config = json.loads(config_path.read_text(encoding="utf-8"))
-        micro = config["micro"]
-        model_file = config_path.parent / config["model"]
-        content = model_file.read_bytes()
-    except (OSError, KeyError, TypeError, json.JSONDecodeError) as error:
-        raise BundleError(f"{config_path}: not a microWakeWord model config ({error})") from error
-    if Path(config["model"]).name != config["model"]:
-        raise BundleError(f"{config_path}: model path {config['model']!r} leaves its folder")
-    spec = microwakeword_spec(content, model_file.name)
+        spec = microwakeword_spec(content, model_file.name)
+    except (ValueError, RuntimeError, IndexError) as error:
+        raise BundleError(f"{model_file}: not a loadable TFLite model") from error
     model = TfliteModel(content, spec, FEATURE_SCALE, reference_kernels)
     refractory_s = overrides.pop("refractory_s", 0.75)
     thresholds = Thresholds(
-        wake=float(micro["probability_cutoff"]),
-        detect=float(micro["probability_cutoff"]),
-        smoothing_frames=int(micro["sliding_window_size"]),
+        wake=cutoff,
+        detect=cutoff,
+        smoothing_frames=window,
         wake_window_s=0.0,
         preroll_s=0.0,
         refractory_s=refractory_s,
     )
     thresholds = Thresholds.from_manifest(thresholds.__dict__, **overrides)
-    return Cascade(str(config.get("wake_word", config_path.stem)).lower(), model, thresholds)
+    return Cascade(keyword, model, thresholds)
+
+
+def _keyword(config: dict[str, Any], config_path: Path) -> str:
+    keyword = config.get("wake_word", config_path.stem)
+    if not isinstance(keyword, str) or not keyword.strip():
+        raise BundleError(f"{config_path}: wake_word must be non-empty text")
+    if escape_unprintable(keyword) != keyword:
+        raise BundleError(
+            f"{config_path}: wake_word {reprlib.repr(keyword)} holds control characters; a "
+            "keyword is printable text"
+        )
+    return keyword.lower()
+
+
+def _micro_settings(config: dict[str, Any], config_path: Path) -> tuple[float, int]:
+    """``micro.probability_cutoff`` (a number in [0, 1]) and ``micro.sliding_window_size``."""
+    micro = config.get("micro")
+    if not isinstance(micro, dict):
+        raise BundleError(f'{config_path}: no "micro" section (not a microWakeWord config?)')
+    cutoff = micro.get("probability_cutoff")
+    # NaN fails the range check; bool is an int to Python, not a probability
+    if isinstance(cutoff, bool) or not isinstance(cutoff, (int, float)) or not 0 <= cutoff <= 1:
+        raise BundleError(
+            f"{config_path}: micro.probability_cutoff must be a number from 0 to 1, "
+            f"got {reprlib.repr(cutoff)}"
+        )
+    window = micro.get("sliding_window_size")
+    if isinstance(window, bool) or not isinstance(window, int) or not 1 <= window <= 100:
+        raise BundleError(
+            f"{config_path}: micro.sliding_window_size must be an integer 1-100, "
+            f"got {reprlib.repr(window)}"
+        )
+    return float(cutoff), window
+
+
+def _read_model(config: dict[str, Any], config_path: Path) -> tuple[bytes, Path]:
+    """The bytes of the model file the config names, and its path."""
+    name = config.get("model")
+    shown = reprlib.repr(name)
+    if not isinstance(name, str) or name in ("", ".", ".."):
+        raise BundleError(f'{config_path}: "model" must name the model file, got {shown}')
+    if Path(name).name != name:
+        raise BundleError(f"{config_path}: model path {shown} leaves its folder")
+    model_file = inside_folder(config_path.parent, name)
+    if model_file is None:  # a link pointing out of the folder
+        raise BundleError(f"{config_path}: model {shown} leaves its folder (a link elsewhere)")
+    return read_capped(model_file, MAX_MODEL_BYTES), model_file
