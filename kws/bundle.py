@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import reprlib
 import shutil
 import tempfile
 from pathlib import Path
@@ -18,6 +19,13 @@ from typing import Any
 from kws.errors import BundleError
 from kws.frontend import FrontendConfig
 from kws.model import SCORE_ACTIVATIONS
+from kws.untrusted import (
+    MAX_MODEL_BYTES,
+    escape_unprintable,
+    inside_folder,
+    read_capped,
+    read_json,
+)
 
 SCHEMA_VERSION = 1
 MODEL_ROLES = ("tiny", "full")
@@ -141,8 +149,8 @@ def check_writable_folder(folder: str | Path) -> None:
 
 def _is_kws_manifest(path: Path) -> bool:
     try:
-        manifest = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        manifest = read_json(path)
+    except BundleError:
         return False
     return (
         isinstance(manifest, dict)
@@ -195,10 +203,7 @@ def load_manifest(path: str | Path) -> dict[str, Any]:
     manifest_path = bundle_dir / "manifest.json"
     if not manifest_path.is_file():
         raise BundleError(f"{bundle_dir} has no manifest.json")
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise BundleError(f"{manifest_path} is not valid JSON: {error}") from error
+    manifest = read_json(manifest_path)
     if not isinstance(manifest, dict):
         raise BundleError(f"{manifest_path} must hold a JSON object")
     version = manifest.get("schema_version")
@@ -226,8 +231,14 @@ def load_manifest(path: str | Path) -> dict[str, Any]:
     scale = manifest.get("feature_scale", 0.0390625)
     if not _is_number(scale) or scale <= 0:
         raise BundleError(f"{manifest_path}: feature_scale must be a positive number")
-    if not isinstance(manifest.get("keyword"), str) or not manifest["keyword"]:
+    keyword = manifest.get("keyword")
+    if not isinstance(keyword, str) or not keyword.strip():
         raise BundleError(f"{manifest_path} names no keyword")
+    if escape_unprintable(keyword) != keyword:  # it is printed to terminals
+        raise BundleError(
+            f"{manifest_path}: keyword {reprlib.repr(keyword)} holds control characters; a "
+            "keyword is printable text"
+        )
     manifest["_dir"] = str(bundle_dir.resolve())
     return manifest
 
@@ -255,10 +266,27 @@ def model_path(bundle_dir: Path, role: str, model: dict[str, Any]) -> Path:
     name = model.get("file")
     if not isinstance(name, str) or not name:
         raise BundleError(f"model {role!r} names no file")
-    candidate = (bundle_dir / name).resolve()
-    if candidate.parent != bundle_dir.resolve():
-        raise BundleError(f"model {role!r} file {name!r} is outside the bundle folder")
+    candidate = inside_folder(bundle_dir, name)
+    if candidate is None:
+        raise BundleError(f"model {role!r} file {reprlib.repr(name)} is outside the bundle folder")
     return candidate
+
+
+def read_model(bundle_dir: Path, role: str, model: dict[str, Any]) -> bytes:
+    """The model file's bytes, read once and checked against the manifest's ``sha256``: load
+    these, not a second read of the file, which may have changed since.
+
+    Raises:
+        BundleError: the file is outside the folder, missing, not a regular file, larger than
+            ``MAX_MODEL_BYTES``, or does not match its checksum.
+    """
+    path = model_path(bundle_dir, role, model)
+    if not path.exists():
+        raise BundleError(f"model {role!r} file {path.name} is missing from {bundle_dir}")
+    payload = read_capped(path, MAX_MODEL_BYTES)
+    if sha256_bytes(payload) != model.get("sha256"):
+        raise BundleError(f"model {role!r} file {path.name} does not match its sha256 checksum")
+    return payload
 
 
 def _is_int(value: Any, minimum: int = 0) -> bool:
@@ -315,11 +343,7 @@ def _check_model(bundle_dir: Path, role: str, model: Any) -> None:
         for pair in states
     ):
         raise BundleError(f"model {role!r}: states must be a list of [input, output] names")
-    path = model_path(bundle_dir, role, model)
-    if not path.is_file():
-        raise BundleError(f"model {role!r} file {path.name} is missing from {bundle_dir}")
-    if sha256_bytes(path.read_bytes()) != model["sha256"]:
-        raise BundleError(f"model {role!r} file {path.name} does not match its sha256 checksum")
+    read_model(bundle_dir, role, model)
 
 
 def _percent(value: Any, missing: str = "?") -> str:

@@ -238,7 +238,7 @@ def load_cascade(
     Raises:
         BundleError: the bundle is missing, corrupt or does not match this runtime.
     """
-    from kws.bundle import load_manifest, model_path
+    from kws.bundle import load_manifest, read_model
     from kws.model import TfliteModel
 
     source = Path(path)
@@ -253,18 +253,12 @@ def load_cascade(
     if "full" not in models:
         raise BundleError(f"{source}: manifest has no 'full' model")
     full = TfliteModel(
-        model_path(bundle_dir, "full", models["full"]).read_bytes(),
-        models["full"],
-        scale,
-        reference_kernels,
+        read_model(bundle_dir, "full", models["full"]), models["full"], scale, reference_kernels
     )
     tiny = None
     if "tiny" in models:
         tiny = TfliteModel(
-            model_path(bundle_dir, "tiny", models["tiny"]).read_bytes(),
-            models["tiny"],
-            scale,
-            reference_kernels,
+            read_model(bundle_dir, "tiny", models["tiny"]), models["tiny"], scale, reference_kernels
         )
     thresholds = Thresholds.from_manifest(manifest["thresholds"], **overrides)
     cascade = Cascade(manifest["keyword"], full, thresholds, tiny=tiny, full_only=full_only)

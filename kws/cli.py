@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from kws import __version__
 from kws.errors import KwsError
+from kws.untrusted import escape_unprintable
 
 # Order is the order shown in --help.
 COMMAND_MODULES = (
@@ -50,7 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.run(args)
     except KwsError as error:
-        print(f"kws {args.command}: error: {error}", file=sys.stderr)
+        # one line, whatever a file name or a bundle put into the message
+        print(f"kws {args.command}: error: {escape_unprintable(str(error))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"kws {args.command}: interrupted", file=sys.stderr)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 import kws
 from kws.cli import main
@@ -32,3 +35,13 @@ def test_unknown_subcommand_exits_nonzero() -> None:
     )
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
+
+
+def test_an_error_line_never_carries_control_characters(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hostile = tmp_path / "x\x1b[2J\nsecond line"
+    assert main(["detect", "--model", str(hostile), "-"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "\x1b" not in err
+    assert "\\x1b[2J\\nsecond line" in err

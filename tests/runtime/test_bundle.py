@@ -54,6 +54,9 @@ def test_checksum_mismatch_is_refused(random_bundle: Path, tmp_path: Path) -> No
         (lambda m: m["models"]["full"].update(score_activation="tanh"), "score_activation"),
         (lambda m: m["thresholds"].update(detect_smoothing=0), "detect_smoothing"),
         (lambda m: m["thresholds"].update(smoothing_frames=2.5), "smoothing_frames"),
+        (lambda m: m.update(keyword="hey \x1b]0;owned\x07\x1b[2J"), "control characters"),
+        (lambda m: m.update(keyword="hey\u202ejarvis"), "control characters"),
+        (lambda m: m.update(keyword="hey\njarvis"), "control characters"),
     ],
 )
 def test_bad_manifest_is_refused_with_reason(
@@ -75,6 +78,70 @@ def test_missing_files_are_refused(tmp_path: Path, random_bundle: Path) -> None:
     (bundle / "manifest.json").write_text("{not json")
     with pytest.raises(BundleError, match="not valid JSON"):
         load_manifest(bundle)
+
+
+def test_a_deep_or_huge_manifest_is_refused(random_bundle: Path, tmp_path: Path) -> None:
+    from kws.untrusted import MAX_JSON_BYTES
+
+    bundle = _copy(random_bundle, tmp_path)
+    (bundle / "manifest.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(BundleError, match="nested too deeply"):
+        load_manifest(bundle)
+    manifest = (random_bundle / "manifest.json").read_text()
+    (bundle / "manifest.json").write_text(manifest + " " * MAX_JSON_BYTES)
+    with pytest.raises(BundleError, match="larger than"):
+        load_manifest(bundle)
+
+
+def test_an_oversized_or_special_model_file_is_refused(random_bundle: Path, tmp_path: Path) -> None:
+    from kws.untrusted import MAX_MODEL_BYTES
+
+    bundle = _copy(random_bundle, tmp_path)
+    (bundle / "tiny.tflite").unlink()
+    with open(bundle / "tiny.tflite", "wb") as handle:
+        handle.truncate(MAX_MODEL_BYTES + 1)  # sparse: no disk used
+    with pytest.raises(BundleError, match="larger than"):
+        load_manifest(bundle)
+    (bundle / "tiny.tflite").unlink()
+    os.mkfifo(bundle / "tiny.tflite")
+    with pytest.raises(BundleError, match="not a regular file"):
+        load_manifest(bundle)
+
+
+def test_the_model_loaded_is_the_model_verified(
+    random_bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model file replaced right after its checksum was verified is never loaded."""
+    import kws.bundle
+    import kws.model
+    from kws.cascade import load_cascade
+
+    bundle = _copy(random_bundle, tmp_path)
+    expected = {
+        name: kws.bundle.sha256_bytes((bundle / name).read_bytes())
+        for name in ("tiny.tflite", "full.tflite")
+    }
+    real_hash, real_model = kws.bundle.sha256_bytes, kws.model.TfliteModel
+
+    def hash_then_swap(payload: bytes) -> str:
+        for name in expected:
+            if (bundle / name).read_bytes() == payload:
+                (bundle / name).write_bytes(b"swapped after the check")
+        return real_hash(payload)
+
+    loaded = []
+
+    def spying_model(content: bytes, *args, **kwargs):  # type: ignore[no-untyped-def]
+        loaded.append(real_hash(content))
+        return real_model(content, *args, **kwargs)
+
+    monkeypatch.setattr(kws.bundle, "sha256_bytes", hash_then_swap)
+    monkeypatch.setattr(kws.model, "TfliteModel", spying_model)
+    try:
+        load_cascade(bundle)
+    except BundleError:
+        pass  # refusing the swapped file is right too
+    assert set(loaded) <= set(expected.values())
 
 
 def test_interrupted_write_keeps_previous_bundle(

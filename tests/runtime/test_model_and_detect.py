@@ -129,6 +129,28 @@ def test_detect_bad_inputs_exit_2_with_one_line(
         assert len(errors) == 1 and "Traceback" not in result.stderr, result.stderr
 
 
+def test_a_bundle_keyword_with_control_characters_never_reaches_the_terminal(
+    random_bundle: Path, tmp_path: Path, noise_wav: Path
+) -> None:
+    import shutil
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(random_bundle, bundle)
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest["keyword"] = "hey \x1b]0;owned\x07\x1b[2J"
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    result = subprocess.run(
+        [sys.executable, "-m", "kws", "detect", "--model", str(bundle), "--threshold", "0"]
+        + [str(noise_wav)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "\x1b" not in result.stdout + result.stderr and "\x07" not in result.stderr
+    assert result.stderr.count("\n") == 1 and "control characters" in result.stderr
+
+
 def test_no_cascade_baseline_runs_full_every_stride(random_bundle: Path) -> None:
     pcm = (np.random.default_rng(2).standard_normal(32000) * 500).astype(np.int16)
     cascade = load_cascade(random_bundle, full_only=True)
