@@ -76,10 +76,18 @@ def listen_loop(
     return summary
 
 
+def print_summary(console: Any, summary: ListenSummary) -> None:
+    """The summary lines, as plain text: a keyword like "[/b]" is not rich markup."""
+    for line in summary.lines():
+        console.print(line, markup=False)
+
+
 def _render(cascade: Any, level_db: float, summary: ListenSummary) -> Any:
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=f"kws listen — '{cascade.keyword}'  (Ctrl-C to stop)", show_header=False)
+    keyword = escape(cascade.keyword)  # shown as text, not read as rich markup
+    table = Table(title=f"kws listen — '{keyword}'  (Ctrl-C to stop)", show_header=False)
     bar = "█" * int(max(0.0, (level_db + 60) / 60) * 30)
     table.add_row("input level", f"{level_db:6.1f} dBFS {bar}")
     table.add_row(
@@ -91,7 +99,7 @@ def _render(cascade: Any, level_db: float, summary: ListenSummary) -> Any:
     table.add_row("state", "AWAKE (full model)" if cascade.awake else "listening (tiny model)")
     table.add_row("wakes / detections", f"{summary.wakes} / {len(summary.detections)}")
     table.add_row("audio dropped", f"{summary.dropped_s:.2f} s")
-    for t, keyword, score in summary.detections[-5:]:
+    for t, _, score in summary.detections[-5:]:
         table.add_row("detection", f"{t:8.2f} s  {keyword}  {score:.6f}")
     return table
 
@@ -124,7 +132,6 @@ def run(args: argparse.Namespace) -> int:
         summary = listen_loop(
             cascade, source, lambda c, level, s: live.update(_render(c, level, s))
         )
-    for line in summary.lines():
-        console.print(line)
+    print_summary(console, summary)
     console.print(f"(wall time {time.monotonic() - started:.1f} s)")
     return 0

@@ -63,7 +63,13 @@ def run(args: argparse.Namespace) -> int:
 
     from kws.bundle import check_bundle_destination, check_writable_folder
     from kws.errors import TrainingError
+    from kws.untrusted import escape_unprintable
 
+    if escape_unprintable(args.keyword) != args.keyword:  # before it names the --out folder
+        raise TrainingError(
+            f"the keyword {args.keyword!r} holds control characters; give printable text such "
+            "as --keyword 'hey nova'"
+        )
     out = args.out or Path("models") / "_".join(args.keyword.lower().split())
     # before TensorFlow loads (seconds, and lines of its own on stderr); train() checks again
     check_bundle_destination(out)

@@ -57,6 +57,22 @@ def test_loop_stops_on_request(random_bundle: Path) -> None:
     assert source.remaining == 990
 
 
+def test_a_keyword_with_brackets_is_shown_as_text_not_markup(random_bundle: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from kws.commands.listen import ListenSummary, _render, print_summary
+
+    cascade = load_cascade(random_bundle)
+    cascade.keyword = "hey [/b] [red]jarvis"
+    summary = ListenSummary(detections=[(1.0, cascade.keyword, 0.99)])
+    console = Console(file=io.StringIO(), width=100)
+    console.print(_render(cascade, -30.0, summary))
+    print_summary(console, summary)
+    assert console.file.getvalue().count("hey [/b] [red]jarvis") == 3  # type: ignore[attr-defined]
+
+
 def test_microphone_callback_counts_overflow_instead_of_blocking() -> None:
     source = MicrophoneSource(queue_blocks=2)
     block = np.zeros((BLOCK_SAMPLES, 1), np.int16)

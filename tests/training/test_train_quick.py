@@ -170,6 +170,20 @@ def test_bad_keyword_exits_2_with_one_line(tmp_path: Path) -> None:
     assert not (tmp_path / "b").exists()
 
 
+@pytest.mark.parametrize("keyword", ["hey\x1b[31mnova", "hey\tnova", "hey\u202enova"])
+def test_a_keyword_with_control_characters_is_refused_up_front(
+    keyword: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from kws.cli import main
+
+    monkeypatch.setitem(sys.modules, "training.pipeline", None)  # fails if training is reached
+    assert main(["train", "--keyword", keyword, "--out", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err
+    assert "control characters" in err and err.count("\n") == 1
+    assert not any(char in err for char in "\x1b\t\u202e")
+    assert not (tmp_path / "b").exists()
+
+
 def test_qat_keeps_the_epoch_that_misses_least_on_validation_and_the_latest_on_a_tie() -> None:
     from training.pipeline import _Candidate, _choose_qat
 
