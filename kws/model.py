@@ -179,7 +179,15 @@ class TfliteModel:
     def from_bundle(
         cls, bundle_dir: Path, spec: dict[str, Any], feature_scale: float
     ) -> TfliteModel:
-        return cls((Path(bundle_dir) / spec["file"]).read_bytes(), spec, feature_scale)
+        """The model ``spec`` (a manifest entry) names in ``bundle_dir``, built from the bytes
+        checked against its ``sha256``.
+
+        Raises:
+            BundleError: see ``kws.bundle.read_model``, and a model the spec does not describe.
+        """
+        from kws.bundle import read_model  # kws.bundle imports this module
+
+        return cls(read_model(Path(bundle_dir), str(spec.get("file")), spec), spec, feature_scale)
 
     def reset(self) -> None:
         """Forget all streaming history (states back to zero)."""

@@ -29,6 +29,21 @@ def test_streaming_model_carries_state(random_bundle: Path) -> None:
     assert spec["states"] and all(out == f"next_{inp}" for inp, out in spec["states"])
 
 
+def test_from_bundle_loads_only_a_model_matching_its_checksum(
+    random_bundle: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(random_bundle, bundle)
+    manifest = load_manifest(bundle)
+    payload = bytearray((bundle / "tiny.tflite").read_bytes())
+    payload[-1] ^= 0xFF
+    (bundle / "tiny.tflite").write_bytes(bytes(payload))
+    with pytest.raises(BundleError, match="sha256"):
+        TfliteModel.from_bundle(bundle, manifest["models"]["tiny"], manifest["feature_scale"])
+
+
 def test_logit_output_goes_through_the_sigmoid(random_bundle: Path) -> None:
     manifest = load_manifest(random_bundle)
     spec = manifest["models"]["full"]
