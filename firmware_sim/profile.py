@@ -5,6 +5,7 @@ every key: a missing, negative, non-numeric or unknown key is a ``ProfileError``
 
 from __future__ import annotations
 
+import sys
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -81,6 +82,8 @@ def _section(raw: dict[str, Any], name: str, cls: type) -> Any:
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ProfileError(f"{name}.{key} must be a number, got {value!r}")
+        if isinstance(value, int) and abs(value) > sys.float_info.max:  # float() would overflow
+            raise ProfileError(f"{name}.{key} is too large ({len(str(value))} digits)")
         if value < 0:
             raise ProfileError(f"{name}.{key} must not be negative, got {value}")
         converted[key] = int(value) if kind == "int" else float(value)
@@ -123,6 +126,7 @@ def load_profile(name_or_path: str | Path) -> Profile:
         raise ProfileError(f"no power profile {name_or_path!r} (known: {known})")
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+    # ValueError: TOMLDecodeError, UnicodeDecodeError, and an integer over 4,300 digits
+    except ValueError as error:
         raise ProfileError(f"{path}: not valid TOML ({error})") from error
     return parse_profile(raw, path.stem)

@@ -68,3 +68,15 @@ def test_unknown_profile_lists_known_ones(tmp_path: Path) -> None:
     broken.write_text("[battery\n")
     with pytest.raises(ProfileError, match="not valid TOML"):
         load_profile(broken)
+
+
+@pytest.mark.parametrize(("digits", "message"), [(400, "too large"), (5000, "not valid TOML")])
+def test_an_integer_too_large_for_a_float_is_refused(
+    tmp_path: Path, digits: int, message: str
+) -> None:
+    text = (PROFILE_DIR / "smartwatch_300mah.toml").read_text()
+    edited = re.sub(r"capacity_mah = [\d.]+", "capacity_mah = " + "9" * digits, text)
+    assert edited != text
+    (tmp_path / "huge.toml").write_text(edited)
+    with pytest.raises(ProfileError, match=message):
+        load_profile(tmp_path / "huge.toml")

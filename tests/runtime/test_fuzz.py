@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import tempfile
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +19,18 @@ import soundfile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from firmware_sim.profile import PROFILE_DIR, Profile, load_profile
 from kws.audio import read_audio
 from kws.bundle import load_manifest
 from kws.cascade import Cascade, load_cascade
-from kws.errors import AudioError, BundleError
+from kws.errors import AudioError, BundleError, ProfileError
 from kws.mww import load_microwakeword
 
 WAV_EXAMPLES = 150
 MANIFEST_EXAMPLES = 150
 MWW_CONFIG_EXAMPLES = 150
 MWW_BYTES_EXAMPLES = 150
+PROFILE_EXAMPLES = 200
 COMPRESSED_EXAMPLES = 100  # per format: FLAC, Ogg Vorbis
 DEADLINE_MS = 5000  # a case that takes longer is a hang
 
@@ -283,3 +286,65 @@ def test_microwakeword_config_bytes_never_crash(random_bundle: Path) -> None:
         write_and_load()
     finally:
         shutil.rmtree(folder.parent)
+
+
+# -- power profiles ----------------------------------------------------------------------------
+
+TOML_VALUES = (
+    st.sampled_from(["inf", "-inf", "nan", "+nan", "1e308", "1e309", "-0.0", "0", "true"])
+    | st.integers(-(10**6), 10**6).map(str)
+    | st.integers(10**300, 10**400).map(str)  # TOML integers: Python reads them unbounded
+    | st.just("1" * 5000)  # past Python's 4,300-digit limit on reading an integer
+    | st.floats().map(repr)
+    | st.text(max_size=8).map(json.dumps)
+    | st.sampled_from(["[1, 2]", "{ a = 1 }", "1979-05-27", '""', "[]"])
+)
+
+
+def _toml(raw: dict[str, Any], replaced: dict[tuple[str, ...], str | None]) -> str:
+    """``raw`` written back as TOML, each key path in ``replaced`` given that literal (or, for
+    None, left out)."""
+
+    def literal(path: tuple[str, ...], value: Any) -> str | None:
+        if path in replaced:
+            return replaced[path]
+        return json.dumps(value) if isinstance(value, str) else repr(value)
+
+    lines = []
+    for key, value in raw.items():
+        if not isinstance(value, dict) and (text := literal((key,), value)) is not None:
+            lines.append(f"{key} = {text}")
+    for section, values in raw.items():
+        if isinstance(values, dict):
+            lines.append(f"[{section}]")
+            for key, value in values.items():
+                if (text := literal((section, key), value)) is not None:
+                    lines.append(f"{key} = {text}")
+    return "\n".join(lines) + "\n"
+
+
+def test_power_profile_reader_never_crashes(tmp_path: Path) -> None:
+    raw = tomllib.loads((PROFILE_DIR / "smartwatch_300mah.toml").read_text())
+    paths = [
+        (section, key)
+        for section, values in raw.items()
+        if isinstance(values, dict)
+        for key in values
+    ] + [(key,) for key, value in raw.items() if not isinstance(value, dict)]
+    path = tmp_path / "fuzz.toml"
+
+    @settings(max_examples=PROFILE_EXAMPLES, deadline=DEADLINE_MS)
+    @given(
+        edits=st.dictionaries(
+            st.sampled_from(paths), st.none() | TOML_VALUES, min_size=1, max_size=3
+        )
+    )
+    def edit_and_load(edits: dict[tuple[str, ...], str | None]) -> None:
+        path.write_text(_toml(raw, edits))
+        try:
+            profile = load_profile(path)
+        except ProfileError:
+            return
+        assert isinstance(profile, Profile)
+
+    edit_and_load()
