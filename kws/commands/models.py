@@ -71,6 +71,16 @@ def _text(value: Any, percent: bool = False) -> str:
     return f"{100 * value:.1f}%" if percent else f"{value:g}"
 
 
+def _shown(text: str) -> Any:
+    """Text a bundle or a folder name says, as rich shows it: never markup (``[/b]``), control
+    characters escaped (a user folder may be named with a terminal escape)."""
+    from rich.text import Text
+
+    from kws.untrusted import escape_unprintable
+
+    return Text(escape_unprintable(text))
+
+
 def run(args: argparse.Namespace) -> int:
     from rich import box
     from rich.console import Console
@@ -99,12 +109,12 @@ def run(args: argparse.Namespace) -> int:
         if row["source"] == "shipped" and row["name"] in user_names:
             notes.append(f"{row['name']}: --model {row['name']} means the user bundle")
         if "error" in row:
-            table.add_row(name, "[red]unusable[/red]", row["source"])
+            table.add_row(_shown(name), "[red]unusable[/red]", row["source"])
             notes.append(f"{row['name']} ({row['source']}) is unusable: {row['error']}")
             continue
         table.add_row(
-            name,
-            row["keyword"],
+            _shown(name),
+            _shown(row["keyword"]),
             row["source"],
             f"{_text(row['bytes']['tiny'])} / {_text(row['bytes']['full'])}",
             f"{_text(row.get('test_frr'), percent=True)} at {_text(row.get('test_fa_per_hour'))}"
@@ -120,5 +130,5 @@ def run(args: argparse.Namespace) -> int:
     notes.append(figures_note)
     notes.append(f"your own bundles: {user_dir}/NAME (e.g. kws train --out there)")
     for note in notes:
-        console.print(note, highlight=False, soft_wrap=True)
+        console.print(_shown(note), highlight=False, soft_wrap=True)
     return 0

@@ -145,6 +145,26 @@ def test_models_lists_shipped_and_user_bundles_with_their_figures(
         assert expected in out
 
 
+def test_models_shows_what_bundles_and_folder_names_say_as_text(
+    user_dir: Path,
+    random_bundle: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "300")  # no cell wrapped
+    mine = user_dir / "mine [red]"
+    shutil.copytree(random_bundle, mine)
+    manifest = json.loads((mine / "manifest.json").read_text())
+    manifest["keyword"] = "hey [/b] [red]nova"  # printable, but rich markup
+    (mine / "manifest.json").write_text(json.dumps(manifest))
+    shutil.copytree(random_bundle, user_dir / "escape \x1b[2J")
+    (user_dir / "escape \x1b[2J" / "manifest.json").write_text("{not json")
+    code, out, _ = _run(["models"], capsys)
+    assert code == 0
+    assert "hey [/b] [red]nova" in out and "mine [red]" in out
+    assert "\x1b" not in out and "escape \\x1b[2J" in out
+
+
 def test_train_help_says_where_bundles_are_found_by_name(
     user_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
