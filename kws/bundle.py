@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from kws.cascade import Thresholds, threshold_problem
 from kws.errors import BundleError
 from kws.frontend import FrontendConfig
 from kws.model import SCORE_ACTIVATIONS
@@ -222,12 +223,12 @@ def load_manifest(path: str | Path) -> dict[str, Any]:
     if not isinstance(thresholds, dict):
         raise BundleError(f"{manifest_path} has no thresholds")
     for key in REQUIRED_THRESHOLD_KEYS:
-        value = thresholds.get(key)
-        if not isinstance(value, (int, float)) or not _is_number(value) or not 0 <= value <= 3600:
-            raise BundleError(f"{manifest_path}: thresholds.{key} is missing or not a valid number")
-    for key in ("smoothing_frames", "detect_smoothing"):
-        if key in thresholds and not (_is_int(thresholds[key], 1) and thresholds[key] <= 100):
-            raise BundleError(f"{manifest_path}: thresholds.{key} must be an integer 1-100")
+        if key not in thresholds:
+            raise BundleError(f"{manifest_path}: thresholds.{key} is missing")
+    for key, value in thresholds.items():
+        problem = threshold_problem(key, value) if key in Thresholds.__dataclass_fields__ else None
+        if problem is not None:
+            raise BundleError(f"{manifest_path}: thresholds.{key} {problem}")
     scale = manifest.get("feature_scale", 0.0390625)
     if not _is_number(scale) or scale <= 0:
         raise BundleError(f"{manifest_path}: feature_scale must be a positive number")

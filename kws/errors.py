@@ -24,6 +24,10 @@ class BundleError(KwsError):
     """A model bundle that is missing, corrupt, or does not match this runtime."""
 
 
+class ThresholdError(KwsError):
+    """A detection threshold, smoothing count or time outside its range, or of the wrong type."""
+
+
 class ProfileError(KwsError):
     """A power profile with a missing, negative or unknown key."""
 

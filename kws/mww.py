@@ -12,7 +12,7 @@ import reprlib
 from pathlib import Path
 from typing import Any
 
-from kws.cascade import Cascade, Thresholds
+from kws.cascade import Cascade, Thresholds, threshold_problem
 from kws.errors import BundleError
 from kws.frontend import FEATURE_SCALE
 from kws.model import TfliteModel, tensor_summary
@@ -23,6 +23,8 @@ from kws.untrusted import (
     read_capped,
     read_json,
 )
+
+MICROWAKEWORD_REFRACTORY_S = 0.75  # after a detection nothing fires for this long (kws's choice)
 
 
 def microwakeword_spec(model_content: bytes, file_name: str) -> dict[str, Any]:
@@ -51,7 +53,8 @@ def microwakeword_spec(model_content: bytes, file_name: str) -> dict[str, Any]:
 def load_microwakeword(
     config_path: Path, reference_kernels: bool = False, **overrides: Any
 ) -> Cascade:
-    """Load a microWakeWord config and its model as a single-stage ``Cascade``.
+    """Load a microWakeWord config and its model as a single-stage ``Cascade``; ``overrides``
+    replace its thresholds (``detect=0.9``, ``refractory_s=1.0``, ...), None keeps them.
 
     The config is read only if it is a regular file (at most ``MAX_JSON_BYTES``); the model it
     names only if it is a regular file in the config's folder (links followed; at most
@@ -60,6 +63,7 @@ def load_microwakeword(
     Raises:
         BundleError: unreadable or invalid config, a model outside the config's folder or not a
             regular file, or a model that is not a loadable TFLite model.
+        ThresholdError: an override is out of range or of the wrong type.
     """
     config = read_json(config_path)
     if not isinstance(config, dict):
@@ -72,16 +76,15 @@ def load_microwakeword(
     except (ValueError, RuntimeError, IndexError) as error:
         raise BundleError(f"{model_file}: not a loadable TFLite model") from error
     model = TfliteModel(content, spec, FEATURE_SCALE, reference_kernels)
-    refractory_s = overrides.pop("refractory_s", 0.75)
-    thresholds = Thresholds(
+    config_thresholds = Thresholds(
         wake=cutoff,
         detect=cutoff,
         smoothing_frames=window,
         wake_window_s=0.0,
         preroll_s=0.0,
-        refractory_s=refractory_s,
+        refractory_s=MICROWAKEWORD_REFRACTORY_S,
     )
-    thresholds = Thresholds.from_manifest(thresholds.__dict__, **overrides)
+    thresholds = Thresholds.from_manifest(config_thresholds.__dict__, **overrides)
     return Cascade(keyword, model, thresholds)
 
 
@@ -102,20 +105,17 @@ def _micro_settings(config: dict[str, Any], config_path: Path) -> tuple[float, i
     micro = config.get("micro")
     if not isinstance(micro, dict):
         raise BundleError(f'{config_path}: no "micro" section (not a microWakeWord config?)')
-    cutoff = micro.get("probability_cutoff")
-    # NaN fails the range check; bool is an int to Python, not a probability
-    if isinstance(cutoff, bool) or not isinstance(cutoff, (int, float)) or not 0 <= cutoff <= 1:
-        raise BundleError(
-            f"{config_path}: micro.probability_cutoff must be a number from 0 to 1, "
-            f"got {reprlib.repr(cutoff)}"
-        )
-    window = micro.get("sliding_window_size")
-    if isinstance(window, bool) or not isinstance(window, int) or not 1 <= window <= 100:
-        raise BundleError(
-            f"{config_path}: micro.sliding_window_size must be an integer 1-100, "
-            f"got {reprlib.repr(window)}"
-        )
-    return float(cutoff), window
+    cutoff: Any = micro.get("probability_cutoff")
+    window: Any = micro.get("sliding_window_size")
+    # the ranges of the thresholds they become (the one check, kws.cascade.threshold_problem)
+    for key, value, field in (
+        ("probability_cutoff", cutoff, "detect"),
+        ("sliding_window_size", window, "smoothing_frames"),
+    ):
+        problem = threshold_problem(field, value)
+        if problem is not None:
+            raise BundleError(f"{config_path}: micro.{key} {problem}")
+    return float(cutoff), int(window)
 
 
 def _read_model(config: dict[str, Any], config_path: Path) -> tuple[bytes, Path]:

@@ -45,3 +45,33 @@ def test_an_error_line_never_carries_control_characters(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "\x1b" not in err
     assert "\\x1b[2J\\nsecond line" in err
+
+
+@pytest.mark.parametrize(
+    ("command", "flag", "value", "expected"),
+    [
+        ("detect", "--wake-threshold", "5", "--wake-threshold must be a probability"),
+        ("detect", "--wake-threshold", "nan", "--wake-threshold must be a probability"),
+        ("detect", "--threshold", "-0.5", "--threshold must be a probability"),
+        ("eval", "--threshold", "5", "--threshold must be a probability"),
+        ("listen", "--threshold", "inf", "--threshold must be a probability"),
+    ],
+)
+def test_threshold_flags_out_of_range_are_one_line_exit_2(
+    command: str,
+    flag: str,
+    value: str,
+    expected: str,
+    random_bundle: Path,
+    noise_wav: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    target = (
+        [] if command == "listen" else [str(noise_wav if command == "detect" else noise_wav.parent)]
+    )
+    code = main([command, "--model", str(random_bundle), flag, value, *target])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.splitlines() == [
+        f"kws {command}: error: {expected} between 0 and 1, got {float(value)}"
+    ]

@@ -78,12 +78,14 @@ def _print_detection(path: Path, detection: Detection, as_json: bool) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from kws.audio import iter_audio_chunks
-    from kws.cascade import load_cascade
+    from kws.cascade import check_threshold, load_cascade
     from kws.defaults import resolve_bundle
     from kws.errors import KwsError
 
-    if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
-        raise KwsError(f"--threshold must be between 0 and 1, got {args.threshold}")
+    if args.threshold is not None:
+        check_threshold("detect", args.threshold, "--threshold")
+    if args.wake_threshold is not None:
+        check_threshold("wake", args.wake_threshold, "--wake-threshold")
     cascade = load_cascade(
         resolve_bundle(args.model),
         full_only=args.no_cascade,

@@ -204,9 +204,11 @@ def evaluate_folder(cascade: Any, layout: Layout) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from kws.cascade import load_cascade
+    from kws.cascade import check_threshold, load_cascade
     from kws.defaults import resolve_bundle
 
+    if args.threshold is not None:
+        check_threshold("detect", args.threshold, "--threshold")
     cascade = load_cascade(
         resolve_bundle(args.model), full_only=args.no_cascade, detect=args.threshold
     )

@@ -108,11 +108,13 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.live import Live
 
-    from kws.cascade import load_cascade
+    from kws.cascade import check_threshold, load_cascade
     from kws.defaults import resolve_bundle
     from kws.errors import DeviceError
     from kws.microphone import MicrophoneSource, list_input_devices
 
+    if args.threshold is not None:
+        check_threshold("detect", args.threshold, "--threshold")
     console = Console()
     if args.list_devices:
         devices = list_input_devices()

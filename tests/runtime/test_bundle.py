@@ -57,6 +57,9 @@ def test_checksum_mismatch_is_refused(random_bundle: Path, tmp_path: Path) -> No
         (lambda m: m.update(keyword="hey \x1b]0;owned\x07\x1b[2J"), "control characters"),
         (lambda m: m.update(keyword="hey\u202ejarvis"), "control characters"),
         (lambda m: m.update(keyword="hey\njarvis"), "control characters"),
+        (lambda m: m["thresholds"].update(detect=5), "thresholds.detect must be a probability"),
+        (lambda m: m["thresholds"].update(preroll_s=3600), "thresholds.preroll_s must be 0-60"),
+        (lambda m: m["thresholds"].update(wake="0.5"), "thresholds.wake must be a number"),
     ],
 )
 def test_bad_manifest_is_refused_with_reason(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from kws.cascade import Cascade, Thresholds
+from kws.cascade import Cascade, Thresholds, load_cascade
+from kws.errors import ThresholdError
 
 
 class ScriptedModel:
@@ -169,3 +172,47 @@ def test_cascade_and_full_only_agree_once_three_scores_are_in() -> None:
     woken = [d.time_s for d in cascade.process_features(frames(400))]
     always = [d.time_s for d in baseline.process_features(frames(400))]
     assert woken == always and len(woken) == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("wake", 5.0),
+        ("wake", float("nan")),
+        ("detect", -0.1),
+        ("detect", float("inf")),
+        ("detect", "high"),
+        ("detect", None),
+        ("smoothing_frames", 0),
+        ("smoothing_frames", 2.5),
+        ("detect_smoothing", True),
+        ("detect_smoothing", 101),
+        ("wake_window_s", -1.0),
+        ("preroll_s", 3600.0),
+        ("refractory_s", float("nan")),
+    ],
+)
+def test_thresholds_out_of_range_are_refused_naming_the_field(field: str, value: object) -> None:
+    with pytest.raises(ThresholdError, match=f"^{field} must be"):
+        Thresholds(**{**THRESHOLDS.__dict__, field: value})
+
+
+def test_thresholds_at_the_ends_of_their_ranges_are_accepted() -> None:
+    Thresholds(
+        wake=0, detect=1, smoothing_frames=100, wake_window_s=0, preroll_s=60, refractory_s=0
+    )
+    Thresholds(
+        **{**THRESHOLDS.__dict__, "detect": np.float32(0.9), "detect_smoothing": np.int64(3)}
+    )
+
+
+def test_load_cascade_refuses_bad_overrides(random_bundle: Path) -> None:
+    for overrides, message in (
+        ({"detect": "high"}, "detect must be a number"),
+        ({"wake": 5}, "wake must be a probability"),
+        ({"refractory_s": 3600}, "refractory_s must be 0-60 seconds"),
+        ({"detec": 0.9}, "no threshold named detec"),
+    ):
+        with pytest.raises(ThresholdError, match=message):
+            load_cascade(random_bundle, **overrides)
+    assert load_cascade(random_bundle, detect=None, wake=0.25).thresholds.wake == 0.25

@@ -12,6 +12,7 @@ import pytest
 pymicro_wakeword = pytest.importorskip("pymicro_wakeword")
 
 from kws.cascade import load_cascade  # noqa: E402
+from kws.errors import ThresholdError  # noqa: E402
 from kws.frontend import compute_features  # noqa: E402
 from kws.synth import VoiceSettings, synthesize  # noqa: E402
 
@@ -74,3 +75,8 @@ def test_detections_match_at_a_low_cutoff(speech: np.ndarray) -> None:
             theirs.append(step)
             last = step
     assert len(ours) == len(theirs)
+
+
+def test_bad_overrides_of_a_microwakeword_model_are_a_threshold_error() -> None:
+    with pytest.raises(ThresholdError, match="detect must be a number"):
+        load_cascade(MODELS / "hey_jarvis.json", detect="high")
