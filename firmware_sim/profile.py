@@ -1,10 +1,12 @@
 """Power profiles: TOML files in ``firmware_sim/power_profiles/`` (package data, so an installed
 wheel has them) describing a device's battery, MCU, microphone and memory. Loading validates
-every key: a missing, negative, non-numeric or unknown key is a ``ProfileError`` that names it.
+every key: a missing, negative, non-finite (inf, nan), non-numeric or unknown key is a
+``ProfileError`` that names it.
 """
 
 from __future__ import annotations
 
+import math
 import sys
 import tomllib
 from dataclasses import dataclass, fields
@@ -84,8 +86,12 @@ def _section(raw: dict[str, Any], name: str, cls: type) -> Any:
             raise ProfileError(f"{name}.{key} must be a number, got {value!r}")
         if isinstance(value, int) and abs(value) > sys.float_info.max:  # float() would overflow
             raise ProfileError(f"{name}.{key} is too large ({len(str(value))} digits)")
+        if not math.isfinite(value):
+            raise ProfileError(f"{name}.{key} must be a finite number, got {value}")
         if value < 0:
             raise ProfileError(f"{name}.{key} must not be negative, got {value}")
+        if kind == "int" and value != int(value):
+            raise ProfileError(f"{name}.{key} must be a whole number, got {value}")
         converted[key] = int(value) if kind == "int" else float(value)
     return cls(**converted)
 
@@ -109,6 +115,17 @@ def parse_profile(raw: dict[str, Any], source: str = "profile") -> Profile:
         (0 < profile.battery.usable_fraction <= 1, "battery.usable_fraction must be in (0, 1]"),
         (profile.mcu.clock_mhz > 0, "mcu.clock_mhz must be positive"),
         (profile.battery.nominal_voltage_v > 0, "battery.nominal_voltage_v must be positive"),
+        (profile.mcu.run_current_ma > 0, "mcu.run_current_ma must be positive"),
+        # with these two positive the average current is too, whatever the MCU does: battery
+        # hours (capacity / current) are finite
+        (
+            profile.microphone.current_ma
+            + profile.microphone.interface_current_ma
+            + profile.mcu.sleep_current_ma
+            > 0,
+            "microphone.current_ma + microphone.interface_current_ma + mcu.sleep_current_ma "
+            "must be positive (a listening device draws current between hops)",
+        ),
     ]
     for ok, message in checks:
         if not ok:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from pathlib import Path
@@ -39,6 +40,11 @@ def _raw() -> dict:  # type: ignore[type-arg]
     return tomllib.loads((PROFILE_DIR / "smartwatch_300mah.toml").read_text())
 
 
+def _no_current_between_hops(raw: dict) -> None:  # type: ignore[type-arg]
+    raw["microphone"].update(current_ma=0.0, interface_current_ma=0.0)
+    raw["mcu"].update(sleep_current_ma=0.0)
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
@@ -52,6 +58,16 @@ def _raw() -> dict:  # type: ignore[type-arg]
         (lambda r: r.pop("memory"), "missing section [memory]"),
         (lambda r: r["battery"].update(usable_fraction=1.5), "usable_fraction"),
         (lambda r: r.update(extra=1), "unknown key extra"),
+        (
+            lambda r: r["battery"].update(capacity_mah=math.inf),
+            "battery.capacity_mah must be a finite",
+        ),
+        (lambda r: r["mcu"].update(run_current_ma=math.nan), "mcu.run_current_ma must be a finite"),
+        (lambda r: r["memory"].update(flash_bytes=math.inf), "memory.flash_bytes must be a finite"),
+        (lambda r: r["memory"].update(ram_bytes=math.nan), "memory.ram_bytes must be a finite"),
+        (lambda r: r["memory"].update(ram_bytes=1.5), "memory.ram_bytes must be a whole number"),
+        (lambda r: r["mcu"].update(run_current_ma=0.0), "mcu.run_current_ma must be positive"),
+        (_no_current_between_hops, "a listening device draws current between hops"),
     ],
 )
 def test_bad_profile_names_the_key(edit, message: str) -> None:  # type: ignore[no-untyped-def]
