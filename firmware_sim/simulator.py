@@ -14,7 +14,8 @@ them may be the one that confirms), and those that did confirm are also reported
 
 from __future__ import annotations
 
-from collections import deque
+import math
+from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,8 @@ from kws.cascade import Cascade
 HOP_S = 0.01
 RUNTIME_FLASH_BYTES = 65536  # estimate: TFLM interpreter + kernels + frontend tables, -Os build
 FRONTEND_STATE_BYTES = 4096  # estimate: 512-point FFT scratch + 40-channel NR/PCAN state
+RESPONSE_DECIMALS = 4  # response times are counted to 0.1 us (reported to 1 us)
+MAX_SERIES_POINTS = 2048  # the current series keeps 2048-4095 steps (1 s each, up to 68 min)
 
 
 def model_cost(cascade_model: Any, spec: dict[str, Any]) -> ModelCost:
@@ -43,15 +46,54 @@ class SimResult:
     profile: Profile
     duration_s: float
     report: EnergyReport
-    hop_latency_ms: npt.NDArray[np.float32]  # high-priority work per hop
-    hop_current_ma: npt.NDArray[np.float32]
-    hop_awake: npt.NDArray[np.bool_]
-    response_ms: list[float] = field(default_factory=list)  # every full-model inference
+    max_hop_latency_ms: float  # the longest high-priority work of any hop
+    current_ma_series: npt.NDArray[np.float32]  # mean current per step of the run
+    current_series_step_s: float
+    # how many full-model inferences had each response time (ms, to RESPONSE_DECIMALS)
+    response_ms_counts: Counter[float] = field(default_factory=Counter)
     detection_response_ms: list[float] = field(default_factory=list)
     missed_deadlines: int = 0
     detections: list[float] = field(default_factory=list)
     counters: dict[str, float] = field(default_factory=dict)
     memory: dict[str, Any] = field(default_factory=dict)
+
+    def response_percentile_ms(self, q: float) -> float | None:
+        """The ``q``-th percentile of the response times (ms), interpolated linearly between
+        ranks as ``numpy.percentile`` does; None when no full inference ran."""
+        if not self.response_ms_counts:
+            return None
+        values = sorted(self.response_ms_counts)
+        last_rank = np.cumsum([self.response_ms_counts[v] for v in values]) - 1
+
+        def at_rank(rank: int) -> float:
+            return values[int(np.searchsorted(last_rank, rank))]
+
+        position = q / 100 * int(last_rank[-1])
+        low, high = at_rank(math.floor(position)), at_rank(math.ceil(position))
+        return low + (high - low) * (position - math.floor(position))
+
+
+class _MeanSeries:
+    """The mean of a per-hop value over steps of ``step_hops`` hops. When the series reaches
+    ``2 * MAX_SERIES_POINTS`` steps, neighbours merge and the step doubles: constant memory for
+    any run, at least ``MAX_SERIES_POINTS`` points to plot. A last, partial step is left out."""
+
+    def __init__(self, step_hops: int) -> None:
+        self.step_hops = step_hops
+        self.means: list[float] = []
+        self._sum = 0.0
+        self._count = 0
+
+    def add(self, value: float) -> None:
+        self._sum += value
+        self._count += 1
+        if self._count == self.step_hops:
+            self.means.append(self._sum / self._count)
+            self._sum, self._count = 0.0, 0
+            if len(self.means) == 2 * MAX_SERIES_POINTS:
+                pairs = zip(self.means[::2], self.means[1::2], strict=True)
+                self.means = [(first + second) / 2 for first, second in pairs]
+                self.step_hops *= 2
 
 
 def memory_check(cascade: Cascade, profile: Profile) -> dict[str, Any]:
@@ -79,51 +121,58 @@ def memory_check(cascade: Cascade, profile: Profile) -> dict[str, Any]:
     }
 
 
-def simulate(
-    cascade: Cascade, frames_chunks: Iterable[npt.NDArray[np.uint16]], profile: Profile
-) -> SimResult:
-    """Run the cascade hop by hop over feature frames and account time, deadlines and charge."""
-    manifest = getattr(cascade, "manifest", {"models": {}})
-    tiny_cost = (
-        model_cost(cascade.tiny, manifest["models"].get("tiny", {}))
-        if cascade.tiny
-        else ModelCost(0, 0)
-    )
-    full_cost = model_cost(cascade.full, manifest["models"].get("full", {}))
-    mcu = profile.mcu
-    clock_hz = mcu.clock_mhz * 1e6
-    hop_cycles_budget = clock_hz * HOP_S
-    tiny_cycles = tiny_cost.cycles(profile)
-    full_cycles = full_cost.cycles(profile)
-    full_deadline_s = cascade.full.stride_frames * HOP_S
-    wake_cycles = mcu.wakeup_us * 1e-6 * clock_hz
+class Simulation:
+    """One simulated run, fed feature chunks as they come (``feed``), read at the end
+    (``result``). It keeps counters, the pending full inferences and a bounded current series,
+    never the frames or per-hop lists: memory stays constant however long the run."""
 
-    cascade.reset()
-    counters = cascade.counters
-    latencies: list[float] = []
-    currents: list[float] = []
-    awake: list[bool] = []
-    responses: list[float] = []
-    detection_responses: list[float] = []
-    detections: list[float] = []
-    missed = 0
-    queue: deque[list[float]] = deque()  # [release_s, remaining_cycles, is_detection]
-    hop_index = 0
-    mic_ma = profile.microphone.current_ma + profile.microphone.interface_current_ma
-    for chunk in frames_chunks:
-        for frame in chunk:
+    def __init__(self, cascade: Cascade, profile: Profile) -> None:
+        manifest = getattr(cascade, "manifest", {"models": {}})
+        self.cascade = cascade
+        self.profile = profile
+        self.tiny_cost = (
+            model_cost(cascade.tiny, manifest["models"].get("tiny", {}))
+            if cascade.tiny
+            else ModelCost(0, 0)
+        )
+        self.full_cost = model_cost(cascade.full, manifest["models"].get("full", {}))
+        mcu = profile.mcu
+        self._clock_hz = mcu.clock_mhz * 1e6
+        self._hop_cycles_budget = self._clock_hz * HOP_S
+        self._tiny_cycles = self.tiny_cost.cycles(profile)
+        self._full_cycles = self.full_cost.cycles(profile)
+        self._full_deadline_s = cascade.full.stride_frames * HOP_S
+        self._wake_cycles = mcu.wakeup_us * 1e-6 * self._clock_hz
+        self._mic_ma = profile.microphone.current_ma + profile.microphone.interface_current_ma
+        cascade.reset()
+        self.hops = 0
+        self.max_high_cycles = 0.0
+        self.currents = _MeanSeries(step_hops=int(round(1.0 / HOP_S)))
+        self.responses: Counter[float] = Counter()
+        self.detection_responses: list[float] = []
+        self.detections: list[float] = []
+        self.missed = 0
+        # pending full inferences: [release hop, remaining cycles, is a detection]
+        self._queue: deque[list[float]] = deque()
+
+    def feed(self, frames: npt.NDArray[np.uint16]) -> None:
+        """Run the cascade hop by hop over feature frames ``[n, 40]``, accounting time,
+        deadlines and charge."""
+        cascade, mcu, queue = self.cascade, self.profile.mcu, self._queue
+        counters = cascade.counters
+        budget, clock_hz = self._hop_cycles_budget, self._clock_hz
+        for frame in frames:
             tiny_before, full_before = counters.tiny_inferences, counters.full_inferences
             found = cascade.process_features(frame[None, :])
-            hop_start = hop_index * HOP_S
-            high = mcu.frontend_cycles_per_hop + wake_cycles
-            high += (counters.tiny_inferences - tiny_before) * tiny_cycles
-            if high > hop_cycles_budget:
-                missed += 1
+            high = mcu.frontend_cycles_per_hop + self._wake_cycles
+            high += (counters.tiny_inferences - tiny_before) * self._tiny_cycles
+            if high > budget:
+                self.missed += 1
             for _ in range(counters.full_inferences - full_before):
-                queue.append([hop_start, full_cycles, 1.0 if found else 0.0])
+                queue.append([self.hops, self._full_cycles, 1.0 if found else 0.0])
             if found:
-                detections.extend(d.time_s for d in found)
-            free = max(0.0, hop_cycles_budget - high)
+                self.detections.extend(d.time_s for d in found)
+            free = max(0.0, budget - high)
             used_background = 0.0
             while queue and free > 0:
                 job = queue[0]
@@ -132,48 +181,63 @@ def simulate(
                 free -= run
                 used_background += run
                 if job[1] <= 0:
-                    done_s = hop_start + (high + used_background) / clock_hz
-                    if done_s - job[0] > full_deadline_s + 1e-12:
-                        missed += 1
+                    # hops since release, not absolute times: exact however long the run
+                    response_s = (self.hops - job[0]) * HOP_S + (high + used_background) / clock_hz
+                    if response_s > self._full_deadline_s + 1e-12:
+                        self.missed += 1
                     # any full inference may be the one that confirms: all of them count
-                    responses.append((done_s - job[0]) * 1000.0)
+                    response_ms = response_s * 1000.0
+                    self.responses[round(response_ms, RESPONSE_DECIMALS)] += 1
                     if job[2]:
-                        detection_responses.append((done_s - job[0]) * 1000.0)
+                        self.detection_responses.append(response_ms)
                     queue.popleft()
-            busy = min(hop_cycles_budget, high + used_background)
-            latencies.append(high / clock_hz * 1000.0)
-            active_fraction = busy / hop_cycles_budget
-            currents.append(
-                mic_ma
+            active_fraction = min(budget, high + used_background) / budget
+            self.max_high_cycles = max(self.max_high_cycles, high)
+            self.currents.add(
+                self._mic_ma
                 + mcu.run_current_ma * active_fraction
                 + mcu.sleep_current_ma * (1 - active_fraction)
             )
-            awake.append(cascade.awake)
-            hop_index += 1
-    missed += len(queue)  # inferences still unfinished at the end never met their deadline
-    duration_s = max(hop_index * HOP_S, HOP_S)
-    workload = Workload(
-        duration_s,
-        counters.hops,
-        counters.tiny_inferences,
-        counters.full_inferences,
-        tiny_cost,
-        full_cost,
-    )
-    return SimResult(
-        profile=profile,
-        duration_s=duration_s,
-        report=energy(profile, workload),
-        hop_latency_ms=np.array(latencies, np.float32),
-        hop_current_ma=np.array(currents, np.float32),
-        hop_awake=np.array(awake, bool),
-        response_ms=responses,
-        detection_response_ms=detection_responses,
-        missed_deadlines=missed,
-        detections=detections,
-        counters=counters.as_dict(),
-        memory=memory_check(cascade, profile),
-    )
+            self.hops += 1
+
+    def result(self) -> SimResult:
+        """The run so far: energy, response times, deadlines, detections, memory fit."""
+        counters = self.cascade.counters
+        duration_s = max(self.hops * HOP_S, HOP_S)
+        workload = Workload(
+            duration_s,
+            counters.hops,
+            counters.tiny_inferences,
+            counters.full_inferences,
+            self.tiny_cost,
+            self.full_cost,
+        )
+        return SimResult(
+            profile=self.profile,
+            duration_s=duration_s,
+            report=energy(self.profile, workload),
+            max_hop_latency_ms=self.max_high_cycles / self._clock_hz * 1000.0,
+            current_ma_series=np.array(self.currents.means, np.float32),
+            current_series_step_s=self.currents.step_hops * HOP_S,
+            response_ms_counts=Counter(self.responses),
+            detection_response_ms=list(self.detection_responses),
+            # inferences still unfinished at the end never met their deadline
+            missed_deadlines=self.missed + len(self._queue),
+            detections=list(self.detections),
+            counters=counters.as_dict(),
+            memory=memory_check(self.cascade, self.profile),
+        )
+
+
+def simulate(
+    cascade: Cascade, frames_chunks: Iterable[npt.NDArray[np.uint16]], profile: Profile
+) -> SimResult:
+    """Run the cascade hop by hop over feature frames and account time, deadlines and charge
+    (a ``Simulation`` fed every chunk)."""
+    simulation = Simulation(cascade, profile)
+    for chunk in frames_chunks:
+        simulation.feed(chunk)
+    return simulation.result()
 
 
 def full_always_on(cascade: Cascade, profile: Profile, duration_s: float) -> EnergyReport:

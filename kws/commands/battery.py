@@ -5,8 +5,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
+import sys
+import time
+from bisect import bisect_left
 from pathlib import Path
 from typing import Any
+
+DEFAULT_MINUTES = 10.0
+MIN_AUDIO_S = 1.0  # shorter audio says nothing about a battery (one sample gave 384 h)
+SWEEP_WAKES = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
+LONG_RUN_S = 15 * 60  # progress on stderr for runs longer than this even when not a terminal
+PROGRESS_EVERY_S = {True: 1.0, False: 30.0}  # wall seconds between progress lines, by isatty
 
 
 def register(subparsers: Any) -> None:
@@ -27,10 +38,19 @@ def register(subparsers: Any) -> None:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--audio", type=Path, help="an audio file to replay")
     source.add_argument("--scenario", choices=("quiet", "office", "tv"), default="office")
-    parser.add_argument("--minutes", type=float, default=10.0, help="scenario length")
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        help=f"scenario length (default {DEFAULT_MINUTES:g}; not with --audio, whose length is "
+        "the file's)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    parser.add_argument("--plot", type=Path, help="write current over time and energy share (PNG)")
+    parser.add_argument(
+        "--plot",
+        type=Path,
+        help="write current over time and energy share (PNG; checked before the simulation)",
+    )
     parser.add_argument(
         "--sweep",
         action="store_true",
@@ -39,39 +59,114 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(run=run)
 
 
-def _audio_source(args: argparse.Namespace, keyword: str) -> tuple[Any, list[float]]:
-    """Feature chunks for the run and the keyword end times when the scenario knows them."""
-    from kws.audio import iter_audio_chunks
-    from kws.frontend import Frontend
+class Progress:
+    """How much audio is simulated so far, on stderr, never stdout (``--json`` stays clean): on a
+    terminal, rewritten in place every second; otherwise a line every 30 s, and only for runs
+    longer than ``LONG_RUN_S``, so that a log shows a long run is alive."""
 
-    frontend = Frontend()
-    keyword_times: list[float] = []
-    if args.audio is not None:
-        chunks = (frontend.process(pcm) for pcm, _ in iter_audio_chunks(args.audio))
-        return list(chunks), keyword_times
-    from firmware_sim.scenarios import generate, get_scenario
+    def __init__(self, planned_s: float | None) -> None:
+        self.planned_s = planned_s
+        self.tty = sys.stderr.isatty()
+        self._last = time.monotonic()
+        self._shown = False
 
-    scenario = get_scenario(args.scenario)
-    features = []
-    for pcm, times in generate(scenario, keyword, args.minutes, args.seed):
-        features.append(frontend.process(pcm))
-        keyword_times += times
-    return features, keyword_times
+    def update(self, seconds: float) -> None:
+        if not self.tty and max(seconds, self.planned_s or 0.0) <= LONG_RUN_S:
+            return
+        now = time.monotonic()
+        if now - self._last < PROGRESS_EVERY_S[self.tty]:
+            return
+        self._last = now
+        of = f" of {self.planned_s / 60:.1f}" if self.planned_s else ""
+        line = f"kws battery: simulated {seconds / 60:.1f}{of} min of audio"
+        print(f"\r{line}" if self.tty else line, end="" if self.tty else "\n", file=sys.stderr)
+        sys.stderr.flush()
+        self._shown = True
+
+    def close(self) -> None:
+        if self.tty and self._shown:
+            print("\r\033[K", end="", file=sys.stderr, flush=True)  # clear the progress line
+
+
+def check_minutes(minutes: float | None, audio: Path | None) -> None:
+    """Raises KwsError: ``--minutes`` not a positive finite number, or given with ``--audio``."""
+    from kws.errors import KwsError
+
+    if minutes is None:
+        return
+    if audio is not None:
+        raise KwsError(
+            "--minutes sets the length of a generated scenario; with --audio the file sets the "
+            "length (cut the file to simulate less)"
+        )
+    if not (math.isfinite(minutes) and minutes > 0):
+        raise KwsError(f"--minutes must be a positive number of minutes, got {minutes}")
+
+
+def check_plot_path(path: Path) -> None:
+    """Refuse, before simulating, a ``--plot`` path that cannot be written: a directory, a
+    missing or unwritable folder, a file that cannot be replaced, a format matplotlib cannot
+    write (which also keeps a non-image file, ``notes.txt``, from being overwritten).
+
+    Raises:
+        KwsError: naming the path and the problem.
+    """
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    from kws.errors import KwsError
+
+    formats = FigureCanvasBase.get_supported_filetypes()
+    suffix = path.suffix.lower().lstrip(".")
+    if path.is_dir():
+        raise KwsError(f"--plot {path} is a directory; name a file, e.g. {path / 'battery.png'}")
+    if suffix and suffix not in formats:
+        raise KwsError(
+            f"--plot {path}: cannot write .{suffix} images (one of: "
+            f"{', '.join(f'.{name}' for name in sorted(formats))})"
+        )
+    if not path.parent.is_dir():
+        raise KwsError(f"--plot {path}: there is no folder {path.parent}")
+    if not os.access(path.parent, os.W_OK | os.X_OK) or (
+        path.exists() and not os.access(path, os.W_OK)
+    ):
+        raise KwsError(f"--plot {path}: not writable")
+
+
+def json_line(value: Any) -> str:
+    """``value`` as strict JSON: no ``Infinity`` or ``NaN``, which JSON has not.
+
+    Raises:
+        KwsError: a figure is not finite (a power profile's numbers too large).
+    """
+    from kws.errors import KwsError
+
+    try:
+        return json.dumps(value, allow_nan=False)
+    except ValueError as error:
+        raise KwsError(
+            f"the report holds a figure that is not a finite number ({error}); check the power "
+            "profile's numbers"
+        ) from None
 
 
 def _keywords_found(
     keyword_times: list[float], detections: list[float], tolerance_s: float = 1.5
 ) -> int:
-    return sum(any(0 <= d - t <= tolerance_s for d in detections) for t in keyword_times)
+    """Keywords followed within ``tolerance_s`` by a detection; both lists in time order."""
+    found = 0
+    for spoken in keyword_times:
+        index = bisect_left(detections, spoken)
+        found += index < len(detections) and detections[index] - spoken <= tolerance_s
+    return found
 
 
-def report_dict(result: Any, baseline: Any, keyword_times: list[float]) -> dict[str, Any]:
-    import numpy as np
-
-    responses = np.array(result.response_ms) if result.response_ms else np.zeros(0)
+def report_dict(result: Any, baseline: Any, keyword_times: list[float] | None) -> dict[str, Any]:
+    """The report ``--json`` prints; ``keyword_times`` None when the audio has no labels (its
+    keyword counts are then null, not 0 of 0)."""
 
     def pct(q: float) -> float | None:
-        return round(float(np.percentile(responses, q)), 3) if responses.size else None
+        value = result.response_percentile_ms(q)
+        return None if value is None else round(value, 3)
 
     report = result.report
     inference_ma = report.current_ma["tiny"] + report.current_ma["full"]
@@ -83,7 +178,7 @@ def report_dict(result: Any, baseline: Any, keyword_times: list[float]) -> dict[
         "response_ms": {
             "p50": pct(50),
             "p99": pct(99),
-            "max": round(float(responses.max()), 3) if responses.size else None,
+            "max": round(max(result.response_ms_counts), 3) if result.response_ms_counts else None,
         },
         "detection_response_ms": [round(v, 3) for v in result.detection_response_ms],
         "missed_deadlines": result.missed_deadlines,
@@ -104,13 +199,13 @@ def report_dict(result: Any, baseline: Any, keyword_times: list[float]) -> dict[
         "audio_s": round(result.duration_s, 1),
         "counters": result.counters,
         "keywords": {
-            "spoken": len(keyword_times),
-            "detected": _keywords_found(keyword_times, result.detections),
+            "spoken": None if keyword_times is None else len(keyword_times),
+            "detected": None
+            if keyword_times is None
+            else _keywords_found(keyword_times, result.detections),
             "detections": len(result.detections),
         },
-        "max_hop_latency_ms": round(float(result.hop_latency_ms.max()), 3)
-        if result.hop_latency_ms.size
-        else 0.0,
+        "max_hop_latency_ms": round(result.max_hop_latency_ms, 3),
     }
 
 
@@ -121,15 +216,11 @@ def _plot(result: Any, path: Path) -> None:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    per_second = (
-        result.hop_current_ma[: result.hop_current_ma.size // 100 * 100]
-        .reshape(-1, 100)
-        .mean(axis=1)
-    )
+    series, step_s = result.current_ma_series, result.current_series_step_s
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6))
-    top.plot(np.arange(per_second.size), per_second, lw=0.8)
+    top.plot(np.arange(series.size) * step_s, series, lw=0.8)
     top.set_xlabel("time (s)")
-    top.set_ylabel("current (mA, 1 s mean)")
+    top.set_ylabel(f"current (mA, {step_s:g} s mean)")
     top.set_title(
         f"{result.profile.name}: {result.report.battery_hours:.1f} h on "
         f"{result.profile.battery.capacity_mah:.0f} mAh"
@@ -138,13 +229,13 @@ def _plot(result: Any, path: Path) -> None:
     bottom.barh(list(shares), [100 * v for v in shares.values()])
     bottom.set_xlabel("share of energy (%)")
     figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
     plt.close(figure)
 
 
 def _plot_sweep(rows: list[dict[str, Any]], profile_name: str, path: Path) -> None:
-    """Battery hours and false rejects against the wake threshold (one figure, two axes)."""
+    """Battery hours and false rejects (when the audio is labelled) against the wake threshold
+    (one figure, two axes)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -155,75 +246,74 @@ def _plot_sweep(rows: list[dict[str, Any]], profile_name: str, path: Path) -> No
     hours_axis.plot(wakes, [row["battery_hours"] for row in rows], "o-", color="tab:blue")
     hours_axis.set_xlabel("wake threshold")
     hours_axis.set_ylabel("battery hours", color="tab:blue")
-    rejects_axis = hours_axis.twinx()
-    rejects_axis.plot(wakes, [row["false_rejects"] for row in rows], "s--", color="tab:red")
-    rejects_axis.set_ylabel("false rejects (keywords missed)", color="tab:red")
+    if rows and rows[0]["false_rejects"] is not None:
+        rejects_axis = hours_axis.twinx()
+        rejects_axis.plot(wakes, [row["false_rejects"] for row in rows], "s--", color="tab:red")
+        rejects_axis.set_ylabel("false rejects (keywords missed)", color="tab:red")
     hours_axis.set_title(f"wake threshold sweep on {profile_name}")
     figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
     plt.close(figure)
 
 
-def run(args: argparse.Namespace) -> int:
+def _write_plot(draw: Any, path: Path) -> None:
+    """Run ``draw(path)``; a write that fails (disk full) is one line, after the report."""
+    from kws.errors import KwsError
+
+    try:
+        draw(path)
+    except OSError as error:
+        raise KwsError(f"--plot {path}: {error.strerror or error}") from None
+
+
+def _print_sweep(
+    args: argparse.Namespace, profile: Any, results: list[Any], keyword_times: list[float] | None
+) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from firmware_sim.profile import load_profile
-    from firmware_sim.simulator import full_always_on, simulate
-    from kws.cascade import load_cascade
-    from kws.defaults import resolve_bundle
-    from kws.errors import KwsError
-
-    if args.minutes <= 0:
-        raise KwsError("--minutes must be positive")
-    profile = load_profile(args.profile)
-    model_dir = resolve_bundle(args.model)
-    cascade = load_cascade(model_dir)
-    features, keyword_times = _audio_source(args, cascade.keyword)
-    console = Console()
-    if args.sweep:
-        table = Table(title=f"wake threshold sweep on {profile.name}")
-        columns = ("wake", "battery h", "avg mA", "duty full", "false rejects", "detections")
-        for column in columns:
-            table.add_column(column, justify="right")
-        rows = []
-        for wake in (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9):
-            swept = load_cascade(model_dir, wake=wake)
-            result = simulate(swept, features, profile)
-            found = _keywords_found(keyword_times, result.detections)
-            rows.append(
-                {
-                    "wake": wake,
-                    "battery_hours": round(result.report.battery_hours, 2),
-                    "false_rejects": len(keyword_times) - found,
-                    "keywords": len(keyword_times),
-                }
-            )
-            table.add_row(
-                f"{wake:.2f}",
-                f"{result.report.battery_hours:.1f}",
-                f"{result.report.avg_current_ma:.4f}",
-                f"{result.counters['duty_cycle_full']:.4f}",
-                f"{len(keyword_times) - found}/{len(keyword_times)}",
-                str(len(result.detections)),
-            )
-        if args.plot:
-            _plot_sweep(rows, profile.name, args.plot)
-        if args.json:
-            print(json.dumps({"profile": profile.name, "sweep": rows}))
-        else:
-            console.print(table)
-        return 0
-    result = simulate(cascade, features, profile)
-    baseline = full_always_on(cascade, profile, result.duration_s)
-    report = report_dict(result, baseline, keyword_times)
-    if args.plot:
-        _plot(result, args.plot)
+    table = Table(title=f"wake threshold sweep on {profile.name}")
+    columns = ("wake", "battery h", "avg mA", "duty full", "false rejects", "detections")
+    for column in columns:
+        table.add_column(column, justify="right")
+    rows = []
+    for wake, result in zip(SWEEP_WAKES, results, strict=True):
+        missed = (
+            None
+            if keyword_times is None
+            else len(keyword_times) - _keywords_found(keyword_times, result.detections)
+        )
+        rows.append(
+            {
+                "wake": wake,
+                "battery_hours": round(result.report.battery_hours, 2),
+                "false_rejects": missed,
+                "keywords": None if keyword_times is None else len(keyword_times),
+            }
+        )
+        table.add_row(
+            f"{wake:.2f}",
+            f"{result.report.battery_hours:.1f}",
+            f"{result.report.avg_current_ma:.4f}",
+            f"{result.counters['duty_cycle_full']:.4f}",
+            "n/a" if keyword_times is None else f"{missed}/{len(keyword_times)}",
+            str(len(result.detections)),
+        )
     if args.json:
-        print(json.dumps(report))
-        return 0
-    table = Table(title=f"kws battery — {profile.description}")
+        print(json_line({"profile": profile.name, "sweep": rows}))
+    else:
+        if keyword_times is None:
+            table.caption = "false rejects n/a: the audio file has no labelled keywords"
+        Console().print(table)
+    if args.plot:
+        _write_plot(lambda path: _plot_sweep(rows, profile.name, path), args.plot)
+
+
+def _print_report(report: dict[str, Any], description: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"kws battery — {description}")
     table.add_column("measure")
     table.add_column("cascade", justify="right")
     table.add_column("full model always on", justify="right")
@@ -261,7 +351,62 @@ def run(args: argparse.Namespace) -> int:
         "",
     )
     keywords = report["keywords"]
-    if args.audio is None:
+    if keywords["spoken"] is not None:
         table.add_row("keywords found", f"{keywords['detected']}/{keywords['spoken']}", "")
-    console.print(table)
+    Console().print(table)
+
+
+def run(args: argparse.Namespace) -> int:
+    from firmware_sim.profile import load_profile
+    from firmware_sim.replay import AudioSource
+    from firmware_sim.simulator import Simulation, full_always_on
+    from kws.cascade import load_cascade
+    from kws.defaults import resolve_bundle
+    from kws.errors import KwsError
+
+    check_minutes(args.minutes, args.audio)
+    if args.plot:
+        check_plot_path(args.plot)
+    profile = load_profile(args.profile)
+    model_dir = resolve_bundle(args.model)
+    if args.sweep:
+        cascades = [load_cascade(model_dir, wake=wake) for wake in SWEEP_WAKES]
+    else:
+        cascades = [load_cascade(model_dir)]
+    source = AudioSource(
+        cascades[0].keyword,
+        args.audio,
+        args.scenario,
+        DEFAULT_MINUTES if args.minutes is None else args.minutes,
+        args.seed,
+        on_warning=lambda warning: print(f"kws battery: warning: {warning}", file=sys.stderr),
+    )
+    simulations = [Simulation(cascade, profile) for cascade in cascades]
+    progress = Progress(source.planned_s)
+    try:
+        for chunk in source.chunks():  # one pass, every simulation fed: constant memory
+            for simulation in simulations:
+                simulation.feed(chunk)
+            progress.update(source.seconds)
+    finally:
+        progress.close()
+    if source.seconds < MIN_AUDIO_S:
+        raise KwsError(
+            f"{args.audio} holds {source.seconds:.3f} s of audio; kws battery needs at least "
+            f"{MIN_AUDIO_S:g} s to estimate a battery life"
+        )
+    keyword_times = source.keyword_times if source.labelled else None
+    results = [simulation.result() for simulation in simulations]
+    if args.sweep:
+        _print_sweep(args, profile, results, keyword_times)
+        return 0
+    result = results[0]
+    baseline = full_always_on(cascades[0], profile, result.duration_s)
+    report = report_dict(result, baseline, keyword_times)
+    if args.json:
+        print(json_line(report))
+    else:
+        _print_report(report, profile.description)
+    if args.plot:  # after the report: a failed write does not lose it
+        _write_plot(lambda path: _plot(result, path), args.plot)
     return 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tracemalloc
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import numpy as np
 import pytest
 
 from firmware_sim.profile import load_profile
-from firmware_sim.simulator import full_always_on, simulate
+from firmware_sim.simulator import MAX_SERIES_POINTS, full_always_on, simulate
 from kws.cascade import Cascade, Thresholds
 
 
@@ -79,7 +81,7 @@ def test_response_time_and_duty_cycle_by_hand() -> None:
     ) * 1000
     assert spill < per_hop_free
     assert result.detection_response_ms[0] == pytest.approx(expected_ms, rel=1e-6)
-    assert len(result.response_ms) == result.counters["full_inferences"]
+    assert sum(result.response_ms_counts.values()) == result.counters["full_inferences"]
     assert result.missed_deadlines == 0
     assert result.counters["duty_cycle_full"] == pytest.approx(3 / 1000)
     assert result.memory["fits"]
@@ -187,3 +189,47 @@ def test_battery_sweep_json_and_plot(random_bundle: Path, tmp_path: Path) -> Non
         assert row["battery_hours"] > 0
         assert 0 <= row["false_rejects"] <= row["keywords"]
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_response_percentiles_are_numpys_from_the_counts() -> None:
+    result = simulate(
+        cascade_with(600_000, tiny_fires_every=100), FRAMES, load_profile("smartwatch_300mah")
+    )
+    times = np.round(np.random.default_rng(4).gamma(4.0, 3.0, 501), 1)  # repeats, like real runs
+    counted = replace(result, response_ms_counts=Counter(times.tolist()))
+    for q in (0, 1, 50, 99, 99.9, 100):
+        assert counted.response_percentile_ms(q) == pytest.approx(np.percentile(times, q))
+    assert replace(result, response_ms_counts=Counter()).response_percentile_ms(50) is None
+
+
+def test_memory_stays_flat_however_long_the_run() -> None:
+    profile = load_profile("smartwatch_300mah")
+
+    def peak_bytes(hops: int) -> int:
+        cascade = cascade_with(600_000, tiny_fires_every=100)
+        frames = (np.zeros((1000, 40), np.uint16) for _ in range(hops // 1000))
+        tracemalloc.start()
+        try:
+            result = simulate(cascade, frames, profile)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert result.counters["hops"] == hops
+        assert result.current_ma_series.size <= 2 * MAX_SERIES_POINTS
+        return peak
+
+    peak_bytes(1000)  # first-call allocations out of the way
+    # 100,000 hops kept three per-hop lists (latency, current, awake): ~7 MB
+    assert peak_bytes(100_000) - peak_bytes(10_000) < 500_000
+
+
+def test_current_series_merges_steps_to_stay_bounded() -> None:
+    profile = load_profile("smartwatch_300mah")
+    cascade = cascade_with(600_000, tiny_fires_every=100)
+    hours = 2  # 7,200 one-second steps: merged once, to 3,600 two-second steps
+    frames = (np.zeros((6000, 40), np.uint16) for _ in range(hours * 60))
+    result = simulate(cascade, frames, profile)
+    assert result.current_series_step_s == pytest.approx(2.0)
+    assert result.current_ma_series.size == hours * 3600 // 2
+    mean_ma = float(result.current_ma_series.mean())
+    assert mean_ma == pytest.approx(result.report.avg_current_ma, rel=1e-3)
