@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from kws.cascade import Thresholds, threshold_problem
+from kws.cascade import HOP_S, Thresholds, threshold_problem
 from kws.errors import BundleError
 from kws.frontend import FrontendConfig
 from kws.model import SCORE_ACTIVATIONS
@@ -229,6 +229,11 @@ def load_manifest(path: str | Path) -> dict[str, Any]:
         problem = threshold_problem(key, value) if key in Thresholds.__dataclass_fields__ else None
         if problem is not None:
             raise BundleError(f"{manifest_path}: thresholds.{key} {problem}")
+    if "tiny" in models and round(thresholds["wake_window_s"] / HOP_S) < 1:  # as Cascade counts
+        raise BundleError(
+            f"{manifest_path}: thresholds.wake_window_s must be at least {HOP_S:g} s in a bundle "
+            f"with a tiny model, got {thresholds['wake_window_s']} (the full model would never run)"
+        )
     scale = manifest.get("feature_scale", 0.0390625)
     if not _is_number(scale) or scale <= 0:
         raise BundleError(f"{manifest_path}: feature_scale must be a positive number")

@@ -184,7 +184,11 @@ class _State:
 
 
 class Cascade:
-    """Feature frames or PCM in, detections out. See the module docstring."""
+    """Feature frames or PCM in, detections out. See the module docstring.
+
+    Raises:
+        ThresholdError: a tiny model with a wake window under one hop (it would wake nothing).
+    """
 
     def __init__(
         self,
@@ -211,6 +215,11 @@ class Cascade:
         self._ring = np.zeros((self._buffer_frames, 40), dtype=np.uint16)
         self._filled = 0
         self._wake_window_hops = int(round(thresholds.wake_window_s / HOP_S))
+        if not self.full_only and self._wake_window_hops < 1:
+            raise ThresholdError(
+                f"wake_window_s must be at least {HOP_S:g} s when a tiny model wakes the full "
+                f"one, got {thresholds.wake_window_s} (the full model would never run)"
+            )
         self._refractory_hops = int(round(thresholds.refractory_s / HOP_S))
         self.last_tiny_score = 0.0
         self.last_full_score = 0.0

@@ -60,6 +60,7 @@ def test_checksum_mismatch_is_refused(random_bundle: Path, tmp_path: Path) -> No
         (lambda m: m["thresholds"].update(detect=5), "thresholds.detect must be a probability"),
         (lambda m: m["thresholds"].update(preroll_s=3600), "thresholds.preroll_s must be 0-60"),
         (lambda m: m["thresholds"].update(wake="0.5"), "thresholds.wake must be a number"),
+        (lambda m: m["thresholds"].update(wake_window_s=0), "wake_window_s must be at least 0.01"),
     ],
 )
 def test_bad_manifest_is_refused_with_reason(

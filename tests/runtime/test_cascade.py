@@ -216,3 +216,10 @@ def test_load_cascade_refuses_bad_overrides(random_bundle: Path) -> None:
         with pytest.raises(ThresholdError, match=message):
             load_cascade(random_bundle, **overrides)
     assert load_cascade(random_bundle, detect=None, wake=0.25).thresholds.wake == 0.25
+
+
+def test_a_wake_window_under_one_hop_is_refused_for_a_cascade_only() -> None:
+    no_window = Thresholds(**{**THRESHOLDS.__dict__, "wake_window_s": 0.0})
+    with pytest.raises(ThresholdError, match="wake_window_s must be at least 0.01 s"):
+        make(lambda hop: 0.9, lambda hop: 0.95, no_window)
+    make(lambda hop: 0.9, lambda hop: 0.95, no_window, full_only=True)  # never woken: fine
