@@ -42,3 +42,7 @@ class DeviceError(KwsError):
 
 class SynthesisError(KwsError):
     """Speech synthesis is unavailable (espeak-ng missing) or refused the request."""
+
+
+class OutputError(KwsError):
+    """The command's output cannot be written (stdout on a full disk)."""

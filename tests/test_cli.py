@@ -6,7 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile
 
 import kws
 from kws.cli import main
@@ -75,3 +77,112 @@ def test_threshold_flags_out_of_range_are_one_line_exit_2(
     assert err.splitlines() == [
         f"kws {command}: error: {expected} between 0 and 1, got {float(value)}"
     ]
+
+
+def test_no_arguments_prints_usage_on_stderr_and_exits_2(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main([]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("usage: kws")
+
+
+def _help(capsys: pytest.CaptureFixture[str], *command: str) -> str:
+    with pytest.raises(SystemExit) as exit_:
+        main([*command, "--help"])
+    assert exit_.value.code == 0
+    return " ".join(capsys.readouterr().out.split())  # wrapping undone
+
+
+def test_help_shows_defaults_and_threshold_ranges(capsys: pytest.CaptureFixture[str]) -> None:
+    train = _help(capsys, "train")
+    for shown in (
+        "--seed SEED data, augmentation and weights (default: 0)",
+        "(default: 0.5)",
+        "(default: .cache/kws)",
+    ):
+        assert shown in train
+    battery = _help(capsys, "battery")
+    for shown in ("(default: smartwatch_300mah)", "(default: office)", "(default 10;"):
+        assert shown in battery
+    assert "(default: 24.0)" in _help(capsys, "bench", "soak")
+    assert "(default: False)" not in train  # flags say nothing
+    detect = _help(capsys, "detect")
+    assert "detect threshold, 0-1" in detect and "wake threshold of the tiny model, 0-1" in detect
+    assert "detect threshold, 0-1" in _help(capsys, "eval")
+    assert "detect threshold, 0-1" in _help(capsys, "listen")
+
+
+@pytest.mark.parametrize("target", ["frontend", "cascade", "soak", "realspeech"])
+def test_bench_help_reads_as_plain_text(target: str, capsys: pytest.CaptureFixture[str]) -> None:
+    text = _help(capsys, "bench", target)
+    assert "``" not in text
+    assert len(text) > 200  # the docstring is there
+
+
+def _tone_wav(folder: Path) -> Path:
+    path = folder / "tone.wav"
+    t = np.arange(48_000) / 16_000
+    soundfile.write(path, (np.sin(2 * np.pi * 440 * t) * 8000).astype(np.int16), 16_000)
+    return path
+
+
+# --threshold 0 detects at every chance (once a second): output on demand, whatever the model.
+EVERY_STEP = ("--threshold", "0", "--wake-threshold", "0")
+
+
+def test_output_on_a_full_disk_is_one_line_exit_2(tmp_path: Path, random_bundle: Path) -> None:
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "kws",
+                "detect",
+                *EVERY_STEP,
+                "--model",
+                str(random_bundle),
+                str(_tone_wav(tmp_path)),
+                str(_tone_wav(tmp_path)),
+            ],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=300,
+        )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if "error" in line]
+    assert errors == ["kws detect: error: cannot write the output: No space left on device"]
+
+
+def test_reader_closing_the_pipe_ends_quietly(tmp_path: Path, random_bundle: Path) -> None:
+    """`kws detect - | head -1`: the reader goes after one line; kws ends at its next line."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kws", "detect", *EVERY_STEP, "--model", str(random_bundle), "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdin and process.stdout and process.stderr
+    second = np.zeros(16_000, np.int16).tobytes()
+    try:
+        process.stdin.write(second * 2)
+        process.stdin.flush()
+        assert process.stdout.readline()
+        process.stdout.close()
+        try:
+            process.stdin.write(second * 3)
+            process.stdin.close()
+        except BrokenPipeError:
+            pass  # kws has ended, as it should, before reading all of it
+        process.wait(timeout=120)
+        stderr = process.stderr.read()
+    finally:
+        process.kill()
+    assert process.returncode == 0
+    assert stderr.decode().strip() in (
+        "",
+        "INFO: Created TensorFlow Lite XNNPACK delegate for CPU.",
+    )

@@ -57,7 +57,6 @@ def register(subparsers: Any) -> None:
         "realspeech",
         help="misses on recordings of real people, clean and noisy, vs the peers",
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("data_dir", type=Path, metavar="DIR", help="one folder per phrase")
     parser.add_argument(

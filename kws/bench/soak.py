@@ -21,7 +21,7 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "soak", help="memory of kws detect on a generated endless stream", description=__doc__
     )
-    parser.add_argument("--hours", type=float, default=24.0)
+    parser.add_argument("--hours", type=float, default=24.0, help="length of the stream")
     parser.add_argument("--model", type=Path, help="bundle folder or name (default hey_jarvis)")
     parser.add_argument("--json", action="store_true")
     parser.set_defaults(run_target=run)

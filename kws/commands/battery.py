@@ -37,14 +37,19 @@ def register(subparsers: Any) -> None:
     )
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--audio", type=Path, help="an audio file to replay")
-    source.add_argument("--scenario", choices=("quiet", "office", "tv"), default="office")
+    source.add_argument(
+        "--scenario",
+        choices=("quiet", "office", "tv"),
+        default="office",
+        help="generated audio to replay instead",
+    )
     parser.add_argument(
         "--minutes",
         type=float,
         help=f"scenario length (default {DEFAULT_MINUTES:g}; not with --audio, whose length is "
         "the file's)",
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="scenario audio")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument(
         "--plot",

@@ -31,8 +31,12 @@ def register(subparsers: Any) -> None:
         type=Path,
         help="bundle folder, bundle name (kws models) or microWakeWord .json (default: hey_jarvis)",
     )
-    parser.add_argument("--threshold", type=float, help="detect threshold (overrides the bundle's)")
-    parser.add_argument("--wake-threshold", type=float, help="tiny model's wake threshold")
+    parser.add_argument(
+        "--threshold", type=float, help="detect threshold, 0-1 (overrides the bundle's)"
+    )
+    parser.add_argument(
+        "--wake-threshold", type=float, help="wake threshold of the tiny model, 0-1"
+    )
     parser.add_argument(
         "--no-cascade", action="store_true", help="run the full model on every step"
     )
@@ -80,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     from kws.audio import iter_audio_chunks
     from kws.cascade import check_threshold, load_cascade
     from kws.defaults import resolve_bundle
-    from kws.errors import KwsError
+    from kws.errors import AudioError
 
     if args.threshold is not None:
         check_threshold("detect", args.threshold, "--threshold")
@@ -102,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
                     print(f"kws detect: warning: {warning}", file=sys.stderr, flush=True)
                 for detection in cascade.process(pcm):
                     _print_detection(path, detection, args.json)
-        except KwsError as error:
+        except AudioError as error:
             # One bad file does not stop the others; the exit code says something failed.
             print(f"kws detect: error: {error}", file=sys.stderr)
             failures += 1

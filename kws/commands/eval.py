@@ -41,7 +41,9 @@ def register(subparsers: Any) -> None:
         type=Path,
         help="bundle folder, bundle name (kws models) or microWakeWord .json (default: hey_jarvis)",
     )
-    parser.add_argument("--threshold", type=float, help="detect threshold (overrides the bundle's)")
+    parser.add_argument(
+        "--threshold", type=float, help="detect threshold, 0-1 (overrides the bundle's)"
+    )
     parser.add_argument("--no-cascade", action="store_true", help="full model on every step")
     parser.add_argument("--json", action="store_true")
     parser.set_defaults(run=run)

@@ -21,7 +21,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--device", type=int, help="input device index (see --list-devices)")
     parser.add_argument("--list-devices", action="store_true", help="list input devices and exit")
-    parser.add_argument("--threshold", type=float, help="detect threshold (overrides the bundle's)")
+    parser.add_argument(
+        "--threshold", type=float, help="detect threshold, 0-1 (overrides the bundle's)"
+    )
     parser.set_defaults(run=run)
 
 

@@ -27,8 +27,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--quick", action="store_true", help="tiny dataset and few epochs (minutes)"
     )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--target-fa-per-hour", type=float, default=0.5)
+    parser.add_argument("--seed", type=int, default=0, help="data, augmentation and weights")
+    parser.add_argument(
+        "--target-fa-per-hour",
+        type=float,
+        default=0.5,
+        help="false accepts per hour the shipped thresholds are chosen for",
+    )
     parser.add_argument("--recordings", type=Path, help="folder of your own keyword recordings")
     parser.add_argument("--negatives", type=Path, help="folder of keyword-free audio")
     parser.add_argument("--speech-commands", type=Path, help="dataset in Speech Commands layout")
@@ -47,7 +52,9 @@ def register(subparsers: Any) -> None:
         help="recordings of real people, one folder per phrase (as ../shared/realspeech): the "
         "finished bundle is measured on them for its card; nothing is chosen by them",
     )
-    parser.add_argument("--cache-dir", type=Path, default=Path(".cache/kws"))
+    parser.add_argument(
+        "--cache-dir", type=Path, default=Path(".cache/kws"), help="synthesized clips, features"
+    )
     parser.set_defaults(run=run)
 
 
