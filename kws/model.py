@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from kws.errors import BundleError
+from kws.stderr_filter import LITERT_INFO, dropping
 
 _DTYPES = {"int8": np.int8, "uint8": np.uint8}
 SCORE_ACTIVATIONS = ("none", "sigmoid")
@@ -81,16 +82,20 @@ class TfliteModel:
         self.window_frames = int(spec["window_frames"])
         self.streaming = bool(spec["streaming"])
         try:
-            self.interpreter = Interpreter(
-                model_content=model_content,
-                num_threads=1,
-                # XNNPACK is ~5x faster on a PC; TFLite's reference kernels round exactly like
-                # TFLM on a microcontroller (evaluation and the microWakeWord agreement use them).
-                experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
-                if reference_kernels
-                else OpResolverType.AUTO,
-            )
-            self.interpreter.allocate_tensors()
+            # LiteRT's "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." is not for
+            # users; its ERROR lines (an unknown op, say) still reach stderr.
+            with dropping(LITERT_INFO):
+                self.interpreter = Interpreter(
+                    model_content=model_content,
+                    num_threads=1,
+                    # XNNPACK is ~5x faster on a PC; TFLite's reference kernels round exactly
+                    # like TFLM on a microcontroller (evaluation and the microWakeWord agreement
+                    # use them).
+                    experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+                    if reference_kernels
+                    else OpResolverType.AUTO,
+                )
+                self.interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as error:
             raise BundleError(
                 f"{spec.get('file', 'model')}: not a loadable TFLite model"

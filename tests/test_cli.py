@@ -182,7 +182,4 @@ def test_reader_closing_the_pipe_ends_quietly(tmp_path: Path, random_bundle: Pat
     finally:
         process.kill()
     assert process.returncode == 0
-    assert stderr.decode().strip() in (
-        "",
-        "INFO: Created TensorFlow Lite XNNPACK delegate for CPU.",
-    )
+    assert stderr == b""
