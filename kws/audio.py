@@ -7,7 +7,11 @@ warning. Unreadable input raises ``AudioError`` with the reason. Long files are 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import io
+import os
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +19,9 @@ import numpy as np
 import numpy.typing as npt
 
 from kws.errors import AudioError
+from kws.paths import printable
+from kws.stderr_filter import MPG123_NOTE, dropping
+from kws.wav_header import PatchedFile, understated_wav
 
 if TYPE_CHECKING:
     import soundfile
@@ -24,19 +31,38 @@ CHUNK_SECONDS = 10.0
 SALVAGE_STEP_S = 0.1  # a block the decoder fails in is re-read in steps this long
 OGG_MAX_PAGE_BYTES = 65_307  # 27-byte header + 255 lacing values + 255 x 255 bytes of data
 OGG_END_OF_STREAM_FLAG = 0x04  # header_type bit of a stream's last page
+# libsndfile's note on an 8-bit, A-law or mu-law WAV with an odd number of samples: legal RIFF
+ODD_DATA_NOTE = "should be an even number of bytes"
 
 
-def _open(path: Path):  # type: ignore[no-untyped-def]
+@contextmanager
+def _opened(path: Path) -> Iterator[tuple[soundfile.SoundFile, list[str]]]:
+    """The file opened for reading, and a warning about it when it is read differently from
+    what its header says (a WAV whose header under-states its data is read to its end).
+
+    Raises:
+        AudioError: missing path, a directory, a file libsndfile cannot open.
+    """
     import soundfile
 
+    name = printable(path)
     if not path.exists():
-        raise AudioError(f"{path}: no such file")
+        raise AudioError(f"{name}: no such file")
     if path.is_dir():
-        raise AudioError(f"{path}: is a directory, not an audio file")
-    try:
-        return soundfile.SoundFile(str(path))
-    except (soundfile.LibsndfileError, RuntimeError, TypeError) as error:
-        raise AudioError(f"{path}: not a readable audio file ({error})") from error
+        raise AudioError(f"{name}: is a directory, not an audio file")
+    understated = understated_wav(path)
+    with ExitStack() as stack:
+        try:
+            if understated is None:
+                # bytes: soundfile cannot encode a name that is not valid UTF-8
+                source: bytes | PatchedFile = os.fsencode(path)
+            else:
+                source = stack.enter_context(PatchedFile(path, understated.patches()))
+            with dropping(MPG123_NOTE):  # libmpg123 scans an MP3 when opened, noting damage
+                handle = stack.enter_context(soundfile.SoundFile(source))
+        except (soundfile.LibsndfileError, RuntimeError, TypeError, OSError) as error:
+            raise AudioError(f"{name}: not a readable audio file ({error})") from error
+        yield handle, [] if understated is None else [understated.warning(name)]
 
 
 def to_float_samples(array: npt.NDArray[np.generic]) -> npt.NDArray[np.float64]:
@@ -47,14 +73,55 @@ def to_float_samples(array: npt.NDArray[np.generic]) -> npt.NDArray[np.float64]:
     return (array.astype(np.float64) - midpoint) / half_range
 
 
+def _samples(count: int) -> str:
+    return f"{count} sample{'' if count == 1 else 's'}"
+
+
+@dataclass
+class RepairCounts:
+    """Samples replaced while converting to int16: counted across a file's chunks, reported
+    once for the file."""
+
+    non_finite: int = 0
+    clipped: int = 0
+
+    def warnings(self, source: str) -> list[str]:
+        """One line per kind of repair made, none when nothing was repaired."""
+        lines = []
+        if self.non_finite:
+            lines.append(f"{source}: {_samples(self.non_finite)} NaN/inf replaced by 0")
+        if self.clipped:
+            lines.append(f"{source}: {_samples(self.clipped)} outside [-1, 1] clipped")
+        return lines
+
+
 def to_pcm16(
     samples: npt.NDArray[np.generic], sample_rate_hz: int, source: str = "audio"
 ) -> tuple[npt.NDArray[np.int16], list[str]]:
     """Convert an array (frames x channels, or 1-D) of any dtype and rate to int16 16 kHz mono.
 
     Returns the PCM and a list of warnings (clipping, non-finite samples replaced).
+
+    Raises:
+        AudioError: an array of another shape or sample type, or a rate <= 0.
     """
-    warnings: list[str] = []
+    counts = RepairCounts()
+    pcm = convert_to_pcm16(samples, sample_rate_hz, counts, source)
+    return pcm, counts.warnings(source)
+
+
+def convert_to_pcm16(
+    samples: npt.NDArray[np.generic],
+    sample_rate_hz: int,
+    counts: RepairCounts,
+    source: str = "audio",
+) -> npt.NDArray[np.int16]:
+    """``to_pcm16`` for one chunk of a longer source: the samples it repairs are added to
+    ``counts`` instead of being reported.
+
+    Raises:
+        AudioError: an array of another shape or sample type, or a rate <= 0.
+    """
     array = np.asarray(samples)
     if array.ndim == 2:
         kind = array.dtype.kind
@@ -66,11 +133,9 @@ def to_pcm16(
         floats = array.astype(np.float64)
         bad = ~np.isfinite(floats)
         if bad.any():
-            warnings.append(f"{source}: {int(bad.sum())} NaN/inf samples replaced by 0")
+            counts.non_finite += int(bad.sum())
             floats[bad] = 0.0
-        over = np.abs(floats) > 1.0
-        if over.any():
-            warnings.append(f"{source}: {int(over.sum())} samples outside [-1, 1] clipped")
+        counts.clipped += int((np.abs(floats) > 1.0).sum())
         floats = np.clip(floats, -1.0, 1.0)
     elif array.dtype.kind in "iu":
         floats = to_float_samples(array)
@@ -87,32 +152,41 @@ def to_pcm16(
             target_sr=SAMPLE_RATE_HZ,
             res_type="soxr_hq",
         ).astype(np.float64)
-    pcm = np.clip(np.round(floats * 32768.0), -32768, 32767).astype(np.int16)
-    return pcm, warnings
+    pcm: npt.NDArray[np.int16] = np.clip(np.round(floats * 32768.0), -32768, 32767).astype(np.int16)
+    return pcm
 
 
-def _header_disagreement(path: Path) -> str | None:
+def _header_disagreement(handle: soundfile.SoundFile) -> str | None:
     """libsndfile reads what a damaged file still holds and notes where its header disagrees
     with the data ("data : 32000 (should be 16)"): the first such note, if any."""
-    import soundfile
-
-    try:
-        log = soundfile.info(str(path)).extra_info
-    except (soundfile.LibsndfileError, RuntimeError):
-        return None
-    damaged = [line.strip() for line in log.splitlines() if "should be" in line]
+    damaged = [
+        line.strip()
+        for line in handle.extra_info.splitlines()
+        if "should be" in line and ODD_DATA_NOTE not in line
+    ]
     return damaged[0] if damaged else None
 
 
-def _ogg_stream_unfinished(path: Path) -> bool:
-    """True when the last Ogg page is not flagged end-of-stream: the file was cut. Ogg's header
-    promises no length, so this flag is the one sign of a truncated Ogg Vorbis or Opus file."""
-    try:
-        with path.open("rb") as handle:
-            handle.seek(max(0, path.stat().st_size - OGG_MAX_PAGE_BYTES))
-            tail = handle.read()
-    except OSError:
-        return False  # libsndfile has just read it; whatever happened since is not a cut
+def _file_tail(path: Path) -> Callable[[], bytes]:
+    """Reads the last ``OGG_MAX_PAGE_BYTES`` of the file, when asked."""
+
+    def tail() -> bytes:
+        try:
+            with path.open("rb") as handle:
+                handle.seek(max(0, path.stat().st_size - OGG_MAX_PAGE_BYTES))
+                return handle.read()
+        except OSError:
+            return b""  # libsndfile has just read it; whatever happened since is not a cut
+
+    return tail
+
+
+def _ogg_stream_unfinished(tail: bytes) -> bool:
+    """True when the last Ogg page in ``tail`` (a stream's last bytes) is not flagged
+    end-of-stream: the stream was cut. Ogg's header promises no length, so this flag is the one
+    sign of a truncated Ogg Vorbis or Opus file."""
+    if not tail:
+        return False
     page = tail.rfind(b"OggS")
     if page < 0 or page + 6 > len(tail):
         return True
@@ -120,20 +194,24 @@ def _ogg_stream_unfinished(path: Path) -> bool:
 
 
 def _damage_warning(
-    path: Path, handle: soundfile.SoundFile, frames_read: int, failure: str | None
+    name: str,
+    handle: soundfile.SoundFile,
+    frames_read: int,
+    failure: str | None,
+    tail: Callable[[], bytes],
 ) -> str | None:
     """One line saying the file is truncated or damaged, or None when it reads whole."""
     read_s = frames_read / handle.samplerate
     if failure is not None:
-        return f"{path}: truncated or damaged, the decoder stopped at {read_s:.2f} s ({failure})"
-    disagreement = _header_disagreement(path)
+        return f"{name}: truncated or damaged, the decoder stopped at {read_s:.2f} s ({failure})"
+    disagreement = _header_disagreement(handle)
     if disagreement is not None:
-        return f"{path}: truncated or damaged, header disagrees with the data ({disagreement})"
+        return f"{name}: truncated or damaged, header disagrees with the data ({disagreement})"
     if frames_read < handle.frames:
         promised_s = handle.frames / handle.samplerate
-        return f"{path}: truncated, the header promises {promised_s:.2f} s, read {read_s:.2f} s"
-    if handle.format == "OGG" and _ogg_stream_unfinished(path):
-        return f"{path}: truncated, the last Ogg page does not end the stream (read {read_s:.2f} s)"
+        return f"{name}: truncated, the header promises {promised_s:.2f} s, read {read_s:.2f} s"
+    if handle.format == "OGG" and _ogg_stream_unfinished(tail()):
+        return f"{name}: truncated, the last Ogg page does not end the stream (read {read_s:.2f} s)"
     return None
 
 
@@ -165,7 +243,7 @@ def _read_block(
 
 
 def _decoded_blocks(
-    handle: soundfile.SoundFile, path: Path, block_frames: int
+    handle: soundfile.SoundFile, name: str, block_frames: int, tail: Callable[[], bytes]
 ) -> Iterator[tuple[npt.NDArray[np.float32], list[str]]]:
     """Consecutive float32 blocks (frames x channels) until the data ends, then, if the file is
     truncated or damaged, an empty block carrying the one warning that says so: a cut file is
@@ -178,20 +256,24 @@ def _decoded_blocks(
         AudioError: the file holds no decodable audio at all.
     """
     if handle.frames == 0:
-        raise AudioError(f"{path}: contains no audio")
+        raise AudioError(f"{name}: contains no audio")
     frames_read = 0
     while True:
-        samples, failure = _read_block(handle, block_frames)
+        if handle.format == "MP3":  # libmpg123 writes a note for each damaged frame it skips
+            with dropping(MPG123_NOTE):
+                samples, failure = _read_block(handle, block_frames)
+        else:
+            samples, failure = _read_block(handle, block_frames)
         if frames_read == 0 and len(samples) == 0:
             if failure is not None:
-                raise AudioError(f"{path}: truncated or corrupt audio ({failure})")
-            raise AudioError(f"{path}: contains no audio")
+                raise AudioError(f"{name}: truncated or corrupt audio ({failure})")
+            raise AudioError(f"{name}: contains no audio")
         frames_read += len(samples)
         if len(samples):
             yield samples, []
         if failure is not None or len(samples) < block_frames:
             break
-    warning = _damage_warning(path, handle, frames_read, failure)
+    warning = _damage_warning(name, handle, frames_read, failure, tail)
     if warning is not None:
         yield samples[:0], [warning]
 
@@ -199,30 +281,34 @@ def _decoded_blocks(
 def read_audio(path: str | Path) -> tuple[npt.NDArray[np.int16], list[str]]:
     """Read a whole audio file as int16 PCM, 16 kHz mono, plus warnings.
 
-    A truncated or damaged file gives the audio before the damage and a warning.
+    A truncated or damaged file gives the audio before the damage and a warning; a WAV whose
+    header under-states its data, all of its audio and a warning.
 
     Raises:
         AudioError: missing path, a directory, an unreadable or empty file.
     """
     file_path = Path(path)
+    name = printable(file_path)
     blocks: list[npt.NDArray[np.float32]] = []
-    damage: list[str] = []
-    with _open(file_path) as handle:
+    with _opened(file_path) as (handle, warnings):
         # One block of the whole file: an intact file is decoded and resampled in one piece.
-        for samples, warnings in _decoded_blocks(handle, file_path, max(1, handle.frames)):
+        frames = max(1, handle.frames)
+        for samples, damage in _decoded_blocks(handle, name, frames, _file_tail(file_path)):
             blocks.append(samples)
-            damage += warnings
+            warnings += damage
         rate = handle.samplerate
-    pcm, warnings = to_pcm16(np.concatenate(blocks), rate, str(file_path))
-    return pcm, warnings + damage
+    counts = RepairCounts()
+    pcm = convert_to_pcm16(np.concatenate(blocks), rate, counts, name)
+    return pcm, counts.warnings(name) + warnings
 
 
 def iter_audio_chunks(
     path: str | Path, chunk_s: float = CHUNK_SECONDS
 ) -> Iterator[tuple[npt.NDArray[np.int16], list[str]]]:
     """Yield a long file as consecutive int16 16 kHz chunks (constant memory), each with its
-    warnings. A truncated or damaged file yields the audio before the damage, then an empty
-    chunk with the warning that says so.
+    warnings. A warning about the whole file (its header under-states its data) comes with the
+    first chunk; samples clipped or replaced are counted over the file, and they and a
+    truncation or damage are reported in an empty chunk after the audio.
 
     Resampling is per chunk; soxr's edge effects at chunk borders are below a sample's worth.
 
@@ -230,8 +316,55 @@ def iter_audio_chunks(
         AudioError: missing path, a directory, an unreadable or empty file.
     """
     file_path = Path(path)
-    with _open(file_path) as handle:
-        block_frames = max(1, int(chunk_s * handle.samplerate))
-        for samples, warnings in _decoded_blocks(handle, file_path, block_frames):
-            pcm, conversion_warnings = to_pcm16(samples, handle.samplerate, str(file_path))
-            yield pcm, conversion_warnings + warnings
+    with _opened(file_path) as (handle, warnings):
+        yield from decoded_chunks(
+            handle, printable(file_path), chunk_s, _file_tail(file_path), warnings
+        )
+
+
+def decoded_chunks(
+    handle: soundfile.SoundFile,
+    name: str,
+    chunk_s: float,
+    tail: Callable[[], bytes],
+    warnings: list[str],
+) -> Iterator[tuple[npt.NDArray[np.int16], list[str]]]:
+    """``iter_audio_chunks`` of an open file: ``warnings`` come with the first chunk, ``tail()``
+    returns the source's last bytes (a cut Ogg stream is told by them).
+
+    Raises:
+        AudioError: the source holds no decodable audio.
+    """
+    block_frames = max(1, int(chunk_s * handle.samplerate))
+    counts = RepairCounts()
+    damage: list[str] = []
+    for samples, block_damage in _decoded_blocks(handle, name, block_frames, tail):
+        damage += block_damage
+        if len(samples):
+            yield convert_to_pcm16(samples, handle.samplerate, counts, name), warnings
+            warnings = []
+    final = warnings + counts.warnings(name) + damage
+    if final:
+        yield np.zeros(0, np.int16), final
+
+
+def decode_bytes(
+    data: bytes, name: str, chunk_s: float = CHUNK_SECONDS
+) -> Iterator[tuple[npt.NDArray[np.int16], list[str]]]:
+    """``iter_audio_chunks`` of a whole file held in memory (one read from a pipe).
+
+    Raises:
+        AudioError: no audio, or audio libsndfile cannot decode.
+    """
+    import soundfile
+
+    if not data:
+        raise AudioError(f"{name}: contains no audio")
+    try:
+        with dropping(MPG123_NOTE):
+            handle = soundfile.SoundFile(io.BytesIO(data))
+    except (soundfile.LibsndfileError, RuntimeError, TypeError) as error:
+        raise AudioError(f"{name}: not a readable audio file ({error})") from error
+    with handle:
+        tail = data[-OGG_MAX_PAGE_BYTES:]
+        yield from decoded_chunks(handle, name, chunk_s, lambda: tail, [])

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kws.paths import printable
+
 if TYPE_CHECKING:
     from kws.cascade import Detection
 
@@ -70,11 +72,12 @@ def _stdin_chunks() -> Any:
 
 def _print_detection(path: Path, detection: Detection, as_json: bool) -> None:
     # Flushed one by one: a pipe's reader (or Ctrl-C) must not wait for the end of the input.
+    name = printable(path)
     if as_json:
-        print(json.dumps({"file": str(path), **detection.to_dict()}), flush=True)
+        print(json.dumps({"file": name, **detection.to_dict()}), flush=True)
     else:
         print(
-            f"{path}\t{detection.time_s:8.2f} s\t{detection.keyword}\t"
+            f"{name}\t{detection.time_s:8.2f} s\t{detection.keyword}\t"
             f"score {detection.score:.6f}\t({detection.stage})",
             flush=True,
         )
@@ -113,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
             continue
         if args.stats:
             print(
-                json.dumps({"file": str(path), "counters": cascade.counters.as_dict()}),
+                json.dumps({"file": printable(path), "counters": cascade.counters.as_dict()}),
                 file=sys.stderr,
             )
     return 2 if failures else 0

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kws.paths import printable
+
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif"}
 POSITIVE_FOLDER_NAMES = ("positives", "positive")
 NEGATIVE_FOLDER_NAMES = ("negatives", "negative")
@@ -88,9 +90,9 @@ def _layout(name: str, positive: list[Path], negative: list[Path], ignored: list
         name,
         positives=tuple(p for folder in positive for p in audio_files(folder)),
         negatives=tuple(p for folder in negative for p in audio_files(folder)),
-        positive_folders=tuple(f.name for f in positive),
-        negative_folders=tuple(f.name for f in negative),
-        ignored_folders=tuple(f.name for f in ignored),
+        positive_folders=tuple(printable(f.name) for f in positive),
+        negative_folders=tuple(printable(f.name) for f in negative),
+        ignored_folders=tuple(printable(f.name) for f in ignored),
     )
 
 
@@ -116,7 +118,7 @@ def read_layout(data_dir: Path, keyword: str) -> Layout:
     from kws.errors import KwsError
 
     if not data_dir.is_dir():
-        raise KwsError(f"{data_dir} is not a folder")
+        raise KwsError(f"{printable(data_dir)} is not a folder")
     folders = sorted(p for p in data_dir.iterdir() if p.is_dir())
     positive = [f for f in folders if f.name.lower() in POSITIVE_FOLDER_NAMES]
     negative = [f for f in folders if f.name.lower() in NEGATIVE_FOLDER_NAMES]
@@ -128,18 +130,19 @@ def read_layout(data_dir: Path, keyword: str) -> Layout:
         keys = {_word_key(spelling) for spelling in spellings}
         positive = [f for f in folders if _word_key(f.name) in keys]
         if not positive:
-            found = ", ".join(f.name for f in folders[:FOUND_FOLDERS_SHOWN]) or "no folders"
+            shown = folders[:FOUND_FOLDERS_SHOWN]
+            found = ", ".join(printable(f.name) for f in shown) or "no folders"
             hidden = len(folders) - FOUND_FOLDERS_SHOWN
             more = f" and {hidden} more" if hidden > 0 else ""
             raise KwsError(
-                f"{data_dir} has no folder named like the keyword '{keyword}' (looked for "
-                f"{', '.join(spellings)}, any case) and no positives/ or negatives/ folder; "
-                f"found {found}{more}"
+                f"{printable(data_dir)} has no folder named like the keyword '{keyword}' "
+                f"(looked for {', '.join(spellings)}, any case) and no positives/ or negatives/ "
+                f"folder; found {found}{more}"
             )
         negative = [f for f in folders if f not in positive]
         layout = _layout(WORD_FOLDER_LAYOUT, positive, negative, [])
     if not layout.positives and not layout.negatives:
-        raise KwsError(f"{data_dir} has no audio files in {layout.describe()}")
+        raise KwsError(f"{printable(data_dir)} has no audio files in {layout.describe()}")
     return layout
 
 
@@ -178,7 +181,7 @@ def evaluate_folder(cascade: Any, layout: Layout) -> dict[str, Any]:
                 results.append(_detections_and_seconds(cascade, path))
             except AudioError as error:
                 print(f"kws eval: warning: skipped {error}", file=sys.stderr, flush=True)
-                skipped.append({"file": str(path), "reason": str(error)})
+                skipped.append({"file": printable(path), "reason": str(error)})
         return results
 
     positives = measured(layout.positives)
@@ -215,13 +218,14 @@ def run(args: argparse.Namespace) -> int:
         resolve_bundle(args.model), full_only=args.no_cascade, detect=args.threshold
     )
     layout = read_layout(args.data_dir, cascade.keyword)
-    print(f"kws eval: read {args.data_dir} as {layout.describe()}", file=sys.stderr, flush=True)
+    data_dir = printable(args.data_dir)
+    print(f"kws eval: read {data_dir} as {layout.describe()}", file=sys.stderr, flush=True)
     result = evaluate_folder(cascade, layout)
     if args.json:
         print(json.dumps(result))
         return 0
     console = Console(highlight=False, soft_wrap=True)  # a path is never broken over lines
-    console.print(f"keyword '{cascade.keyword}' on {args.data_dir}", markup=False)
+    console.print(f"keyword '{cascade.keyword}' on {data_dir}", markup=False)
     console.print(f"  read as {layout.describe()}", markup=False)
     console.print(
         f"  false rejects: {result['frr']} ({result['detected']}/{result['positives']} "
