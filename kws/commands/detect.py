@@ -26,7 +26,8 @@ def register(subparsers: Any) -> None:
         nargs="+",
         type=Path,
         metavar="FILE",
-        help="audio files; '-' reads raw 16 kHz mono int16 PCM from stdin",
+        help="audio files; '-' reads stdin: raw 16 kHz mono int16 PCM, or a WAV, FLAC, Ogg "
+        "or MP3 file",
     )
     parser.add_argument(
         "--model",
@@ -47,29 +48,6 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(run=run)
 
 
-STDIN_CHUNK_BYTES = 32000  # at most 1 s of 16 kHz int16 per read
-
-
-def _stdin_chunks() -> Any:
-    """Raw s16le 16 kHz mono from stdin (e.g. `arecord -f S16_LE -r 16000 | kws detect -`),
-    as soon as it arrives: a read returns what the pipe holds (up to 1 s), so a live source is
-    processed while it speaks, and an endless pipe runs in constant memory."""
-    import os
-
-    import numpy as np
-
-    stdin_fd = sys.stdin.fileno()
-    leftover = b""
-    while True:
-        block = os.read(stdin_fd, STDIN_CHUNK_BYTES)
-        if not block:
-            return
-        block = leftover + block
-        usable = len(block) - len(block) % 2
-        leftover = block[usable:]
-        yield np.frombuffer(block[:usable], dtype="<i2").astype(np.int16), []
-
-
 def _print_detection(path: Path, detection: Detection, as_json: bool) -> None:
     # Flushed one by one: a pipe's reader (or Ctrl-C) must not wait for the end of the input.
     name = printable(path)
@@ -88,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     from kws.cascade import check_threshold, load_cascade
     from kws.defaults import resolve_bundle
     from kws.errors import AudioError
+    from kws.stdin_audio import stdin_chunks
 
     if args.threshold is not None:
         check_threshold("detect", args.threshold, "--threshold")
@@ -102,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     failures = 0
     for path in args.files:
         cascade.reset()
-        chunks = _stdin_chunks() if str(path) == "-" else iter_audio_chunks(path)
+        chunks = stdin_chunks() if str(path) == "-" else iter_audio_chunks(path)
         try:
             for pcm, warnings in chunks:
                 for warning in warnings:

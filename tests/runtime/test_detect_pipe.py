@@ -41,9 +41,19 @@ def _detection_time_s(line: str, as_json: bool) -> float:
     return float(line.split("\t")[1].split()[0])
 
 
-@pytest.mark.parametrize("as_json", [False, True], ids=["plain", "json"])
+# what `arecord -t wav` or `ffmpeg -f wav -` write to a pipe: the data's length is not known
+STREAMED_WAV_HEADER = (
+    b"RIFF\xff\xff\xff\xffWAVEfmt \x10\x00\x00\x00"
+    + struct.pack("<HHIIHH", 1, 1, SAMPLE_RATE_HZ, 2 * SAMPLE_RATE_HZ, 2, 16)
+    + b"data\xff\xff\xff\xff"
+)
+
+
+@pytest.mark.parametrize(
+    ("as_json", "wav"), [(False, False), (True, False), (False, True)], ids=["plain", "json", "wav"]
+)
 def test_pipe_detection_is_printed_while_the_pipe_is_open(
-    as_json: bool, demo_recordings: tuple[Path, Path]
+    as_json: bool, wav: bool, demo_recordings: tuple[Path, Path]
 ) -> None:
     pcm, rate_hz = soundfile.read(demo_recordings[0], dtype="int16")
     assert rate_hz == SAMPLE_RATE_HZ
@@ -62,6 +72,8 @@ def test_pipe_detection_is_printed_while_the_pipe_is_open(
         reader.start()
     try:
         warm_up = int(WARM_UP_S * SAMPLE_RATE_HZ)
+        if wav:  # a WAV is streamed too, once its header is read
+            process.stdin.write(STREAMED_WAV_HEADER)
         process.stdin.write(pcm[:warm_up].astype("<i2").tobytes())
         process.stdin.flush()
         deadline = time.monotonic() + START_TIMEOUT_S
