@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+import warnings
+from contextlib import nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
+
+from kws.paths import printable
 
 
 def register(subparsers: Any) -> None:
@@ -55,19 +60,15 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--cache-dir", type=Path, default=Path(".cache/kws"), help="synthesized clips, features"
     )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="also show TensorFlow's own log lines and warnings",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
     from kws.bundle import check_bundle_destination, check_writable_folder
     from kws.errors import TrainingError
     from kws.untrusted import escape_unprintable
@@ -90,6 +91,50 @@ def run(args: argparse.Namespace) -> int:
         from kws.bench.realspeech import phrase_folders
 
         phrase_folders(args.real_speech)
+    from kws.stderr_filter import TensorflowNoise, filtered
+
+    # TensorFlow's own lines (absl logs from every worker process, converter settings,
+    # deprecation warnings) are for --verbose; progress, errors and kws's lines are not filtered.
+    quiet = nullcontext(sys.stderr) if args.verbose else filtered(TensorflowNoise())
+    with quiet as terminal, warnings.catch_warnings():
+        if not args.verbose:
+            # this process's own: the progress display shows its Python lines unfiltered
+            warnings.filterwarnings("ignore", module=r"(tensorflow|tf_keras|keras)\b")
+        bundle = _train(args, out, terminal)
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    evaluation = manifest["evaluation"]
+    print(f"bundle written: {printable(bundle)}")
+    print(_where_to_find(bundle), file=sys.stderr)  # a hint, not the result: not on stdout
+    print(
+        json.dumps(
+            {
+                "cascade": evaluation["cascade_at_shipped_thresholds"],
+                "qat_vs_ptq": evaluation["qat_vs_ptq"],
+                "wall_time_s": manifest["training"]["wall_time_s"],
+            },
+            indent=2,
+        )
+    )
+    return 0
+
+
+def _train(args: argparse.Namespace, out: Path, terminal: TextIO) -> Path:
+    """Run the pipeline with its progress on ``terminal``; the bundle's folder.
+
+    Raises:
+        TrainingError: TensorFlow is missing, or the pipeline's own reasons.
+    """
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from kws.errors import TrainingError
+
     try:
         from training.pipeline import TrainOptions, train
     except ImportError as error:
@@ -119,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, interrupted)
     signal.signal(signal.SIGINT, interrupted)
-    console = Console(stderr=True)
+    console = Console(file=terminal)
     columns = (
         TextColumn("{task.description:<24}"),
         BarColumn(),
@@ -128,29 +173,16 @@ def run(args: argparse.Namespace) -> int:
         TimeRemainingColumn(),
     )
     try:
-        with Progress(*columns, console=console) as progress:
-            bundle = train(options, _CheckedProgress(progress, stop))
+        # not drawn where nobody watches it (a log, a pipe): it would end with one final frame
+        with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
+            bundle: Path = train(options, _CheckedProgress(progress, stop))
     except Exception:
         if stop.requested:
             # The KeyboardInterrupt landed inside TensorFlow's C++ code and came back out as
             # another error (seen: SystemError, AttributeError on a SymbolicTensor).
             raise KeyboardInterrupt from None
         raise
-    manifest = json.loads((bundle / "manifest.json").read_text())
-    evaluation = manifest["evaluation"]
-    console.print(f"bundle written: {bundle}")
-    console.print(_where_to_find(bundle))
-    console.print(
-        json.dumps(
-            {
-                "cascade": evaluation["cascade_at_shipped_thresholds"],
-                "qat_vs_ptq": evaluation["qat_vs_ptq"],
-                "wall_time_s": manifest["training"]["wall_time_s"],
-            },
-            indent=2,
-        )
-    )
-    return 0
+    return bundle
 
 
 def _where_to_find(bundle: Path) -> str:
