@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from threading import Event, RLock, Thread
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 LITERT_INFO = re.compile(r"INFO: ")  # LiteRT's own information lines; its errors say ERROR:
 MPG123_NOTE = re.compile(r"\[[^\]]*libmpg123[^\]]*\]|Note: |Warning: ")
@@ -59,18 +59,37 @@ def _flush_python_stderr() -> None:
         sys.stderr.flush()
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    while data:
+        data = data[os.write(fd, data) :]
+
+
+def _capture_file() -> tuple[int, BinaryIO] | None:
+    """A duplicate of file descriptor 2 and a temporary file to hold its lines, or None when
+    there is no stderr or nowhere to hold them (then nothing is filtered)."""
+    try:
+        capture = tempfile.TemporaryFile()
+    except OSError:
+        return None
+    try:
+        return os.dup(2), capture
+    except OSError:
+        capture.close()
+        return None
+
+
 @contextmanager
 def dropping(noise: re.Pattern[str]) -> Iterator[None]:
     """Run the block with file descriptor 2 in a temporary file, then write to stderr the
     lines that do not match ``noise``. For short sections: what is kept is written late."""
     with _FD2_LOCK:
         _flush_python_stderr()
-        try:
-            saved_fd = os.dup(2)
-        except OSError:  # no stderr at all: nothing to filter
+        opened = _capture_file()
+        if opened is None:
             yield
             return
-        with tempfile.TemporaryFile() as capture:
+        saved_fd, capture = opened
+        with capture:
             os.dup2(capture.fileno(), 2)
             try:
                 yield
@@ -81,8 +100,7 @@ def dropping(noise: re.Pattern[str]) -> Iterator[None]:
                 capture.seek(0)
                 lines = capture.read().decode("utf-8", "replace").splitlines(keepends=True)
                 kept = "".join(line for line in lines if not noise.match(line))
-                if kept:
-                    os.write(2, kept.encode())
+                _write_all(2, kept.encode())
 
 
 def _pump(read_fd: int, terminal_fd: int, is_noise: Callable[[str], bool], stop: Event) -> None:
@@ -102,10 +120,9 @@ def _pump(read_fd: int, terminal_fd: int, is_noise: Callable[[str], bool], stop:
                 break
             *lines, pending = (pending + block).split(b"\n")
             kept = [line + b"\n" for line in lines if not is_noise(line.decode("utf-8", "replace"))]
-            if kept:
-                os.write(terminal_fd, b"".join(kept))
+            _write_all(terminal_fd, b"".join(kept))
         if pending and not is_noise(pending.decode("utf-8", "replace")):
-            os.write(terminal_fd, pending)
+            _write_all(terminal_fd, pending)
     finally:
         os.close(read_fd)
         os.close(terminal_fd)
