@@ -62,7 +62,7 @@ class TfliteModel:
     ) -> None:
         try:
             self._setup(model_content, spec, feature_scale, reference_kernels)
-        except (KeyError, TypeError, ValueError, IndexError) as error:
+        except (KeyError, TypeError, ValueError, IndexError, OverflowError) as error:
             raise BundleError(
                 f"{spec.get('file', 'model') if isinstance(spec, dict) else 'model'}: "
                 f"manifest does not describe this model ({type(error).__name__}: {error})"

@@ -73,6 +73,19 @@ def test_manifest_shape_mismatch_is_refused(random_bundle: Path) -> None:
         TfliteModel.from_bundle(random_bundle, spec, manifest["feature_scale"])
 
 
+@pytest.mark.parametrize("zero_point", [128, -129, 10**20])
+def test_zero_point_outside_the_tensor_type_is_refused(
+    zero_point: int, random_bundle: Path
+) -> None:
+    """An OverflowError from numpy escaped as a traceback (found by the manifest fuzz test)."""
+    manifest = load_manifest(random_bundle)
+    spec = json.loads(json.dumps(manifest["models"]["tiny"]))
+    state_input = next(t for t in spec["inputs"] if t["name"] != "features")
+    state_input["zero_point"] = zero_point
+    with pytest.raises(BundleError, match="manifest does not describe this model"):
+        TfliteModel.from_bundle(random_bundle, spec, manifest["feature_scale"])
+
+
 def test_float_model_is_refused(random_bundle: Path) -> None:
     import tensorflow as tf
 
