@@ -28,6 +28,7 @@ import numpy.typing as npt
 
 from kws.errors import BundleError, ThresholdError
 from kws.frontend import Frontend
+from kws.frontend.streaming import validate_pcm
 
 HOP_S = 0.01
 FRAME_END_OFFSET_S = 0.02  # a frame's 30 ms window ends 20 ms after its 10 ms hop starts
@@ -38,6 +39,11 @@ COUNT_FIELDS = ("smoothing_frames", "detect_smoothing")
 SECONDS_FIELDS = ("wake_window_s", "preroll_s", "refractory_s")
 MAX_SMOOTHING_SCORES = 100
 MAX_THRESHOLD_SECONDS = 60.0
+# Audio is taken in pieces of at most this many frames: the frontend writes a piece's frames
+# into the ring before their hops are taken, so the ring holds this many more than the models'
+# history (a device's ring, ``_buffer_frames``, does not).
+WRITE_AHEAD_FRAMES = 32
+_PIECE_SAMPLES = WRITE_AHEAD_FRAMES * 160
 
 
 class Detector(Protocol):
@@ -212,8 +218,9 @@ class Cascade:
         self._buffer_frames = max(
             full.window_frames, preroll_frames, tiny.stride_frames if tiny else 0
         )
-        self._ring = np.zeros((self._buffer_frames, 40), dtype=np.uint16)
-        self._filled = 0
+        # The PC ring also holds the frames of the piece being taken, written ahead of the hop.
+        self._ring_frames = self._buffer_frames + WRITE_AHEAD_FRAMES
+        self._ring = np.zeros((self._ring_frames, 40), dtype=np.uint16)
         self._wake_window_hops = int(round(thresholds.wake_window_s / HOP_S))
         if not self.full_only and self._wake_window_hops < 1:
             raise ThresholdError(
@@ -234,36 +241,89 @@ class Cascade:
         self.counters = CascadeCounters()
         self._state = _State()
         self._ring[:] = 0
-        self._filled = 0
         self.frontend.reset()
         self.full.reset()
         if self.tiny is not None:
             self.tiny.reset()
 
     def process(self, pcm: npt.NDArray[np.int16]) -> list[Detection]:
-        """Feed int16 16 kHz PCM of any length; return detections completed by it."""
-        return self.process_features(self.frontend.process(pcm))
+        """Feed int16 16 kHz PCM of any length; return detections completed by it.
+
+        Raises ``AudioError`` unless ``pcm`` is a 1-D int16 array."""
+        samples = validate_pcm(pcm)
+        detections: list[Detection] = []
+        for start in range(0, samples.shape[0], _PIECE_SAMPLES):
+            count = self.frontend.process_into(
+                samples[start : start + _PIECE_SAMPLES],
+                self._ring,
+                self.counters.hops % self._ring_frames,
+            )
+            if count:
+                detections += self._advance(count)
+        return detections
 
     def process_features(self, frames: npt.NDArray[np.uint16]) -> list[Detection]:
         """Feed uint16 feature frames [n, 40]; return detections completed by them."""
         detections: list[Detection] = []
-        for frame in frames:
-            detection = self._hop(frame)
+        for start in range(0, frames.shape[0], WRITE_AHEAD_FRAMES):
+            piece = frames[start : start + WRITE_AHEAD_FRAMES]
+            count = piece.shape[0]
+            first_row = self.counters.hops % self._ring_frames
+            fits = min(count, self._ring_frames - first_row)
+            self._ring[first_row : first_row + fits] = piece[:fits]
+            self._ring[: count - fits] = piece[fits:]
+            detections += self._advance(count)
+        return detections
+
+    def _advance(self, count: int) -> list[Detection]:
+        """Take the next ``count`` hops, whose frames are already in the ring."""
+        detections: list[Detection] = []
+        while count:
+            # Most hops run no model (every hop but one per stride, the full model asleep):
+            # count them at once, then take the hop that decides.
+            quiet = min(self._quiet_hops(), count)
+            if quiet:
+                self._pass(quiet)
+                count -= quiet
+                if not count:
+                    break
+            detection = self._hop()
+            count -= 1
             if detection is not None:
                 detections.append(detection)
         return detections
 
+    def _quiet_hops(self) -> int:
+        """How many of the coming hops run no model: those before the next step of the tiny
+        model (the full model asleep) or of the full model (running alone); none while awake."""
+        state = self._state
+        if self.full_only:
+            return max(0, self.full.stride_frames - 1 - state.since_full)
+        if self.tiny is None or self.counters.hops + 1 < state.awake_until_hop:
+            return 0
+        return self.tiny.stride_frames - 1 - state.since_tiny
+
+    def _pass(self, count: int) -> None:
+        """Hops that run no model (see ``_quiet_hops``): counters only."""
+        self.counters.hops += count
+        if self.full_only:
+            self.counters.awake_hops += count
+            self._state.since_full += count
+        else:
+            self._state.since_tiny += count
+
     def _recent(self, count: int) -> npt.NDArray[np.uint16]:
-        """The last ``count`` frames, oldest first (zeros before the stream began)."""
-        end = self.counters.hops % self._buffer_frames
+        """The ``count`` frames up to the current hop, oldest first (zeros before the stream
+        began; frames after it may already be in the ring)."""
+        end = self.counters.hops % self._ring_frames
         if end >= count:  # contiguous in the ring: a view, no index arrays
             return self._ring[end - count : end]
-        order = (np.arange(end - count, end)) % self._buffer_frames
+        order = (np.arange(end - count, end)) % self._ring_frames
         return self._ring[order]
 
-    def _hop(self, frame: npt.NDArray[np.uint16]) -> Detection | None:
+    def _hop(self) -> Detection | None:
+        """The next hop, its frame already in the ring: the models due, and their decisions."""
         counters, state, thresholds = self.counters, self._state, self.thresholds
-        self._ring[counters.hops % self._buffer_frames] = frame
         counters.hops += 1
         hop = counters.hops
         detection = None

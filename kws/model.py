@@ -9,11 +9,23 @@ A model whose manifest entry says ``"score_activation": "sigmoid"`` outputs a lo
 models: an int8 sigmoid output saturates at 255/256); its score is the sigmoid of the
 dequantized output, computed here in float. Without the key the output is the probability
 itself (microWakeWord's models).
+
+The always-on path runs every 30 ms for hours, so it avoids copies: the model's input, state
+and score tensors are held as numpy views of the interpreter's own buffers, the input is
+written in place through the lookup table and each state output is copied straight into its
+input. LiteRT's ``Interpreter.invoke`` refuses to run while such views exist (it guards against
+``allocate_tensors`` moving the buffers, which is never called again here), so the views path
+invokes the wrapped interpreter directly. It is used only when every tensor it writes has a
+buffer of its own (the arena may overlap an output with a dead input); otherwise, or if LiteRT
+changes that wrapper, ``step`` copies through ``set_tensor``/``get_tensor`` as before, with
+identical scores (a test compares the two).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,9 +71,12 @@ class TfliteModel:
         spec: dict[str, Any],
         feature_scale: float,
         reference_kernels: bool = False,
+        in_place: bool = True,
     ) -> None:
+        """``in_place=False`` keeps LiteRT's copying calls (the reference the in-place path is
+        tested against)."""
         try:
-            self._setup(model_content, spec, feature_scale, reference_kernels)
+            self._setup(model_content, spec, feature_scale, reference_kernels, in_place)
         except (KeyError, TypeError, ValueError, IndexError, OverflowError) as error:
             raise BundleError(
                 f"{spec.get('file', 'model') if isinstance(spec, dict) else 'model'}: "
@@ -74,28 +89,25 @@ class TfliteModel:
         spec: dict[str, Any],
         feature_scale: float,
         reference_kernels: bool,
+        in_place: bool,
     ) -> None:
-        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+        from ai_edge_litert.interpreter import OpResolverType
 
         self.spec = spec
         self.stride_frames = int(spec["stride_frames"])
         self.window_frames = int(spec["window_frames"])
         self.streaming = bool(spec["streaming"])
+        self._model_content = model_content
+        self._resolver = (
+            # XNNPACK is ~5x faster on a PC; TFLite's reference kernels round exactly like
+            # TFLM on a microcontroller (evaluation and the microWakeWord agreement use them).
+            OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+            if reference_kernels
+            else OpResolverType.AUTO
+        )
+        self._in_place = in_place
         try:
-            # LiteRT's "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." is not for
-            # users; its ERROR lines (an unknown op, say) still reach stderr.
-            with dropping(LITERT_INFO):
-                self.interpreter = Interpreter(
-                    model_content=model_content,
-                    num_threads=1,
-                    # XNNPACK is ~5x faster on a PC; TFLite's reference kernels round exactly
-                    # like TFLM on a microcontroller (evaluation and the microWakeWord agreement
-                    # use them).
-                    experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
-                    if reference_kernels
-                    else OpResolverType.AUTO,
-                )
-                self.interpreter.allocate_tensors()
+            self.interpreter = self._new_interpreter()
         except (ValueError, RuntimeError) as error:
             raise BundleError(
                 f"{spec.get('file', 'model')}: not a loadable TFLite model"
@@ -163,13 +175,25 @@ class TfliteModel:
             for position, (_, _, s_out, s_in, zp_out, zp_in, _) in enumerate(self._states)
             if s_out != s_in or zp_out != zp_in
         ]
+        self._requantized_set = frozenset(self._requantized)
         self._initial_states = [
             np.full(
                 inputs[name]["shape"], inputs[name]["zero_point"], _DTYPES[inputs[name]["dtype"]]
             )
             for name, _ in spec.get("states", [])
         ]
+        self._attach_views()
+        self._used = False
         self.reset()
+
+    def _attach_views(self) -> None:
+        self._views = (
+            _BufferViews.attach(
+                self.interpreter, self._features_index, self._states, self._score_index
+            )
+            if self._in_place
+            else None
+        )
 
     def _requantize(self, position: int, value: npt.NDArray[Any]) -> npt.NDArray[Any]:
         _, _, s_out, s_in, zp_out, zp_in, dtype = self._states[position]
@@ -194,14 +218,59 @@ class TfliteModel:
 
         return cls(read_model(Path(bundle_dir), str(spec.get("file")), spec), spec, feature_scale)
 
+    def _new_interpreter(self) -> Any:
+        from ai_edge_litert.interpreter import Interpreter
+
+        # LiteRT's "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." is not for users;
+        # its ERROR lines (an unknown op, say) still reach stderr.
+        with dropping(LITERT_INFO):
+            interpreter = Interpreter(
+                model_content=self._model_content,
+                num_threads=1,
+                experimental_op_resolver_type=self._resolver,
+            )
+            interpreter.allocate_tensors()
+        return interpreter
+
     def reset(self) -> None:
         """Forget all streaming history (states back to zero)."""
         self._state_values = [state.copy() for state in self._initial_states]
-        if self.spec.get("internal_state"):
-            self.interpreter.reset_all_variables()
+        if self._views is not None:
+            for view, initial in zip(self._views.state_inputs, self._initial_states, strict=True):
+                view[...] = initial
+        if self.spec.get("internal_state") and self._used:
+            # The state of microWakeWord's models lives in resource variables, which LiteRT's
+            # reset_all_variables leaves as they were: only a new interpreter starts afresh.
+            self.interpreter = self._new_interpreter()
+            self._attach_views()
+            self._used = False
 
     def step(self, frames: npt.NDArray[np.uint16]) -> float:
         """Run one inference on ``window_frames`` uint16 frames; return the keyword probability."""
+        self._used = True
+        views = self._views
+        if views is None:
+            return self._step_copying(frames)
+        np.take(self._lut, frames, out=views.features)
+        views.invoke()
+        for position, (into, out) in enumerate(
+            zip(views.state_inputs, views.state_outputs, strict=True)
+        ):
+            if position in self._requantized_set:
+                into[...] = self._requantize(position, out)
+            else:
+                into[...] = out
+        return self._score(views.score[0])
+
+    def invoke(self) -> None:
+        """Run the model's kernels once on whatever its input holds, nothing else (benchmarks
+        time the kernels apart from ``step``'s input, state and score handling with it)."""
+        if self._views is not None:
+            self._views.invoke()
+        else:
+            self.interpreter.invoke()
+
+    def _step_copying(self, frames: npt.NDArray[np.uint16]) -> float:
         interpreter = self.interpreter
         interpreter.set_tensor(
             self._features_index, self._lut[frames].reshape(self._features_shape)
@@ -215,11 +284,67 @@ class TfliteModel:
         for position in self._requantized:
             values[position] = self._requantize(position, values[position])
         self._state_values = values
-        raw = interpreter.get_tensor(self._score_index).reshape(-1)[0]
+        return self._score(interpreter.get_tensor(self._score_index).reshape(-1)[0])
+
+    def _score(self, raw: Any) -> float:
         score = (float(raw) - self._score_zero_point) * self._score_scale
         if self._score_is_logit:
             return 1.0 / (1.0 + math.exp(-score)) if score > -700.0 else 0.0
         return float(score)
+
+
+@dataclass(frozen=True)
+class _BufferViews:
+    """Numpy views of one interpreter's input, state and score buffers, and its raw invoke."""
+
+    invoke: Callable[[], None]
+    features: npt.NDArray[Any]  # [window_frames, 40]
+    state_inputs: list[npt.NDArray[Any]]
+    state_outputs: list[npt.NDArray[Any]]
+    score: npt.NDArray[Any]  # flat
+
+    @classmethod
+    def attach(
+        cls,
+        interpreter: Any,
+        features_index: int,
+        states: list[tuple[int, int, float, float, int, int, Any]],
+        score_index: int,
+    ) -> _BufferViews | None:
+        """Views of the buffers, or None where they alias one another or LiteRT's wrapper is
+        not the one this was written against."""
+        wrapped = getattr(interpreter, "_interpreter", None)
+        invoke = getattr(wrapped, "Invoke", None)
+        if invoke is None:
+            return None
+        try:
+            features = interpreter.tensor(features_index)()
+            state_inputs = [interpreter.tensor(state[0])() for state in states]
+            state_outputs = [interpreter.tensor(state[1])() for state in states]
+            score = interpreter.tensor(score_index)()
+        except (ValueError, RuntimeError, TypeError):
+            return None
+        written = [features, *state_inputs]
+        if not _disjoint([*written, *state_outputs, score]):
+            return None
+        return cls(
+            invoke,
+            features.reshape(-1, features.shape[-1]),
+            state_inputs,
+            state_outputs,
+            score.reshape(-1),
+        )
+
+
+def _disjoint(arrays: list[npt.NDArray[Any]]) -> bool:
+    """True when no two arrays share a byte of memory."""
+    spans = sorted(
+        (int(a.__array_interface__["data"][0]), int(a.__array_interface__["data"][0]) + a.nbytes)
+        for a in arrays
+    )
+    return all(
+        end <= next_start for (_, end), (next_start, _) in zip(spans, spans[1:], strict=False)
+    )
 
 
 def _check_tensor(

@@ -112,8 +112,10 @@ def frames_in_lanes(
     estimate: npt.NDArray[np.int64],
     signal: npt.NDArray[np.int64],
     features: npt.NDArray[np.uint16],
+    first_row: int,
 ) -> None:
-    """Frames ``0..n_frames-1`` (a multiple of FRAME_LANES) with FFT/filterbank across frames."""
+    """Frames ``0..n_frames-1`` (a multiple of FRAME_LANES) with FFT/filterbank across frames,
+    into rows of ``features`` from ``first_row`` on, wrapping around at its end."""
     window = tables[_WINDOW]
     hop = tables[_HOP]
     channels = tables[_CHANNELS]
@@ -179,4 +181,5 @@ def frames_in_lanes(
         for lane in range(lanes):
             for channel in range(channels):
                 signal[channel] = lane_signal[channel, lane]
-            finish_frame(signal, estimate, tables, gain_lut, log_table, features[first + lane])
+            row = (first_row + first + lane) % features.shape[0]
+            finish_frame(signal, estimate, tables, gain_lut, log_table, features[row])

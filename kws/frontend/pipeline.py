@@ -42,7 +42,7 @@ from kws.frontend.packing import (
     pack,
 )
 
-__all__ = ["PackedFrontend", "pack", "process_chunk"]
+__all__ = ["PackedFrontend", "frames_completed", "pack", "process_chunk", "process_chunk_into"]
 
 
 @numba.njit(cache=True)
@@ -62,6 +62,35 @@ def process_chunk(
     ``frozen_512`` is True for the 512-point FFT (frozen, vectorised kernels and the frame-lane
     batch path) and None for any other size; see ``kws.frontend.fft.apply_fft``.
     """
+    features = np.empty(
+        (frames_completed(tables, state[0], pcm.shape[0]), tables[_CHANNELS]), dtype=np.uint16
+    )
+    process_chunk_into(pcm, tables, pending, state, scratch, frame, frozen_512, features, 0)
+    return features
+
+
+@numba.njit(cache=True)
+def frames_completed(tables: npt.NDArray[np.int64], pending_count: int, samples: int) -> int:
+    """How many frames ``samples`` new samples complete after ``pending_count`` waiting ones."""
+    total = pending_count + samples
+    return 0 if total < tables[_WINDOW] else (total - tables[_WINDOW]) // tables[_HOP] + 1
+
+
+@numba.njit(cache=True)
+def process_chunk_into(
+    pcm: npt.NDArray[np.int16],
+    tables: npt.NDArray[np.int64],
+    pending: npt.NDArray[np.int16],
+    state: npt.NDArray[np.int64],
+    scratch: npt.NDArray[np.int64],
+    frame: npt.NDArray[np.int16],
+    frozen_512: bool | None,
+    features: npt.NDArray[np.uint16],
+    first_row: int,
+) -> int:
+    """``process_chunk`` writing its frames into rows of ``features`` from ``first_row`` on,
+    wrapping around at the end (a ring buffer: the cascade's, without a copy); returns how many
+    frames. ``features`` must have at least that many rows."""
     window = tables[_WINDOW]
     hop = tables[_HOP]
     channels = tables[_CHANNELS]
@@ -69,8 +98,8 @@ def process_chunk(
     block_size = tables[_FFT_BLOCK]
     pending_count = state[0]
     total = pending_count + pcm.shape[0]
-    n_frames = 0 if total < window else (total - window) // hop + 1
-    features = np.empty((n_frames, channels), dtype=np.uint16)
+    n_frames = frames_completed(tables, pending_count, pcm.shape[0])
+    rows = features.shape[0]
 
     coefficients = _section(tables, _COEF)
     leaf_index = _section(tables, _LEAF).reshape((block_size, complex_size // block_size))
@@ -126,6 +155,7 @@ def process_chunk(
             estimate,
             signal,
             features,
+            first_row,
         )
     for f in range(first_single, n_frames):
         max_abs = window_frame(pcm, pending, pending_count, f * hop, coefficients, frame)
@@ -162,7 +192,9 @@ def process_chunk(
             accumulators,
             signal,
         )
-        finish_frame(signal, estimate, tables, gain_lut, log_table, features[f])
+        finish_frame(
+            signal, estimate, tables, gain_lut, log_table, features[(first_row + f) % rows]
+        )
 
     # Keep the samples the next window still needs (always fewer than one window).
     consumed = n_frames * hop
@@ -174,4 +206,4 @@ def process_chunk(
         else:
             pending[i] = pcm[position - pending_count]
     state[0] = keep
-    return features
+    return n_frames

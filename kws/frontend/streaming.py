@@ -15,7 +15,7 @@ import numpy.typing as npt
 from kws.errors import AudioError
 from kws.frontend.config import FrontendConfig
 from kws.frontend.fft import has_frozen_kernels
-from kws.frontend.pipeline import pack, process_chunk
+from kws.frontend.pipeline import pack, process_chunk, process_chunk_into
 
 
 def validate_pcm(pcm: Any) -> npt.NDArray[np.int16]:
@@ -62,6 +62,8 @@ class Frontend:
         # True selects the vectorised kernels frozen for the default FFT size, None the generic
         # ones (a different argument type, so Numba compiles each variant only when used).
         self._frozen_512 = True if has_frozen_kernels(self.config) else None
+        self._window_samples = self.config.window_samples
+        self._hop_samples = self.config.hop_samples
 
     def process(self, pcm: npt.NDArray[np.int16]) -> npt.NDArray[np.uint16]:
         """Features of the frames this chunk completes (possibly none).
@@ -79,6 +81,43 @@ class Frontend:
             self._frozen_512,
         )
         return features
+
+    def process_into(
+        self, pcm: npt.NDArray[np.int16], ring: npt.NDArray[np.uint16], first_row: int
+    ) -> int:
+        """``process`` writing the frames into rows of ``ring`` from ``first_row`` on, wrapping
+        around at its end, instead of a new array; returns how many frames.
+
+        Raises ``AudioError`` unless ``pcm`` is a 1-D int16 array, ``ValueError`` if ``ring``
+        is not uint16 ``(rows, num_channels)`` with a row for every frame ``pcm`` completes.
+        """
+        samples = validate_pcm(pcm)
+        if (
+            ring.dtype != np.uint16
+            or ring.ndim != 2
+            or ring.shape[1] != self.config.num_channels
+            or not ring.flags.c_contiguous
+            or ring.shape[0] < self.frames_completed(samples.shape[0])
+        ):
+            raise ValueError("ring must be C-contiguous uint16 (rows, channels), a row per frame")
+        count: int = process_chunk_into(
+            samples,
+            self._tables,
+            self._pending,
+            self._state,
+            self._scratch,
+            self._frame,
+            self._frozen_512,
+            ring,
+            first_row,
+        )
+        return count
+
+    def frames_completed(self, samples: int) -> int:
+        """How many frames ``samples`` more samples would complete."""
+        total = int(self._state[0]) + samples
+        window, hop = self._window_samples, self._hop_samples
+        return 0 if total < window else (total - window) // hop + 1
 
     def reset(self) -> None:
         """Forget all audio seen so far (as a freshly built ``Frontend``)."""

@@ -111,3 +111,27 @@ def test_bad_input_raises_audio_error(bad: object, message: str) -> None:
         compute_features(bad)  # type: ignore[arg-type]
     with pytest.raises(AudioError, match=message):
         Frontend().process(bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("chunk_samples", [160, 480, 2000, 16000])
+def test_frames_written_into_a_ring_match_batch(chunk_samples: int) -> None:
+    # 61 rows: every chunk size wraps around the ring's end; halves of the 16000-sample chunks
+    # (50 frames) take the 16-frame batch path
+    frontend, ring, rows = Frontend(), np.zeros((61, 40), np.uint16), []
+    written = 0
+    for start in range(0, AUDIO.shape[0], chunk_samples):
+        chunk = AUDIO[start : start + chunk_samples]
+        expected_count = frontend.frames_completed(chunk.shape[0])
+        count = frontend.process_into(chunk[: chunk_samples // 2], ring, written % 61)
+        written += count
+        rows += [ring[(written - count + i) % 61].copy() for i in range(count)]
+        count += (later := frontend.process_into(chunk[chunk_samples // 2 :], ring, written % 61))
+        written += later
+        rows += [ring[(written - later + i) % 61].copy() for i in range(later)]
+        assert count == expected_count
+    assert np.array_equal(np.array(rows), BATCH)
+
+
+def test_a_ring_too_small_for_the_chunk_is_refused() -> None:
+    with pytest.raises(ValueError, match="a row per frame"):
+        Frontend().process_into(AUDIO[:16000], np.zeros((10, 40), np.uint16), 0)

@@ -80,3 +80,17 @@ def test_detections_match_at_a_low_cutoff(speech: np.ndarray) -> None:
 def test_bad_overrides_of_a_microwakeword_model_are_a_threshold_error() -> None:
     with pytest.raises(ThresholdError, match="detect must be a number"):
         load_cascade(MODELS / "hey_jarvis.json", detect="high")
+
+
+def test_reset_starts_a_microwakeword_model_afresh(speech: np.ndarray) -> None:
+    # its state lives in resource variables, which LiteRT's reset_all_variables leaves alone:
+    # before the fix, a second stream began with the first one's state
+    model = load_cascade(MODELS / "okay_nabu.json").full
+    frames = compute_features(speech)
+
+    def scores() -> list[float]:
+        return [model.step(frames[i : i + 3]) for i in range(0, frames.shape[0] - 2, 3)]
+
+    first = scores()
+    model.reset()
+    assert scores() == first
