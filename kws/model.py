@@ -98,6 +98,7 @@ class TfliteModel:
         self.window_frames = int(spec["window_frames"])
         self.streaming = bool(spec["streaming"])
         self._model_content = model_content
+        self.feature_scale = feature_scale
         self._resolver = (
             # XNNPACK is ~5x faster on a PC; TFLite's reference kernels round exactly like
             # TFLM on a microcontroller (evaluation and the microWakeWord agreement use them).
@@ -175,7 +176,6 @@ class TfliteModel:
             for position, (_, _, s_out, s_in, zp_out, zp_in, _) in enumerate(self._states)
             if s_out != s_in or zp_out != zp_in
         ]
-        self._requantized_set = frozenset(self._requantized)
         self._initial_states = [
             np.full(
                 inputs[name]["shape"], inputs[name]["zero_point"], _DTYPES[inputs[name]["dtype"]]
@@ -194,6 +194,22 @@ class TfliteModel:
             if self._in_place
             else None
         )
+        # each state output copied into its input after every step, flat views on both sides
+        pairs = (
+            list(zip(self._views.state_inputs, self._views.state_outputs, strict=True))
+            if self._views
+            else []
+        )
+        self._state_copies = [
+            (into.reshape(-1), out.reshape(-1))
+            for position, (into, out) in enumerate(pairs)
+            if position not in self._requantized
+        ]
+        self._state_requantizations = [
+            (position, into.reshape(-1), out.reshape(-1))
+            for position, (into, out) in enumerate(pairs)
+            if position in self._requantized
+        ]
 
     def _requantize(self, position: int, value: npt.NDArray[Any]) -> npt.NDArray[Any]:
         _, _, s_out, s_in, zp_out, zp_in, dtype = self._states[position]
@@ -251,15 +267,14 @@ class TfliteModel:
         views = self._views
         if views is None:
             return self._step_copying(frames)
-        np.take(self._lut, frames, out=views.features)
+        # mode="clip" lets numpy write straight into ``out`` (the default buffers it first);
+        # a uint16 index is always inside the 65536-entry table, so nothing is ever clipped
+        self._lut.take(frames, out=views.features, mode="clip")
         views.invoke()
-        for position, (into, out) in enumerate(
-            zip(views.state_inputs, views.state_outputs, strict=True)
-        ):
-            if position in self._requantized_set:
-                into[...] = self._requantize(position, out)
-            else:
-                into[...] = out
+        for into, out in self._state_copies:
+            into[:] = out
+        for position, into, out in self._state_requantizations:
+            into[:] = self._requantize(position, out)
         return self._score(views.score[0])
 
     def invoke(self) -> None:

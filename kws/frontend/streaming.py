@@ -17,9 +17,19 @@ from kws.frontend.config import FrontendConfig
 from kws.frontend.fft import has_frozen_kernels
 from kws.frontend.pipeline import pack, process_chunk, process_chunk_into
 
+_INT16 = np.dtype(np.int16)
+
 
 def validate_pcm(pcm: Any) -> npt.NDArray[np.int16]:
     """Return ``pcm`` as a contiguous 1-D int16 array, or raise ``AudioError`` saying why not."""
+    if (  # the always-on path's case, checked first and cheaply (every 10 ms, for hours)
+        type(pcm) is np.ndarray
+        and pcm.dtype is _INT16
+        and pcm.ndim == 1
+        and pcm.flags.c_contiguous
+        and pcm.flags.writeable
+    ):
+        return pcm
     if not isinstance(pcm, np.ndarray):
         raise AudioError(
             f"audio must be a numpy int16 array, got {type(pcm).__name__}; "

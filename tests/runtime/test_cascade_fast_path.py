@@ -16,6 +16,7 @@ from firmware_sim.scenarios import generate, get_scenario
 from kws.cascade import FRAME_END_OFFSET_S, HOP_S, Cascade, load_cascade
 from kws.defaults import shipped_bundle_dirs
 from kws.frontend import compute_features
+from kws.model import TfliteModel
 from kws.mww import load_microwakeword
 
 MWW_MODELS = Path(__import__("pymicro_wakeword").__file__).parent / "models"
@@ -67,9 +68,12 @@ def reference_detections(cascade: Cascade, features: np.ndarray) -> tuple[list[t
 
 def _without_views(cascade: Cascade) -> Cascade:
     """The same cascade over LiteRT's public copying calls."""
-    for model in (cascade.tiny, cascade.full):
+    for name in ("tiny", "full"):
+        model = getattr(cascade, name)
         if model is not None:
-            model._in_place, model._views = False, None
+            content = model._model_content
+            copying = TfliteModel(content, model.spec, model.feature_scale, in_place=False)
+            setattr(cascade, name, copying)
     return cascade
 
 
