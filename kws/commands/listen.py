@@ -34,11 +34,18 @@ class ListenSummary:
     wakes: int = 0
     dropped_s: float = 0.0
     ended_because: str = "interrupted"
+    detector_cpu_s: float = 0.0  # this thread's CPU time inside the cascade
+
+    @property
+    def cpu_s_per_hour(self) -> float:
+        """The detector's CPU seconds per hour of audio (``kws bench cascade``'s measure)."""
+        return self.detector_cpu_s / (self.seconds / 3600) if self.seconds else 0.0
 
     def lines(self) -> list[str]:
         return [
             f"listened {self.seconds / 60:.2f} min; wakes {self.wakes}; detections "
-            f"{len(self.detections)}; audio dropped {self.dropped_s:.2f} s ({self.ended_because})",
+            f"{len(self.detections)}; audio dropped {self.dropped_s:.2f} s ({self.ended_because}); "
+            f"detector CPU {self.cpu_s_per_hour:.2f} s per hour of audio",
             *[f"  {t:8.2f} s  {k}  score {s:.6f}" for t, k, s in self.detections],
         ]
 
@@ -64,7 +71,10 @@ def listen_loop(
                 continue
             silent_reads = 0
             summary.seconds += block.size / 16000
-            for detection in cascade.process(block):
+            started = time.thread_time()
+            detections = cascade.process(block)
+            summary.detector_cpu_s += time.thread_time() - started
+            for detection in detections:
                 summary.detections.append((detection.time_s, detection.keyword, detection.score))
             level_db = 20 * np.log10(max(1.0, float(np.abs(block).max())) / 32768)
             summary.wakes = cascade.counters.wakes

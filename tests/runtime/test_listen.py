@@ -41,6 +41,10 @@ def test_loop_processes_audio_and_ends_when_device_disappears(random_bundle: Pat
     assert summary.dropped_s == 4 * BLOCK_SAMPLES / 16000
     assert len(updates) == 100 and all(level <= 0 for level in updates)
     assert "audio dropped 0.12 s" in summary.lines()[0]
+    # the detector's own CPU, per hour of audio, as kws bench cascade measures it
+    assert summary.detector_cpu_s > 0
+    assert summary.cpu_s_per_hour == pytest.approx(summary.detector_cpu_s / (3 / 3600))
+    assert f"detector CPU {summary.cpu_s_per_hour:.2f} s per hour of audio" in summary.lines()[0]
 
 
 def test_loop_stops_on_request(random_bundle: Path) -> None:
