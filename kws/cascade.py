@@ -221,6 +221,7 @@ class Cascade:
         # The PC ring also holds the frames of the piece being taken, written ahead of the hop.
         self._ring_frames = self._buffer_frames + WRITE_AHEAD_FRAMES
         self._ring = np.zeros((self._ring_frames, 40), dtype=np.uint16)
+        self._held = np.zeros(_PIECE_SAMPLES, dtype=np.int16)
         self._wake_window_hops = int(round(thresholds.wake_window_s / HOP_S))
         if not self.full_only and self._wake_window_hops < 1:
             raise ThresholdError(
@@ -241,6 +242,9 @@ class Cascade:
         self.counters = CascadeCounters()
         self._state = _State()
         self._ring[:] = 0
+        self._written = 0  # frames written into the ring so far
+        self._held_samples = 0  # audio held in ``_held``, not yet framed
+        self._held_hops = 0  # hops of the held audio, already counted
         self.frontend.reset()
         self.full.reset()
         if self.tiny is not None:
@@ -249,26 +253,47 @@ class Cascade:
     def process(self, pcm: npt.NDArray[np.int16]) -> list[Detection]:
         """Feed int16 16 kHz PCM of any length; return detections completed by it.
 
+        Audio whose frames would run no model is held (its hops counted) and framed with the
+        chunk that completes the next model's hop: at 10 ms chunks, one frontend call per
+        stride instead of three. Detections and counters are as if every chunk were framed
+        at once.
+
         Raises ``AudioError`` unless ``pcm`` is a 1-D int16 array."""
         samples = validate_pcm(pcm)
+        held = self._held_samples
+        total = held + samples.shape[0]
+        if total <= _PIECE_SAMPLES:
+            self._held[held:total] = samples
+            frames = self.frontend.frames_completed(total)
+            if frames - self._held_hops <= self._quiet_hops():
+                self._pass(frames - self._held_hops)
+                self._held_samples, self._held_hops = total, frames
+                return []
+            return self._take(self._held[:total])
+        self._take(self._held[:held])  # its hops run no model: nothing to detect
         detections: list[Detection] = []
         for start in range(0, samples.shape[0], _PIECE_SAMPLES):
-            count = self.frontend.process_into(
-                samples[start : start + _PIECE_SAMPLES],
-                self._ring,
-                self.counters.hops % self._ring_frames,
-            )
-            if count:
-                detections += self._advance(count)
+            detections += self._take(samples[start : start + _PIECE_SAMPLES])
         return detections
+
+    def _take(self, pcm: npt.NDArray[np.int16]) -> list[Detection]:
+        """Frame ``pcm`` (the held audio's hops already counted) into the ring, then take the
+        hops not yet taken."""
+        written = self.frontend.process_into(pcm, self._ring, self._written % self._ring_frames)
+        self._written += written
+        counted, self._held_samples, self._held_hops = self._held_hops, 0, 0
+        return self._advance(written - counted) if written > counted else []
 
     def process_features(self, frames: npt.NDArray[np.uint16]) -> list[Detection]:
         """Feed uint16 feature frames [n, 40]; return detections completed by them."""
+        if self._held_samples:  # audio given to ``process`` comes first
+            self._take(self._held[: self._held_samples])
         detections: list[Detection] = []
         for start in range(0, frames.shape[0], WRITE_AHEAD_FRAMES):
             piece = frames[start : start + WRITE_AHEAD_FRAMES]
             count = piece.shape[0]
-            first_row = self.counters.hops % self._ring_frames
+            first_row = self._written % self._ring_frames
+            self._written += count
             fits = min(count, self._ring_frames - first_row)
             self._ring[first_row : first_row + fits] = piece[:fits]
             self._ring[: count - fits] = piece[fits:]

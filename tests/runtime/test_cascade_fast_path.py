@@ -128,6 +128,8 @@ def test_detections_and_counters_match_the_hop_by_hop_reference(
             size = int(rng.choice(sizes))
             found += cascade.process(pcm[start : start + size])
             start += size
+            # held audio's hops are counted as it arrives: counters as if framed at once
+            assert cascade.counters.hops == max(0, (min(start, pcm.shape[0]) - 480) // 160 + 1)
         assert [(round(d.time_s, 3), d.score) for d in found] == expected
         assert cascade.counters.tiny_inferences == counts["tiny"]
         assert cascade.counters.full_inferences == counts["full"]
