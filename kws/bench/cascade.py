@@ -43,7 +43,6 @@ def register(subparsers: Any) -> None:
         "cascade",
         help="CPU per hour of audio vs pymicro-wakeword, with a breakdown",
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--minutes", type=float, default=60.0, help="audio length (default: %(default)s)"
