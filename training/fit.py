@@ -37,6 +37,12 @@ class FitSettings:
     # one window in ~240,000), so the tail is what the later epochs must push down.
     negative_weight_after_mining: float = 2.0
     full_starts: int = 2  # full models trained from new initialisations; the best is kept
+    # SpecAugment-style masks on every training window (not on validation): a model that cannot
+    # lean on one band or one instant of one synthetic voice has to learn more of the word.
+    time_masks: int = 2
+    time_mask_frames: int = 5
+    channel_masks: int = 2
+    channel_mask_width: int = 5
     seed: int = 0
 
 
@@ -122,7 +128,7 @@ def fit(
     restore = [_RestoreBest()] if keep_best else []
     shuffle = np.random.default_rng([settings.seed, len(y), epochs])
     model.fit(
-        _Batches(x, y, settings.batch_size, weights, shuffle),
+        _Batches(x, y, settings.batch_size, weights, shuffle, settings),
         epochs=epochs,
         verbose=0,
         validation_data=_Batches(*val, 4 * settings.batch_size),
@@ -132,6 +138,27 @@ def fit(
     for best in restore:
         best.apply(model)
     return model
+
+
+def _spans(
+    count: int, length: int, widest: int, rng: np.random.Generator
+) -> npt.NDArray[np.bool_]:
+    """One span per row of ``length`` positions, 0 to ``widest`` long, at a random start."""
+    width = rng.integers(0, widest + 1, size=count)
+    start = rng.integers(0, length, size=count)
+    positions = np.arange(length)
+    return (positions >= start[:, None]) & (positions < (start + width)[:, None])
+
+
+def mask_features(
+    inputs: npt.NDArray[np.float32], settings: FitSettings, rng: np.random.Generator
+) -> None:
+    """Zero random frames and random channels of model input [n, frames, 1, 40] in place."""
+    count, frames, channels = inputs.shape[0], inputs.shape[1], inputs.shape[3]
+    for _ in range(settings.time_masks):
+        inputs *= ~_spans(count, frames, settings.time_mask_frames, rng)[:, :, None, None]
+    for _ in range(settings.channel_masks):
+        inputs *= ~_spans(count, channels, settings.channel_mask_width, rng)[:, None, None, :]
 
 
 class _Batches(keras.utils.Sequence):  # type: ignore[misc]
@@ -146,9 +173,11 @@ class _Batches(keras.utils.Sequence):  # type: ignore[misc]
         batch_size: int,
         weights: npt.NDArray[np.float32] | None = None,
         shuffle: np.random.Generator | None = None,
+        masks: FitSettings | None = None,
     ) -> None:
         super().__init__()
         self.x, self.y, self.weights = x, y, weights
+        self.masks = masks
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.order = np.arange(len(y))
@@ -159,7 +188,10 @@ class _Batches(keras.utils.Sequence):  # type: ignore[misc]
 
     def __getitem__(self, index: int) -> tuple[npt.NDArray[np.float32], ...]:
         picked = np.sort(self.order[index * self.batch_size : (index + 1) * self.batch_size])
-        batch = (to_input(self.x[picked]), self.y[picked])
+        inputs = to_input(self.x[picked])
+        if self.masks is not None and self.shuffle is not None:
+            mask_features(inputs, self.masks, self.shuffle)
+        batch = (inputs, self.y[picked])
         return batch if self.weights is None else (*batch, self.weights[picked])
 
     def on_epoch_end(self) -> None:
