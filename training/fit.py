@@ -140,9 +140,7 @@ def fit(
     return model
 
 
-def _spans(
-    count: int, length: int, widest: int, rng: np.random.Generator
-) -> npt.NDArray[np.bool_]:
+def _spans(count: int, length: int, widest: int, rng: np.random.Generator) -> npt.NDArray[np.bool_]:
     """One span per row of ``length`` positions, 0 to ``widest`` long, at a random start."""
     width = rng.integers(0, widest + 1, size=count)
     start = rng.integers(0, length, size=count)
