@@ -1,7 +1,7 @@
 """Per-frame steps shared by both paths, and the batch path over FRAME_LANES frames at a time.
 
 ``window_frame`` and ``finish_frame`` (noise reduction, PCAN, log: the stages that carry state
-from frame to frame) serve the frame-by-frame path in ``pipeline.process_chunk``;
+from frame to frame) serve the frame-by-frame path in ``pipeline.process_chunk_into``;
 ``frames_in_lanes`` runs window, FFT and filterbank on 16 frames at once (SIMD across frames)
 and then finishes them one by one, in order.
 """

@@ -1,6 +1,6 @@
 """The six stages fused into one Numba kernel that turns a chunk of PCM into feature frames.
 
-``process_chunk`` is the one kernel both streaming (one call per chunk) and batch (one call
+``process_chunk_into`` is the one kernel both streaming (one call per chunk) and batch (one call
 for the file) run. Chunks that complete 16 or more frames send them through the frame-lane
 FFT and filterbank (``frame_lanes``), the rest go frame by frame; the stateful stages always
 run frame by frame, in order. State that persists between chunks (samples not yet framed, the
@@ -42,31 +42,7 @@ from kws.frontend.packing import (
     pack,
 )
 
-__all__ = ["PackedFrontend", "frames_completed", "pack", "process_chunk", "process_chunk_into"]
-
-
-@numba.njit(cache=True)
-def process_chunk(
-    pcm: npt.NDArray[np.int16],
-    tables: npt.NDArray[np.int64],
-    pending: npt.NDArray[np.int16],
-    state: npt.NDArray[np.int64],
-    scratch: npt.NDArray[np.int64],
-    frame: npt.NDArray[np.int16],
-    frozen_512: bool | None,
-) -> npt.NDArray[np.uint16]:
-    """Frames completed by ``pcm`` after the ``state[0]`` samples already in ``pending``.
-
-    ``state`` is ``[pending_count, noise_estimate...]``; both it and ``pending`` are updated so
-    that the next call continues exactly where this one stopped (streaming == batch).
-    ``frozen_512`` is True for the 512-point FFT (frozen, vectorised kernels and the frame-lane
-    batch path) and None for any other size; see ``kws.frontend.fft.apply_fft``.
-    """
-    features = np.empty(
-        (frames_completed(tables, state[0], pcm.shape[0]), tables[_CHANNELS]), dtype=np.uint16
-    )
-    process_chunk_into(pcm, tables, pending, state, scratch, frame, frozen_512, features, 0)
-    return features
+__all__ = ["PackedFrontend", "frames_completed", "pack", "process_chunk_into"]
 
 
 @numba.njit(cache=True)
@@ -88,9 +64,16 @@ def process_chunk_into(
     features: npt.NDArray[np.uint16],
     first_row: int,
 ) -> int:
-    """``process_chunk`` writing its frames into rows of ``features`` from ``first_row`` on,
-    wrapping around at the end (a ring buffer: the cascade's, without a copy); returns how many
-    frames. ``features`` must have at least that many rows."""
+    """Frames completed by ``pcm`` after the ``state[0]`` samples already in ``pending``,
+    written into rows of ``features`` from ``first_row`` on, wrapping around at its end (a new
+    array, or the cascade's ring without a copy); returns how many. ``features`` must have a
+    row for each.
+
+    ``state`` is ``[pending_count, noise_estimate...]``; both it and ``pending`` are updated so
+    that the next call continues exactly where this one stopped (streaming == batch).
+    ``frozen_512`` is True for the 512-point FFT (frozen, vectorised kernels and the frame-lane
+    batch path) and None for any other size; see ``kws.frontend.fft.apply_fft``.
+    """
     window = tables[_WINDOW]
     hop = tables[_HOP]
     channels = tables[_CHANNELS]

@@ -1,6 +1,6 @@
 """Public entry points: the streaming ``Frontend`` and the batch ``compute_features``.
 
-Both run the same kernel (``kws.frontend.pipeline.process_chunk``): batch is one call over the
+Both run the same kernel (``kws.frontend.pipeline.process_chunk_into``): batch is one call over the
 whole signal from a fresh state, streaming is one call per chunk with the state carried, so the
 two give bit-identical frames for any chunking.
 """
@@ -15,7 +15,7 @@ import numpy.typing as npt
 from kws.errors import AudioError
 from kws.frontend.config import FrontendConfig
 from kws.frontend.fft import has_frozen_kernels
-from kws.frontend.pipeline import pack, process_chunk, process_chunk_into
+from kws.frontend.pipeline import pack, process_chunk_into
 
 _INT16 = np.dtype(np.int16)
 
@@ -81,15 +81,9 @@ class Frontend:
         Raises ``AudioError`` unless ``pcm`` is a 1-D int16 array.
         """
         samples = validate_pcm(pcm)
-        features: npt.NDArray[np.uint16] = process_chunk(
-            samples,
-            self._tables,
-            self._pending,
-            self._state,
-            self._scratch,
-            self._frame,
-            self._frozen_512,
-        )
+        frames = self.frames_completed(samples.shape[0])
+        features = np.empty((frames, self.config.num_channels), dtype=np.uint16)
+        self._frame_into(samples, features, 0)
         return features
 
     def process_into(
@@ -110,6 +104,11 @@ class Frontend:
             or ring.shape[0] < self.frames_completed(samples.shape[0])
         ):
             raise ValueError("ring must be C-contiguous uint16 (rows, channels), a row per frame")
+        return self._frame_into(samples, ring, first_row)
+
+    def _frame_into(
+        self, samples: npt.NDArray[np.int16], rows: npt.NDArray[np.uint16], first_row: int
+    ) -> int:
         count: int = process_chunk_into(
             samples,
             self._tables,
@@ -118,7 +117,7 @@ class Frontend:
             self._scratch,
             self._frame,
             self._frozen_512,
-            ring,
+            rows,
             first_row,
         )
         return count
