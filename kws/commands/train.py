@@ -124,6 +124,8 @@ def _train(args: argparse.Namespace, out: Path, terminal: TextIO) -> Path:
     Raises:
         TrainingError: TensorFlow is missing, or the pipeline's own reasons.
     """
+    import signal
+
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -135,6 +137,15 @@ def _train(args: argparse.Namespace, out: Path, terminal: TextIO) -> Path:
 
     from kws.errors import TrainingError
 
+    stop = _StopFlag()
+
+    def interrupted(signum: int, frame: Any) -> None:
+        stop.requested = True
+        raise KeyboardInterrupt  # same clean exit as Ctrl-C: temporary files removed
+
+    # before TensorFlow's import (seconds): a SIGTERM then is the same clean exit, not a kill
+    signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGINT, interrupted)
     try:
         from training.pipeline import TrainOptions, train
     except ImportError as error:
@@ -154,16 +165,6 @@ def _train(args: argparse.Namespace, out: Path, terminal: TextIO) -> Path:
         neural_voices=tuple(args.piper_voice or ()),
         real_speech_dir=args.real_speech,
     )
-    import signal
-
-    stop = _StopFlag()
-
-    def interrupted(signum: int, frame: Any) -> None:
-        stop.requested = True
-        raise KeyboardInterrupt  # same clean exit as Ctrl-C: temporary files removed
-
-    signal.signal(signal.SIGTERM, interrupted)
-    signal.signal(signal.SIGINT, interrupted)
     console = Console(file=terminal)
     columns = (
         TextColumn("{task.description:<24}"),

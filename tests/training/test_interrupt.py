@@ -55,6 +55,29 @@ def test_interrupted_training_keeps_previous_bundle(
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".word.")]
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs Linux's /proc")
+def test_a_sigterm_while_tensorflow_loads_is_a_clean_exit(tmp_path: Path) -> None:
+    # TensorFlow's import takes seconds; the handler used to be installed only after it, so a
+    # SIGTERM then killed the process (-15) instead of the clean exit 130
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kws", "train", "--keyword", "hey nova", "--quick"]
+        + ["--out", str(tmp_path / "word"), "--cache-dir", str(tmp_path / "cache")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    maps = Path(f"/proc/{process.pid}/maps")
+    deadline = time.monotonic() + 120
+    while "tensorflow" not in maps.read_text(errors="replace"):  # its libraries are mapping
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr.decode()[-2000:]
+    assert "Traceback" not in stderr.decode()
+    assert not (tmp_path / "word").exists()
+
+
 def test_full_disk_on_cache_write_is_a_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
