@@ -59,7 +59,13 @@ def test_pipe_detection_is_printed_while_the_pipe_is_open(
     assert rate_hz == SAMPLE_RATE_HZ
     command = [sys.executable, "-m", "kws", "detect", *(["--json"] if as_json else []), "-"]
     process = subprocess.Popen(
-        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        command,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        # a test run started in the background by a shell ignores SIGINT, and so would kws:
+        # the Ctrl-C below needs the terminal's default
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert process.stdin and process.stdout and process.stderr
     lines: queue.Queue[tuple[float, str]] = queue.Queue()
