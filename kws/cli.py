@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "train",
     "eval",
     "battery",
+    "export",
     "bench",
 )
 RST_LITERAL = re.compile(r"``(.+?)``", re.DOTALL)  # docstrings serve as help text
