@@ -10,6 +10,16 @@ import pytest
 import soundfile
 
 
+@pytest.fixture(scope="session", autouse=True)
+def compiled_frontend() -> None:
+    """Compile the frontend (into Numba's on-disk cache) before any test runs kws in a
+    subprocess: on a fresh clone the first such run would otherwise print the one-time
+    compile notice, which tests counting stderr lines do not expect."""
+    from kws.frontend import compute_features
+
+    compute_features(np.zeros(1600, np.int16))
+
+
 @pytest.fixture(scope="session")
 def random_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A complete, valid bundle whose models are untrained (random weights) but int8-exported

@@ -7,6 +7,8 @@ two give bit-identical frames for any chunking.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,6 +20,33 @@ from kws.frontend.fft import has_frozen_kernels
 from kws.frontend.pipeline import pack, process_chunk_into
 
 _INT16 = np.dtype(np.int16)
+_announced = False
+
+
+def kernels_cached() -> bool | None:
+    """Whether Numba has the frontend's kernel compiled in this process or in its on-disk
+    cache (its index file), or None when that cannot be told (a Numba without these
+    internals)."""
+    if process_chunk_into.overloads:
+        return True
+    try:
+        index_path = process_chunk_into._cache._cache_file._index_path
+    except AttributeError:
+        return None
+    return Path(index_path).is_file()
+
+
+def announce_first_compile() -> None:
+    """Say once, on stderr, that the frontend is being compiled when nothing is cached yet:
+    after an install the first run spends 10-20 s there, and silence looks like a hang."""
+    global _announced
+    if not _announced and kernels_cached() is False:
+        print(
+            "kws: compiling the frontend for this machine, once (10-20 s; later runs load it)",
+            file=sys.stderr,
+            flush=True,
+        )
+    _announced = True
 
 
 def validate_pcm(pcm: Any) -> npt.NDArray[np.int16]:
@@ -62,6 +91,7 @@ class Frontend:
     """
 
     def __init__(self, config: FrontendConfig | None = None) -> None:
+        announce_first_compile()
         self.config = config if config is not None else FrontendConfig()
         packed = pack(self.config)
         self._tables = packed.tables
