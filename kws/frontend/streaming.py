@@ -29,8 +29,9 @@ def kernels_cached() -> bool | None:
     internals)."""
     if process_chunk_into.overloads:
         return True
+    dispatcher: Any = process_chunk_into
     try:
-        index_path = process_chunk_into._cache._cache_file._index_path
+        index_path = dispatcher._cache._cache_file._index_path
     except AttributeError:
         return None
     return Path(index_path).is_file()
