@@ -78,15 +78,22 @@ def export_c(bundle_dir: Path, out_dir: Path) -> list[Path]:
         files[f"{stem}.cc"] = _model_source(name, role, stem, payload)
     files[f"{name}_cascade.h"] = _cascade_header(manifest, name, models)
     files[f"{name}_cascade_main.cc"] = _main_sketch(name, models)
-    return _write_all(out_dir, files)
+    return write_files(out_dir, files)
 
 
-def _write_all(out_dir: Path, files: dict[str, str]) -> list[Path]:
+def write_files(out_dir: Path, files: dict[str, str] | dict[str, bytes]) -> list[Path]:
+    """Write ``files`` (name -> text or bytes) into ``out_dir``, new or empty: all of them
+    into a fresh folder beside it first, then moved in, so nothing is half written.
+
+    Raises:
+        BundleError: the disk refuses a write.
+    """
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
-        for file_name, text in files.items():
-            (staging / file_name).write_text(text, encoding="utf-8")
+        for file_name, content in files.items():
+            payload = content.encode() if isinstance(content, str) else content
+            (staging / file_name).write_bytes(payload)
         mask = os.umask(0)
         os.umask(mask)
         staging.chmod(0o777 & ~mask)

@@ -28,6 +28,8 @@ ABSL_LOG = re.compile(
     # absl's I/W/E lines ("I0000 00:00:1796275855.356489   31056 port.cc:153] ..."; before
     # absl is initialised the time is seconds since 1970); F (fatal) lines stay
     r"|[IWE]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ \S+:\d+\] "
+    # the second line of cpu_feature_guard's "This TensorFlow binary is optimized ..."
+    r"|To enable the following instructions: .*rebuild TensorFlow"
 )
 TFLITE_CONVERTER = re.compile(r"fully_quantize: |INFO: ")
 PYTHON_WARNING = re.compile(r"\S.*\.py:\d+: \w*Warning: ")  # warnings.showwarning's first line

@@ -12,26 +12,47 @@ from kws.paths import printable
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "export",
-        help="write a bundle's models as C sources for TensorFlow Lite Micro",
-        description="Write the bundle's int8 models as C sources for TensorFlow Lite Micro "
-        "into OUT (a new or empty folder): per model a header and a source with the "
-        "16-byte aligned .tflite bytes, the tensor-arena size, input and output quantization "
-        "and a macro registering exactly the operators it uses; a cascade header with the "
-        "frontend settings and thresholds; and a main-loop sketch that runs the cascade.",
+        help="write a bundle's models for a device: C sources or a microWakeWord model",
+        description="Write the bundle's int8 models into OUT (a new or empty folder). "
+        "--format c: C sources for TensorFlow Lite Micro, per model a header and a source with "
+        "the 16-byte aligned .tflite bytes, the tensor-arena size, input and output "
+        "quantization and a macro registering exactly the operators it uses; a cascade header "
+        "with the frontend settings and thresholds; and a main-loop sketch of the cascade. "
+        "--format microwakeword: the full model as a microWakeWord streaming model (manifest "
+        "v2 JSON and .tflite, its state inside) for ESPHome's micro_wake_word or "
+        "pymicro-wakeword; needs the [train] extra (TensorFlow's flatbuffer tools).",
     )
     parser.add_argument(
         "bundle", metavar="BUNDLE", help="bundle folder or name (kws models), e.g. hey_jarvis"
     )
     parser.add_argument("out", type=Path, metavar="OUT", help="a new or empty folder")
-    parser.add_argument("--format", choices=("c",), default="c", help="what to write (default: c)")
+    parser.add_argument(
+        "--format", choices=("c", "microwakeword"), default="c", help="what to write"
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from kws.defaults import resolve_bundle
-    from kws.export_c import export_c
+    from kws.errors import BundleError
+    from kws.export_c import check_destination, export_c
 
-    paths = export_c(resolve_bundle(args.bundle), args.out)
+    bundle_dir = resolve_bundle(args.bundle)
+    if args.format == "c":
+        paths = export_c(bundle_dir, args.out)
+    else:
+        from kws.stderr_filter import TensorflowNoise, filtered
+
+        check_destination(args.out)  # before TensorFlow's import (seconds)
+        with filtered(TensorflowNoise()):  # its import's log lines are not for the user
+            try:
+                from training.export_mww import write_microwakeword
+            except ImportError as error:
+                raise BundleError(
+                    f"--format microwakeword needs TensorFlow: pip install 'kws[train]' "
+                    f"({error.name} is missing)"
+                ) from error
+            paths = write_microwakeword(bundle_dir, args.out)
     for path in paths:
         print(printable(path))
     return 0
