@@ -26,8 +26,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--out",
         type=Path,
-        help="bundle folder (default models/<keyword>); a bundle saved in "
-        f"{user_models_dir()}/NAME shows up in kws models and is found as --model NAME",
+        help=f"bundle folder (default {user_models_dir()}/<keyword>, where kws models lists it "
+        "and --model <keyword> finds it)",
     )
     parser.add_argument(
         "--quick", action="store_true", help="tiny dataset and few epochs (minutes)"
@@ -70,6 +70,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from kws.bundle import check_bundle_destination, check_writable_folder
+    from kws.defaults import user_models_dir
     from kws.errors import TrainingError
     from kws.untrusted import escape_unprintable
 
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
             f"the keyword {args.keyword!r} holds control characters; give printable text such "
             "as --keyword 'hey nova'"
         )
-    out = args.out or Path("models") / "_".join(args.keyword.lower().split())
+    out = args.out or user_models_dir() / "_".join(args.keyword.lower().split())
     # before TensorFlow loads (seconds, and lines of its own on stderr); train() checks again
     check_bundle_destination(out)
     check_writable_folder(args.cache_dir)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -226,6 +227,25 @@ def test_a_users_folder_as_out_is_refused_before_any_work(tmp_path: Path) -> Non
     assert sorted(p.name for p in out.iterdir()) == ["photos", "thesis.txt"]
     assert (out / "thesis.txt").read_text() == "three years of work"
     assert not (tmp_path / "cache").exists()  # refused before the data was made
+
+
+def test_without_out_the_bundle_goes_to_the_users_models_folder(tmp_path: Path) -> None:
+    """No --out: the user's models folder (where kws models lists it and --model NAME finds
+    it), shown here by refusing a foreign folder that stands at exactly that place."""
+    taken = tmp_path / "data" / "kws" / "models" / "hey_nova"
+    taken.mkdir(parents=True)
+    (taken / "notes.txt").write_text("mine")
+    result = subprocess.run(
+        [sys.executable, "-m", "kws", "train", "--keyword", "Hey  Nova", "--quick"]
+        + ["--cache-dir", str(tmp_path / "cache")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "XDG_DATA_HOME": str(tmp_path / "data")},
+    )
+    assert result.returncode == 2
+    assert str(taken) in result.stderr and "not a kws bundle" in result.stderr
+    assert [p.name for p in taken.iterdir()] == ["notes.txt"]
 
 
 def test_a_bundle_that_cannot_be_written_at_the_end_is_kept_in_the_cache(
