@@ -1,18 +1,22 @@
 """The energy model: a pure function of (power profile, workload) -> average current per
 component and battery hours. No simulation state here; the simulator feeds it measured work.
 
-Charge model: the microphone (and its interface) draws all the time; the MCU draws its run
-current while executing cycles (frontend, tiny model, full model) and while waking up from sleep
-once per 10 ms audio hop; it draws its sleep current for the rest of the time.
+Charge model: the microphone draws the current of the power state it is in (all the time in its
+listening state unless the workload says how long it spent in each), and the MCU's PDM interface
+draws while the microphone is clocked; the MCU draws its run current while executing cycles
+(frontend, tiny model, full model, a stage-0 gate's level check) and while waking up from sleep
+(once per 10 ms audio hop unless the workload counts its wake-ups); it draws its sleep current
+for the rest of the time.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from firmware_sim.profile import Profile
+from firmware_sim.profile import Microphone, Profile
 
-COMPONENTS = ("microphone", "frontend", "tiny", "full", "wakeup", "sleep")
+COMPONENTS = ("microphone", "frontend", "tiny", "full", "gate", "wakeup", "sleep")
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,12 @@ class Workload:
     full_inferences: int
     tiny: ModelCost
     full: ModelCost
+    # MCU wake-ups from sleep; None: one per hop
+    wakeups: int | None = None
+    # cycles of a stage-0 gate's level checks on the MCU
+    gate_cycles: float = 0.0
+    # seconds the microphone spent in each power state; None: all in its listening state
+    microphone_s: Mapping[str, float] | None = None
 
     @classmethod
     def from_duty_cycle(
@@ -78,6 +88,29 @@ class EnergyReport:
         return {name: (value / total if total else 0.0) for name, value in self.current_ma.items()}
 
 
+def microphone_current_ma(
+    microphone: Microphone, duration_s: float, state_s: Mapping[str, float] | None = None
+) -> float:
+    """Average current (mA) of the microphone and the PDM interface over ``duration_s``:
+    ``state_s`` seconds in each power state (None: all in the listening state); the interface
+    draws while the state needs a clock.
+
+    Raises:
+        ValueError: a state the microphone does not have.
+    """
+    if state_s is None:
+        return microphone.current_ma + microphone.interface_current_ma
+    states = microphone.all_states()
+    charge_ma_s = 0.0
+    for name, seconds in state_s.items():
+        if name not in states:
+            raise ValueError(f"the microphone has no state {name!r} (it has {', '.join(states)})")
+        state = states[name]
+        interface_ma = microphone.interface_current_ma if state.clocked else 0.0
+        charge_ma_s += seconds * (state.current_ma + interface_ma)
+    return charge_ma_s / duration_s
+
+
 def energy(profile: Profile, workload: Workload) -> EnergyReport:
     """Average current per component and battery hours for ``workload`` on ``profile``."""
     if workload.duration_s <= 0:
@@ -89,14 +122,18 @@ def energy(profile: Profile, workload: Workload) -> EnergyReport:
         "tiny": workload.tiny_inferences * workload.tiny.cycles(profile),
         "full": workload.full_inferences * workload.full.cycles(profile),
     }
+    cycles["gate"] = workload.gate_cycles
     busy_s = {name: count / clock_hz for name, count in cycles.items()}
-    busy_s["wakeup"] = workload.hops * mcu.wakeup_us * 1e-6
+    wakeups = workload.hops if workload.wakeups is None else workload.wakeups
+    busy_s["wakeup"] = wakeups * mcu.wakeup_us * 1e-6
     active_s = sum(busy_s.values())
     active_fraction = min(1.0, active_s / workload.duration_s)
     current = {
-        "microphone": profile.microphone.current_ma + profile.microphone.interface_current_ma
+        "microphone": microphone_current_ma(
+            profile.microphone, workload.duration_s, workload.microphone_s
+        )
     }
-    for name in ("frontend", "tiny", "full", "wakeup"):
+    for name in ("frontend", "tiny", "full", "gate", "wakeup"):
         current[name] = mcu.run_current_ma * busy_s[name] / workload.duration_s
     current["sleep"] = mcu.sleep_current_ma * (1.0 - active_fraction)
     total = sum(current.values())

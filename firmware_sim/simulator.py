@@ -158,60 +158,77 @@ class Simulation:
     def feed(self, frames: npt.NDArray[np.uint16]) -> None:
         """Run the cascade hop by hop over feature frames ``[n, 40]``, accounting time,
         deadlines and charge."""
+        for frame in frames:
+            self._hop(frame[None, :], woke=True, mic_ma=self._mic_ma, extra_cycles=0.0)
+
+    def _hop(
+        self, frames: npt.NDArray[np.uint16], woke: bool, mic_ma: float, extra_cycles: float
+    ) -> None:
+        """One 10 ms hop of device time: the cascade runs over ``frames`` (none while a stage-0
+        gate keeps it asleep; the frontend cost is charged per frame), the MCU woke from sleep
+        for it or not, the microphone drew ``mic_ma`` on average and the high-priority work had
+        ``extra_cycles`` more (a gate's level check). Full inferences run in the time left."""
         cascade, mcu, queue = self.cascade, self.profile.mcu, self._queue
         counters = cascade.counters
         budget, clock_hz = self._hop_cycles_budget, self._clock_hz
-        for frame in frames:
-            tiny_before, full_before = counters.tiny_inferences, counters.full_inferences
-            found = cascade.process_features(frame[None, :])
-            high = mcu.frontend_cycles_per_hop + self._wake_cycles
-            high += (counters.tiny_inferences - tiny_before) * self._tiny_cycles
-            if high > budget:
-                self.missed += 1
-            for _ in range(counters.full_inferences - full_before):
-                queue.append([self.hops, self._full_cycles, 1.0 if found else 0.0])
-            if found:
-                self.detections.extend(d.time_s for d in found)
-            free = max(0.0, budget - high)
-            used_background = 0.0
-            while queue and free > 0:
-                job = queue[0]
-                run = min(free, job[1])
-                job[1] -= run
-                free -= run
-                used_background += run
-                if job[1] <= 0:
-                    # hops since release, not absolute times: exact however long the run
-                    response_s = (self.hops - job[0]) * HOP_S + (high + used_background) / clock_hz
-                    if response_s > self._full_deadline_s + 1e-12:
-                        self.missed += 1
-                    # any full inference may be the one that confirms: all of them count
-                    response_ms = response_s * 1000.0
-                    self.responses[round(response_ms, RESPONSE_DECIMALS)] += 1
-                    if job[2]:
-                        self.detection_responses.append(response_ms)
-                    queue.popleft()
-            active_fraction = min(budget, high + used_background) / budget
-            self.max_high_cycles = max(self.max_high_cycles, high)
-            self.currents.add(
-                self._mic_ma
-                + mcu.run_current_ma * active_fraction
-                + mcu.sleep_current_ma * (1 - active_fraction)
-            )
-            self.hops += 1
+        tiny_before, full_before = counters.tiny_inferences, counters.full_inferences
+        found = cascade.process_features(frames) if frames.shape[0] else []
+        high = frames.shape[0] * mcu.frontend_cycles_per_hop + extra_cycles
+        high += self._wake_cycles if woke else 0.0
+        high += (counters.tiny_inferences - tiny_before) * self._tiny_cycles
+        if high > budget:
+            self.missed += 1
+        for _ in range(counters.full_inferences - full_before):
+            queue.append([self.hops, self._full_cycles, 1.0 if found else 0.0])
+        if found:
+            # the cascade counts only the hops it ran: stream time adds those a gate skipped
+            skipped_s = (self.hops + 1 - counters.hops) * HOP_S
+            self.detections.extend(d.time_s + skipped_s for d in found)
+        free = max(0.0, budget - high)
+        used_background = 0.0
+        while queue and free > 0:
+            job = queue[0]
+            run = min(free, job[1])
+            job[1] -= run
+            free -= run
+            used_background += run
+            if job[1] <= 0:
+                # hops since release, not absolute times: exact however long the run
+                response_s = (self.hops - job[0]) * HOP_S + (high + used_background) / clock_hz
+                if response_s > self._full_deadline_s + 1e-12:
+                    self.missed += 1
+                # any full inference may be the one that confirms: all of them count
+                response_ms = response_s * 1000.0
+                self.responses[round(response_ms, RESPONSE_DECIMALS)] += 1
+                if job[2]:
+                    self.detection_responses.append(response_ms)
+                queue.popleft()
+        active_fraction = min(budget, high + used_background) / budget
+        self.max_high_cycles = max(self.max_high_cycles, high)
+        self.currents.add(
+            mic_ma
+            + mcu.run_current_ma * active_fraction
+            + mcu.sleep_current_ma * (1 - active_fraction)
+        )
+        self.hops += 1
 
-    def result(self) -> SimResult:
-        """The run so far: energy, response times, deadlines, detections, memory fit."""
+    def _workload(self) -> Workload:
+        """The work counted so far, for the energy model."""
         counters = self.cascade.counters
-        duration_s = max(self.hops * HOP_S, HOP_S)
-        workload = Workload(
-            duration_s,
+        return Workload(
+            max(self.hops * HOP_S, HOP_S),
             counters.hops,
             counters.tiny_inferences,
             counters.full_inferences,
             self.tiny_cost,
             self.full_cost,
         )
+
+    def result(self) -> SimResult:
+        """The run so far: energy, response times, deadlines, detections, memory fit."""
+        counters = self.cascade.counters
+        workload = self._workload()
+        duration_s = workload.duration_s
         return SimResult(
             profile=self.profile,
             duration_s=duration_s,
