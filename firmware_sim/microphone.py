@@ -80,4 +80,5 @@ def load_microphone(name_or_path: str | Path) -> Microphone:
 def with_microphone(profile: Profile, microphone: Microphone) -> Profile:
     """``profile`` with ``microphone`` in place of its own, on the profile's PDM interface."""
     fitted = replace(microphone, interface_current_ma=profile.microphone.interface_current_ma)
-    return replace(profile, microphone=fitted)
+    description = f"{profile.description}; microphone replaced by {microphone.part}"
+    return replace(profile, microphone=fitted, description=description)

@@ -52,26 +52,37 @@ class AudioSource:
         return max(1, math.ceil(self.minutes * 60 / CHUNK_S)) * CHUNK_S
 
     def chunks(self) -> Iterator[npt.NDArray[np.uint16]]:
-        """Feature frames ``[n, 40]``, up to 30 s of audio at a time; a file's reader warnings
-        go to ``on_warning``.
+        """Feature frames ``[n, 40]``, up to 30 s of audio at a time (``pcm_chunks`` through
+        one streaming frontend).
+
+        Raises:
+            KwsError: the file cannot be read, or the scenario is unknown.
+        """
+        from kws.frontend import Frontend
+
+        frontend = Frontend()
+        for pcm in self.pcm_chunks():
+            yield frontend.process(pcm)
+
+    def pcm_chunks(self) -> Iterator[npt.NDArray[np.int16]]:
+        """int16 16 kHz PCM, up to 30 s at a time; a file's reader warnings go to
+        ``on_warning``.
 
         Raises:
             KwsError: the file cannot be read, or the scenario is unknown.
         """
         from firmware_sim.scenarios import generate, get_scenario
         from kws.audio import iter_audio_chunks
-        from kws.frontend import Frontend
 
-        frontend = Frontend()
         if self.audio is not None:
             for pcm, warnings in iter_audio_chunks(self.audio):
                 for warning in warnings:
                     self.on_warning(warning)
                 self.seconds += pcm.size / SAMPLE_RATE_HZ
-                yield frontend.process(pcm)
+                yield pcm
             return
         scenario = get_scenario(self.scenario)
         for pcm, times in generate(scenario, self.keyword, self.minutes, self.seed):
             self.keyword_times += times
             self.seconds += pcm.size / SAMPLE_RATE_HZ
-            yield frontend.process(pcm)
+            yield pcm

@@ -13,6 +13,8 @@ from bisect import bisect_left
 from pathlib import Path
 from typing import Any
 
+from kws.commands import battery_gate
+
 DEFAULT_MINUTES = 10.0
 MIN_AUDIO_S = 1.0  # shorter audio says nothing about a battery (one sample gave 384 h)
 SWEEP_WAKES = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
@@ -25,7 +27,10 @@ def register(subparsers: Any) -> None:
         "battery",
         help="simulate battery life, deadlines and energy on a device profile",
         description="Replay audio through the real cascade on a simulated device: battery hours, "
-        "response time, missed deadlines, energy per component, memory fit.",
+        "response time, missed deadlines, energy per component, memory fit. --microphone puts "
+        "another microphone (its power states) on the profile; --gate adds a stage-0 gate before "
+        "the tiny model, simulated on the same audio, and reports hours with and without it, "
+        "its duty cycle and the keywords it cost.",
     )
     parser.add_argument(
         "--profile",
@@ -61,6 +66,7 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="vary the wake threshold: battery hours against false rejects",
     )
+    battery_gate.add_arguments(parser)
     parser.set_defaults(run=run)
 
 
@@ -165,9 +171,16 @@ def _keywords_found(
     return found
 
 
-def report_dict(result: Any, baseline: Any, keyword_times: list[float] | None) -> dict[str, Any]:
+def report_dict(
+    result: Any,
+    baseline: Any,
+    keyword_times: list[float] | None,
+    gate: dict[str, Any] | None = None,
+    microphone_s: dict[str, float] | None = None,
+) -> dict[str, Any]:
     """The report ``--json`` prints; ``keyword_times`` None when the audio has no labels (its
-    keyword counts are then null, not 0 of 0)."""
+    keyword counts are then null, not 0 of 0); ``gate`` the stage-0 gate's figures (None: no
+    gate); ``microphone_s`` the seconds the microphone spent in each state (None: listening)."""
 
     def pct(q: float) -> float | None:
         value = result.response_percentile_ms(q)
@@ -211,6 +224,8 @@ def report_dict(result: Any, baseline: Any, keyword_times: list[float] | None) -
             "detections": len(result.detections),
         },
         "max_hop_latency_ms": round(result.max_hop_latency_ms, 3),
+        "microphone": battery_gate.microphone_dict(result.profile, microphone_s),
+        "gate": gate,
     }
 
 
@@ -347,7 +362,8 @@ def _print_report(report: dict[str, Any], description: str) -> None:
         "fits" if memory["fits"] else "DOES NOT FIT",
     )
     for name, share in report["energy_share"].items():
-        table.add_row(f"energy: {name}", f"{100 * share:.2f}%", "")
+        if name != "gate" or report["gate"] is not None:
+            table.add_row(f"energy: {name}", f"{100 * share:.2f}%", "")
     savings = report["savings_vs_full_always_on"]
     table.add_row(
         "saving vs full always on",
@@ -358,26 +374,36 @@ def _print_report(report: dict[str, Any], description: str) -> None:
     keywords = report["keywords"]
     if keywords["spoken"] is not None:
         table.add_row("keywords found", f"{keywords['detected']}/{keywords['spoken']}", "")
+    for row in battery_gate.table_rows(report):
+        table.add_row(*row)
     Console().print(table)
 
 
 def run(args: argparse.Namespace) -> int:
+    from firmware_sim.gate import GatedSimulation
+    from firmware_sim.microphone import load_microphone, with_microphone
     from firmware_sim.profile import load_profile
     from firmware_sim.replay import AudioSource
     from firmware_sim.simulator import Simulation, full_always_on
     from kws.cascade import load_cascade
     from kws.defaults import resolve_bundle
     from kws.errors import KwsError
+    from kws.frontend import Frontend
 
     check_minutes(args.minutes, args.audio)
+    gate = battery_gate.gate_config(args)
     if args.plot:
         check_plot_path(args.plot)
     profile = load_profile(args.profile)
+    if args.microphone:
+        profile = with_microphone(profile, load_microphone(args.microphone))
     model_dir = resolve_bundle(args.model)
     if args.sweep:
         cascades = [load_cascade(model_dir, wake=wake) for wake in SWEEP_WAKES]
     else:
         cascades = [load_cascade(model_dir)]
+    # the gated device beside the same device without a gate, on the same audio
+    gated = None if gate is None else GatedSimulation(load_cascade(model_dir), profile, gate)
     source = AudioSource(
         cascades[0].keyword,
         args.audio,
@@ -388,10 +414,14 @@ def run(args: argparse.Namespace) -> int:
     )
     simulations = [Simulation(cascade, profile) for cascade in cascades]
     progress = Progress(source.planned_s)
+    frontend = Frontend()
     try:
-        for chunk in source.chunks():  # one pass, every simulation fed: constant memory
+        for pcm in source.pcm_chunks():  # one pass, every simulation fed: constant memory
+            chunk = frontend.process(pcm)
             for simulation in simulations:
                 simulation.feed(chunk)
+            if gated is not None:
+                gated.feed_pcm(pcm)
             progress.update(source.seconds)
     finally:
         progress.close()
@@ -407,7 +437,12 @@ def run(args: argparse.Namespace) -> int:
         return 0
     result = results[0]
     baseline = full_always_on(cascades[0], profile, result.duration_s)
-    report = report_dict(result, baseline, keyword_times)
+    gate_report, microphone_s = None, None
+    if gated is not None:
+        plain, result = result, gated.result()
+        gate_report = battery_gate.gate_dict(gated, result, plain, keyword_times)
+        microphone_s = gated.microphone_s
+    report = report_dict(result, baseline, keyword_times, gate_report, microphone_s)
     if args.json:
         print(json_line(report))
     else:
