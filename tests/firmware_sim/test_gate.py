@@ -4,6 +4,7 @@ microphone's time per state and its energy, by hand; and `kws battery --gate` en
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -196,3 +197,17 @@ def test_bad_gate_flags_are_one_line(
     captured = capsys.readouterr()
     assert code == 2 and captured.out == ""
     assert len(captured.err.splitlines()) == 1 and message in captured.err
+
+
+def test_help_states_the_gate_s_own_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["battery", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    defaults = GateConfig("energy")
+    for flag, value in (
+        ("--gate-threshold-db", defaults.threshold_db),
+        ("--gate-hangover-ms", defaults.hangover_ms),
+        ("--gate-preroll-ms", defaults.preroll_ms),
+    ):
+        shown = re.search(rf"{flag} [A-Z_]+ .*?\(default ([\d.]+)\)", text)
+        assert shown is not None and float(shown.group(1)) == value, flag
