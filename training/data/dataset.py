@@ -57,7 +57,9 @@ N_CONFUSABLES = 48
 # phrase that differs by one short vowel ("he jarvis") is the keyword said quickly, and
 # labelling it negative would teach the model to reject real users.
 MIN_CONFUSABLE_DISTANCE = 0.2
-_CODE_FILES = ("clips.py", "augment.py", "text.py", "phonemes.py", "real.py", "neural.py", "kokoro.py")
+_CODE_FILES = (
+    "clips.py", "augment.py", "text.py", "phonemes.py", "real.py", "neural.py", "kokoro.py",
+)  # fmt: skip
 
 
 def split_voices(seed: int) -> dict[str, list[str]]:

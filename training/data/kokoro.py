@@ -137,4 +137,6 @@ def speak(text: str, voice: str, rng: np.random.Generator) -> npt.NDArray[np.flo
     audio = np.asarray(audio, dtype=np.float32).reshape(-1)
     peak = float(np.max(np.abs(audio), initial=0.0))
     pcm = (np.clip(audio / max(peak, 1e-6) * 0.9, -1.0, 1.0) * 32767).astype(np.int16)
-    return synth.resample_int16(pcm, SAMPLE_RATE_HZ, synth.SAMPLE_RATE_HZ).astype(np.float32) / 32768.0
+    return (
+        synth.resample_int16(pcm, SAMPLE_RATE_HZ, synth.SAMPLE_RATE_HZ).astype(np.float32) / 32768.0
+    )
