@@ -110,7 +110,8 @@ def style(voice: str) -> npt.NDArray[np.float32]:
     weights = rng.dirichlet(np.full(len(styles), MIX_CONCENTRATION))
     mix = np.tensordot(weights, styles, axes=1)
     mean = styles.mean(axis=0)
-    return (mean + rng.uniform(*SPREAD) * (mix - mean)).astype(np.float32)
+    made: npt.NDArray[np.float32] = (mean + rng.uniform(*SPREAD) * (mix - mean)).astype(np.float32)
+    return made
 
 
 def speak(text: str, voice: str, rng: np.random.Generator) -> npt.NDArray[np.float32]:
