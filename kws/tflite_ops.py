@@ -7,6 +7,11 @@ int32; codes from 127 on live only there). Reading those few fields needs nothin
 ``struct``; the names come from ``BUILTIN_NAMES`` (codes from the schema's ``BuiltinOperator``
 enum, checked against TensorFlow's generated schema in the tests where it is installed).
 
+``read_graph`` reads the first subgraph the same way: its tensors (``SubGraph.tensors``, field 0:
+shape, type, name) and its operators in execution order (``SubGraph.operators``, field 3: the
+operator code and the input/output tensor indices), enough to count an operator's MACs from
+shapes (``kws.bench.model``) and to cut a model after any operator (``kws.tflite_prefix``).
+
 ``TFLM_RESOLVER_METHODS`` maps each operator TensorFlow Lite Micro ships a kernel for to the
 ``MicroMutableOpResolver`` method that registers it (tensorflow/lite/micro/
 micro_mutable_op_resolver.h): a model whose operators all have one runs on TFLM.
@@ -15,6 +20,7 @@ micro_mutable_op_resolver.h): a model whose operators all have one runs on TFLM.
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass
 
 from kws.errors import BundleError
 
@@ -115,6 +121,32 @@ class _Reader:
     def int32(self, offset: int) -> int:
         return self._unpack("<i", offset)
 
+    def uint8(self, offset: int) -> int:
+        return self._unpack("<B", offset)
+
+    def uint32(self, offset: int) -> int:
+        return self._unpack("<I", offset)
+
+    def int32_vector(self, table: int, index: int) -> tuple[int, ...]:
+        """The ``[int]`` vector field ``index`` of ``table`` (empty when absent)."""
+        where = self.field(table, index)
+        if where is None:
+            return ()
+        start, length = self.vector(where)
+        if start + 4 * length > len(self.payload):
+            raise BundleError("not a TFLite model: a vector runs past the end of the file")
+        return tuple(self.int32(start + 4 * i) for i in range(length))
+
+    def string(self, table: int, index: int) -> str:
+        """The string field ``index`` of ``table`` ("" when absent)."""
+        where = self.field(table, index)
+        if where is None:
+            return ""
+        start, length = self.vector(where)
+        if start + length > len(self.payload):
+            raise BundleError("not a TFLite model: a string runs past the end of the file")
+        return self.payload[start : start + length].decode("utf-8", errors="replace")
+
 
 def operator_codes(payload: bytes) -> list[int]:
     """The builtin code of each entry of the model's ``operator_codes``, in order.
@@ -178,3 +210,130 @@ def io_tensors(payload: bytes) -> tuple[list[int], list[int]]:
         start, length = reader.vector(where)
         lists.append([reader.int32(start + 4 * i) for i in range(length)])
     return lists[0], lists[1]
+
+
+# TensorType (schema.fbs) -> numpy dtype name
+TENSOR_TYPES: dict[int, str] = {
+    0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 5: "string", 6: "bool",
+    7: "int16", 8: "complex64", 9: "int8", 10: "float64", 11: "complex128", 12: "uint64",
+    13: "resource", 14: "variant", 15: "uint32", 16: "uint16", 17: "int4", 18: "bfloat16",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """One tensor of a subgraph: its index, name, shape and element type."""
+
+    index: int
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+
+
+@dataclass(frozen=True)
+class Operator:
+    """One operator of a subgraph, in execution order: its builtin name and the indices of the
+    tensors it reads and writes (-1 for an optional input left out)."""
+
+    index: int
+    name: str
+    inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Graph:
+    """The first subgraph of a model. ``operators_length_at`` and ``outputs_field_at`` are the
+    file offsets of the operators vector's length and of the outputs field's uoffset, for the
+    one edit ``kws.tflite_prefix`` makes."""
+
+    tensors: tuple[Tensor, ...]
+    operators: tuple[Operator, ...]
+    inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
+    operators_length_at: int
+    outputs_field_at: int | None
+
+    def tensor(self, index: int) -> Tensor:
+        """The tensor ``index`` (an operator's or the graph's).
+
+        Raises:
+            BundleError: no such tensor.
+        """
+        if not 0 <= index < len(self.tensors):
+            raise BundleError(f"not a TFLite model: tensor {index} does not exist")
+        return self.tensors[index]
+
+
+def _first_subgraph(reader: _Reader) -> int:
+    model = reader.table(0)
+    subgraphs = reader.field(model, 2)
+    if subgraphs is None:
+        raise BundleError("not a TFLite model: no subgraph")
+    first, count = reader.vector(subgraphs)
+    if count < 1:
+        raise BundleError("not a TFLite model: no subgraph")
+    return reader.table(first)
+
+
+def read_graph(payload: bytes) -> Graph:
+    """The tensors and operators of the model's first subgraph, operators in execution order.
+
+    Raises:
+        BundleError: the bytes are not a TFLite flatbuffer with a subgraph.
+    """
+    codes = operator_codes(payload)  # checks the identifier
+    reader = _Reader(payload)
+    subgraph = _first_subgraph(reader)
+    tensors = []
+    where = reader.field(subgraph, 0)
+    if where is not None:
+        first, count = reader.vector(where)
+        for index in range(count):
+            table = reader.table(first + 4 * index)
+            type_at = reader.field(table, 1)
+            type_code = reader.uint8(type_at) if type_at is not None else 0  # FLOAT32 default
+            tensors.append(
+                Tensor(
+                    index,
+                    reader.string(table, 3),
+                    reader.int32_vector(table, 0),
+                    TENSOR_TYPES.get(type_code, f"type_{type_code}"),
+                )
+            )
+    operators = []
+    where = reader.field(subgraph, 3)
+    if where is None:
+        raise BundleError("not a TFLite model: the subgraph has no operators")
+    first, count = reader.vector(where)
+    operators_length_at = first - 4
+    for index in range(count):
+        table = reader.table(first + 4 * index)
+        code_at = reader.field(table, 0)
+        code_index = reader.uint32(code_at) if code_at is not None else 0
+        if code_index >= len(codes):
+            raise BundleError(f"not a TFLite model: operator {index} has no operator code")
+        code = codes[code_index]
+        operators.append(
+            Operator(
+                index,
+                BUILTIN_NAMES.get(code, f"BUILTIN_{code}"),
+                reader.int32_vector(table, 1),
+                reader.int32_vector(table, 2),
+            )
+        )
+    graph = Graph(
+        tuple(tensors),
+        tuple(operators),
+        reader.int32_vector(subgraph, 1),
+        reader.int32_vector(subgraph, 2),
+        operators_length_at,
+        reader.field(subgraph, 2),
+    )
+    for operator in graph.operators:
+        for tensor in operator.inputs + operator.outputs:
+            if tensor != -1:
+                graph.tensor(tensor)
+    for tensor in graph.inputs + graph.outputs:
+        graph.tensor(tensor)
+    return graph
