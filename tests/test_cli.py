@@ -114,7 +114,7 @@ def test_help_shows_defaults_and_threshold_ranges(capsys: pytest.CaptureFixture[
     assert "detect threshold, 0-1" in _help(capsys, "listen")
 
 
-@pytest.mark.parametrize("target", ["frontend", "cascade", "soak", "realspeech"])
+@pytest.mark.parametrize("target", ["frontend", "cascade", "soak", "realspeech", "model"])
 def test_bench_help_reads_as_plain_text(target: str, capsys: pytest.CaptureFixture[str]) -> None:
     text = _help(capsys, "bench", target)
     assert "``" not in text

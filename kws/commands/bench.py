@@ -9,7 +9,7 @@ import argparse
 import importlib
 from typing import Any
 
-BENCH_TARGETS = ("frontend", "cascade", "soak", "realspeech")
+BENCH_TARGETS = ("frontend", "cascade", "soak", "realspeech", "model")
 
 
 def register(subparsers: Any) -> None:
