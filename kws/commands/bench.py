@@ -14,7 +14,9 @@ BENCH_TARGETS = ("frontend", "cascade", "soak", "realspeech", "model")
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "bench", help="benchmark kws against its peers (frontend, cascade) and soak-test memory"
+        "bench",
+        help="benchmark kws against its peers (frontend, cascade), soak-test memory, profile a "
+        "model per operator",
     )
     targets = parser.add_subparsers(dest="target", metavar="TARGET", required=True)
     for name in BENCH_TARGETS:
