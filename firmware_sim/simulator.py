@@ -26,6 +26,7 @@ import numpy.typing as npt
 from firmware_sim.energy import EnergyReport, ModelCost, Workload, energy
 from firmware_sim.profile import Profile
 from kws.cascade import Cascade
+from kws.tflite_ops import read_graph
 
 HOP_S = 0.01
 RUNTIME_FLASH_BYTES = 65536  # estimate: TFLM interpreter + kernels + frontend tables, -Os build
@@ -35,9 +36,11 @@ MAX_SERIES_POINTS = 2048  # the current series keeps 2048-4095 steps (1 s each, 
 
 
 def model_cost(cascade_model: Any, spec: dict[str, Any]) -> ModelCost:
-    """MACs from the manifest; operators counted in the model itself."""
-    interpreter = getattr(cascade_model, "interpreter", None)
-    layers = len(interpreter._get_ops_details()) if interpreter is not None else 8
+    """MACs from the manifest; operators counted in the model's own flatbuffer (its main
+    subgraph, ``kws.tflite_ops``): what TFLM would run, without the host's delegate nodes. A
+    stand-in model with no flatbuffer (a test's) has no operators to charge."""
+    content = getattr(cascade_model, "model_content", None)
+    layers = len(read_graph(content).operators) if content is not None else 0
     return ModelCost(macs=int(spec.get("macs_per_inference", 0)), layers=layers)
 
 

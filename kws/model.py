@@ -248,6 +248,12 @@ class TfliteModel:
             interpreter.allocate_tensors()
         return interpreter
 
+
+    @property
+    def model_content(self) -> bytes:
+        """The ``.tflite`` flatbuffer this model runs (as verified when the bundle was read)."""
+        return self._model_content
+
     def reset(self) -> None:
         """Forget all streaming history (states back to zero)."""
         self._state_values = [state.copy() for state in self._initial_states]

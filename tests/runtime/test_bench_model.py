@@ -59,8 +59,7 @@ def test_operator_macs_add_up_to_the_manifest(bundle: str) -> None:
 def test_device_totals_are_the_simulators_per_inference(report: dict[str, Any]) -> None:
     profile = load_profile(PROFILE)
     manifest = json.loads((BUNDLE / "manifest.json").read_text())
-    # the simulator counting operators in a model loaded without delegates (see the xfail below)
-    cascade = load_cascade(BUNDLE, reference_kernels=True)
+    cascade = load_cascade(BUNDLE)  # with XNNPACK: the count must not include its node
     for role in ("tiny", "full"):
         spec = manifest["models"][role]
         totals = report["models"][role]["totals"]
@@ -81,12 +80,6 @@ def test_device_totals_are_the_simulators_per_inference(report: dict[str, Any]) 
         assert report["models"][role]["checks"]["macs_agree"] is True
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="firmware_sim.simulator.model_cost counts LiteRT's nodes, the XNNPACK delegate node "
-    "included, so kws battery charges one layer_overhead_cycles more per inference than the "
-    "model has operators",
-)
 def test_kws_battery_charges_the_models_operators(report: dict[str, Any]) -> None:
     for entry in report["models"].values():
         assert entry["checks"]["cycles_agree"], entry["checks"]
