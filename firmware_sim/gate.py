@@ -18,6 +18,7 @@ tiny model's streaming state is: they resume where they stopped.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import Counter, deque
 from dataclasses import dataclass
@@ -207,14 +208,9 @@ class GatedSimulation(Simulation):
             self.is_open = False
 
     def _workload(self) -> Workload:
-        counters = self.cascade.counters
-        return Workload(
-            max(self.hops * HOP_S, HOP_S),
-            counters.hops,
-            counters.tiny_inferences,
-            counters.full_inferences,
-            self.tiny_cost,
-            self.full_cost,
+        """The ungated work, with the gate's wake-ups, level checks and microphone states."""
+        return dataclasses.replace(
+            super()._workload(),
             wakeups=self.wakeups,
             gate_cycles=self.gate_cycles,
             microphone_s=self.microphone_s,

@@ -193,14 +193,7 @@ def io_tensors(payload: bytes) -> tuple[list[int], list[int]]:
     """
     operator_codes(payload)  # checks the identifier
     reader = _Reader(payload)
-    model = reader.table(0)
-    subgraphs = reader.field(model, 2)
-    if subgraphs is None:
-        raise BundleError("not a TFLite model: no subgraph")
-    first, count = reader.vector(subgraphs)
-    if count < 1:
-        raise BundleError("not a TFLite model: no subgraph")
-    subgraph = reader.table(first)
+    subgraph = _first_subgraph(reader)
     lists: list[list[int]] = []
     for index in (1, 2):
         where = reader.field(subgraph, index)
