@@ -105,7 +105,7 @@ def memory_check(cascade: Cascade, profile: Profile) -> dict[str, Any]:
     models = manifest.get("models", {})
     model_bytes = sum(int(m.get("bytes", 0)) for m in models.values())
     arenas = sum(int(m.get("arena_bytes", 0)) for m in models.values())
-    ring_bytes = cascade._buffer_frames * 40 * 2  # uint16 frames
+    ring_bytes = cascade.buffer_frames * 40 * 2  # uint16 frames
     audio_bytes = 2 * 480 * 2  # double-buffered 30 ms of int16 audio
     flash = model_bytes + RUNTIME_FLASH_BYTES
     ram = arenas + FRONTEND_STATE_BYTES + ring_bytes + audio_bytes

@@ -237,6 +237,12 @@ class Cascade:
     def awake(self) -> bool:
         return self.full_only or self.counters.hops < self._state.awake_until_hop
 
+    @property
+    def buffer_frames(self) -> int:
+        """Frames a device's ring must hold: the full model's window, the pre-roll or a tiny
+        stride, whichever is longest (what firmware_sim's memory check charges)."""
+        return self._buffer_frames
+
     def reset(self) -> None:
         """Start a new stream: counters, buffers, model states and frontend all cleared."""
         self.counters = CascadeCounters()
