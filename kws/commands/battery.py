@@ -13,7 +13,7 @@ from bisect import bisect_left
 from pathlib import Path
 from typing import Any
 
-from kws.commands import battery_gate
+from kws.commands import battery_benchmark, battery_gate
 
 DEFAULT_MINUTES = 10.0
 MIN_AUDIO_S = 1.0  # shorter audio says nothing about a battery (one sample gave 384 h)
@@ -45,8 +45,7 @@ def register(subparsers: Any) -> None:
     source.add_argument(
         "--scenario",
         choices=("quiet", "office", "tv"),
-        default="office",
-        help="generated audio to replay instead",
+        help="generated audio to replay instead (default: office)",
     )
     parser.add_argument(
         "--minutes",
@@ -67,6 +66,7 @@ def register(subparsers: Any) -> None:
         help="vary the wake threshold: battery hours against false rejects",
     )
     battery_gate.add_arguments(parser)
+    battery_benchmark.add_arguments(parser)
     parser.set_defaults(run=run)
 
 
@@ -390,6 +390,8 @@ def run(args: argparse.Namespace) -> int:
     from kws.errors import KwsError
     from kws.frontend import Frontend
 
+    if args.benchmark:
+        return battery_benchmark.run(args)
     check_minutes(args.minutes, args.audio)
     gate = battery_gate.gate_config(args)
     if args.plot:
@@ -407,7 +409,7 @@ def run(args: argparse.Namespace) -> int:
     source = AudioSource(
         cascades[0].keyword,
         args.audio,
-        args.scenario,
+        args.scenario or "office",
         DEFAULT_MINUTES if args.minutes is None else args.minutes,
         args.seed,
         on_warning=lambda warning: print(f"kws battery: warning: {warning}", file=sys.stderr),
