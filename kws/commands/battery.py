@@ -13,7 +13,7 @@ from bisect import bisect_left
 from pathlib import Path
 from typing import Any
 
-from kws.commands import battery_benchmark, battery_gate
+from kws.commands import battery_benchmark, battery_discharge, battery_gate
 
 DEFAULT_MINUTES = 10.0
 MIN_AUDIO_S = 1.0  # shorter audio says nothing about a battery (one sample gave 384 h)
@@ -67,6 +67,7 @@ def register(subparsers: Any) -> None:
     )
     battery_gate.add_arguments(parser)
     battery_benchmark.add_arguments(parser)
+    battery_discharge.add_arguments(parser)
     parser.set_defaults(run=run)
 
 
@@ -390,6 +391,9 @@ def run(args: argparse.Namespace) -> int:
     from kws.errors import KwsError
     from kws.frontend import Frontend
 
+    battery_discharge.check(args)
+    if args.discharge:
+        return battery_discharge.run(args)
     if args.benchmark:
         return battery_benchmark.run(args)
     check_minutes(args.minutes, args.audio)
