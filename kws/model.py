@@ -248,7 +248,6 @@ class TfliteModel:
             interpreter.allocate_tensors()
         return interpreter
 
-
     @property
     def model_content(self) -> bytes:
         """The ``.tflite`` flatbuffer this model runs (as verified when the bundle was read)."""

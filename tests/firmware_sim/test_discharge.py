@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -114,16 +115,6 @@ def test_an_unmeasured_setting_or_no_current_is_an_error() -> None:
         discharge(10.0, none, "fixed", "energy", rates, (("office", 24.0),))
 
 
-def _scripted(scenario, keyword, minutes, seed=0) -> Iterator[tuple[np.ndarray, list[float]]]:  # type: ignore[no-untyped-def]
-    """Quiet noise with a burst every 10 s and a 'keyword' label at 5 s: no synthesis."""
-    rng = np.random.default_rng(seed)
-    chunk = rng.integers(-30, 30, 30 * 16000).astype(np.int16)
-    for start in range(0, chunk.size, 160_000):
-        chunk[start + 1000 : start + 9000] = rng.integers(-8000, 8000, 8000)
-    for index in range(int(np.ceil(minutes * 2))):
-        yield chunk, [index * 30.0 + 5.0]
-
-
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -156,12 +147,13 @@ def test_bad_discharge_flags_are_one_line(
 
 
 def test_discharge_report_and_plot(
+    bursty_noise: Callable[..., Any],
     random_bundle: Path,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("firmware_sim.stretches.generate", _scripted)
+    monkeypatch.setattr("firmware_sim.stretches.generate", bursty_noise)
     plot = tmp_path / "charge.png"
     common = ["battery", "--discharge", "--model", str(random_bundle), "--minutes", "0.5"]
     code = main([*common, "--json", "--plot", str(plot)])

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -137,22 +138,14 @@ def test_mic_gate_needs_a_wake_on_sound_state() -> None:
         GateConfig("mic", preroll_ms=10.0)
 
 
-def _noise_chunks(scenario, keyword, minutes, seed=0) -> Iterator[tuple[np.ndarray, list[float]]]:  # type: ignore[no-untyped-def]
-    """Quiet noise with a burst every 10 s, no speech synthesis; a 'keyword' label at 5 s."""
-    rng = np.random.default_rng(seed)
-    chunk = rng.integers(-30, 30, 30 * 16000).astype(np.int16)
-    for start in range(0, chunk.size, 160_000):
-        chunk[start + 1000 : start + 9000] = rng.integers(-8000, 8000, 8000)
-    for index in range(int(np.ceil(minutes * 2))):
-        yield chunk, [index * 30.0 + 5.0]
-
-
 def test_battery_gate_report(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    bursty_noise: Callable[..., Any],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # the shipped bundle: an untrained one's wakes (and so when the gate may close) change
     # with its random weights from session to session
-    monkeypatch.setattr("firmware_sim.scenarios.generate", _noise_chunks)
+    monkeypatch.setattr("firmware_sim.scenarios.generate", bursty_noise)
     args = ["battery", "--model", "hey_jarvis", "--minutes", "0.5", "--json"]
     code = main([*args, "--microphone", "vesper_vm3011", "--gate", "mic"])
     report = json.loads(capsys.readouterr().out)
