@@ -221,13 +221,18 @@ def _read_block(
     """Up to ``frames`` frames (frames x channels, float32) from the handle's position, and the
     decoder's error if it failed in them. A failed read is redone from the same position in
     ``SALVAGE_STEP_S`` steps: the audio before the damage is kept, to within one step."""
-    start = handle.tell()
+    try:
+        start: int | None = handle.tell()
+    except RuntimeError:  # libsndfile cannot seek in every format (a damaged header can pick one)
+        start = None
     try:
         return handle.read(frames, dtype="float32", always_2d=True), None
     except (RuntimeError, ValueError) as error:
         failure = str(error).strip() or type(error).__name__
-    step = max(1, int(SALVAGE_STEP_S * handle.samplerate))
     pieces = [np.zeros((0, handle.channels), np.float32)]
+    if start is None:  # no position to re-read from: nothing of this block can be salvaged
+        return pieces[0], failure
+    step = max(1, int(SALVAGE_STEP_S * handle.samplerate))
     salvaged = 0
     try:
         handle.seek(start)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 import soundfile
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from firmware_sim.profile import PROFILE_DIR, Profile, load_profile
@@ -55,6 +55,9 @@ VALID_WAV = _valid_wav()
     flips=st.lists(st.tuples(st.integers(0, len(VALID_WAV) - 1), st.integers(0, 255)), max_size=8),
     junk=st.binary(max_size=64),
 )
+# byte 20 (the format code) set to 64 on a 45-byte cut: libsndfile opens a format it cannot
+# seek in, and the position a damaged block is re-read from could not be told
+@example(cut=45, flips=[(20, 64)], junk=b"")
 def test_wav_reader_never_crashes(cut: int, flips: list[tuple[int, int]], junk: bytes) -> None:
     _read_damaged(VALID_WAV, "fuzz.wav", cut, flips, junk)
 
