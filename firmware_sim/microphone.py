@@ -8,12 +8,11 @@ it is the MCU that draws it. Every number carries a source comment, as in the pr
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from firmware_sim.profile import Microphone, Profile, parse_mic_states
+from firmware_sim.profile import Microphone, Profile, parse_mic_states, read_named_toml
 from kws.errors import ProfileError
 
 MICROPHONE_DIR = Path(__file__).resolve().parent / "microphones"
@@ -64,17 +63,8 @@ def load_microphone(name_or_path: str | Path) -> Microphone:
     Raises:
         ProfileError: no such option, not valid TOML, or a bad key (named).
     """
-    path = Path(name_or_path)
-    if not path.suffix:
-        path = MICROPHONE_DIR / f"{name_or_path}.toml"
-    if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in MICROPHONE_DIR.glob("*.toml")))
-        raise ProfileError(f"no microphone option {name_or_path!r} (known: {known})")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except ValueError as error:  # TOMLDecodeError, UnicodeDecodeError
-        raise ProfileError(f"{path}: not valid TOML ({error})") from error
-    return parse_microphone(raw, path.stem)
+    raw, name = read_named_toml(name_or_path, MICROPHONE_DIR, "microphone option")
+    return parse_microphone(raw, name)
 
 
 def with_microphone(profile: Profile, microphone: Microphone) -> Profile:

@@ -234,17 +234,29 @@ def parse_profile(raw: dict[str, Any], source: str = "profile") -> Profile:
     return profile
 
 
-def load_profile(name_or_path: str | Path) -> Profile:
-    """A profile by name (``smartwatch_300mah``, looked up in ``PROFILE_DIR``) or TOML path."""
+def read_named_toml(
+    name_or_path: str | Path, folder: Path, what: str
+) -> tuple[dict[str, Any], str]:
+    """The table of a TOML file named ``name`` in ``folder`` (or at a path), and its stem.
+
+    Raises:
+        ProfileError: no such file ("no <what> ..." with the known names), or not valid TOML.
+    """
     path = Path(name_or_path)
     if not path.suffix:
-        path = PROFILE_DIR / f"{name_or_path}.toml"
+        path = folder / f"{name_or_path}.toml"
     if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in PROFILE_DIR.glob("*.toml")))
-        raise ProfileError(f"no power profile {name_or_path!r} (known: {known})")
+        known = ", ".join(sorted(p.stem for p in folder.glob("*.toml")))
+        raise ProfileError(f"no {what} {name_or_path!r} (known: {known})")
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     # ValueError: TOMLDecodeError, UnicodeDecodeError, and an integer over 4,300 digits
     except ValueError as error:
         raise ProfileError(f"{path}: not valid TOML ({error})") from error
-    return parse_profile(raw, path.stem)
+    return raw, path.stem
+
+
+def load_profile(name_or_path: str | Path) -> Profile:
+    """A profile by name (``smartwatch_300mah``, looked up in ``PROFILE_DIR``) or TOML path."""
+    raw, name = read_named_toml(name_or_path, PROFILE_DIR, "power profile")
+    return parse_profile(raw, name)
