@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from kws import bundle, tflite_ops
+from kws.cascade import HOP_S
 from kws.errors import BundleError
 
-HOP_S = 0.01
 ROLES = ("tiny", "full")
 _BYTES_PER_LINE = 16
 

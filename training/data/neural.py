@@ -24,9 +24,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from kws import synth
 from kws.errors import SynthesisError
-from training.data import kokoro, phonemes
+from training.data import augment, kokoro, phonemes
 
 VOICE_PREFIX = "piper:"
 # Registry packages that carry a Piper voice and say where (``model_path()``).
@@ -150,7 +149,4 @@ def speak_neural(text: str, voice: str, rng: np.random.Generator) -> npt.NDArray
     if int(config.get("num_speakers", 1)) > 1:
         inputs["sid"] = np.array([int(rng.integers(0, int(config["num_speakers"])))], np.int64)
     audio = np.asarray(session.run(None, inputs)[0], dtype=np.float32).reshape(-1)
-    peak = float(np.max(np.abs(audio), initial=0.0))
-    pcm = (np.clip(audio / max(peak, 1e-6) * 0.9, -1.0, 1.0) * 32767).astype(np.int16)
-    rate_hz = int(config["audio"]["sample_rate"])
-    return synth.resample_int16(pcm, rate_hz, synth.SAMPLE_RATE_HZ).astype(np.float32) / 32768.0
+    return augment.from_neural_voice(audio, int(config["audio"]["sample_rate"]))
