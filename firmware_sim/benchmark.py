@@ -44,8 +44,8 @@ import numpy.typing as npt
 
 from firmware_sim import music
 from kws import synth
+from kws.frontend.config import SAMPLE_RATE_HZ
 
-SAMPLE_RATE_HZ = 16_000
 LENGTH_S = 1200.0
 KEYWORDS = 50
 PASS_MAX_MISSES = 8

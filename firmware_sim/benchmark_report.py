@@ -23,9 +23,10 @@ from firmware_sim.benchmark import (
 )
 from firmware_sim.gate import GateConfig, GatedSimulation
 from firmware_sim.profile import Profile
-from firmware_sim.simulator import HOP_S, SimResult, Simulation
+from firmware_sim.simulator import SimResult, Simulation
 from kws.cascade import Cascade
 from kws.frontend import Frontend
+from kws.frontend.config import HOP_S
 
 CHUNK_SAMPLES = 30 * 16_000
 KWS_POWER_GOAL_MW = 1.0  # issue 17: the KWS power, without the microphone, at most 1 mW

@@ -28,12 +28,12 @@ import numpy.typing as npt
 
 from firmware_sim.energy import Workload
 from firmware_sim.profile import Profile
-from firmware_sim.simulator import HOP_S, Simulation
+from firmware_sim.simulator import Simulation
 from kws.cascade import Cascade
 from kws.errors import KwsError
 from kws.frontend import Frontend
+from kws.frontend.config import HOP_S, SAMPLE_RATE_HZ
 
-SAMPLE_RATE_HZ = 16_000
 HOP_SAMPLES = int(round(HOP_S * SAMPLE_RATE_HZ))
 MIC_BLOCK_SAMPLES = 16  # the microphone's detector decides on 1 ms blocks (estimate)
 GATE_KINDS = ("mic", "energy")

@@ -17,7 +17,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-SAMPLE_RATE_HZ = 16_000
+from kws.frontend.config import SAMPLE_RATE_HZ
+
 HARMONICS = 6
 MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 # chord progressions by scale degree (0 = I), the common ones of popular and classical music

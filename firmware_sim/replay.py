@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-SAMPLE_RATE_HZ = 16_000
+from kws.frontend.config import SAMPLE_RATE_HZ
 
 
 class AudioSource:

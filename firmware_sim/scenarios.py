@@ -13,8 +13,8 @@ import numpy.typing as npt
 
 from kws import synth
 from kws.errors import KwsError
+from kws.frontend.config import SAMPLE_RATE_HZ
 
-SAMPLE_RATE_HZ = 16_000
 CHUNK_S = 30.0
 
 _SENTENCES = (

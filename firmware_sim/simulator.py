@@ -26,9 +26,9 @@ import numpy.typing as npt
 from firmware_sim.energy import EnergyReport, ModelCost, Workload, energy
 from firmware_sim.profile import Profile
 from kws.cascade import Cascade
+from kws.frontend.config import HOP_S
 from kws.tflite_ops import read_graph
 
-HOP_S = 0.01
 RUNTIME_FLASH_BYTES = 65536  # estimate: TFLM interpreter + kernels + frontend tables, -Os build
 FRONTEND_STATE_BYTES = 4096  # estimate: 512-point FFT scratch + 40-channel NR/PCAN state
 RESPONSE_DECIMALS = 4  # response times are counted to 0.1 us (reported to 1 us)

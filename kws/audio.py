@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from kws.errors import AudioError
+from kws.frontend.config import SAMPLE_RATE_HZ
 from kws.paths import printable
 from kws.stderr_filter import MPG123_NOTE, dropping
 from kws.wav_header import PatchedFile, understated_wav
@@ -26,7 +27,6 @@ from kws.wav_header import PatchedFile, understated_wav
 if TYPE_CHECKING:
     import soundfile
 
-SAMPLE_RATE_HZ = 16_000
 CHUNK_SECONDS = 10.0
 SALVAGE_STEP_S = 0.1  # a block the decoder fails in is re-read in steps this long
 OGG_MAX_PAGE_BYTES = 65_307  # 27-byte header + 255 lacing values + 255 x 255 bytes of data

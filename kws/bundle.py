@@ -16,9 +16,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from kws.cascade import HOP_S, Thresholds, threshold_problem
+from kws.cascade import Thresholds, threshold_problem
 from kws.errors import BundleError
 from kws.frontend import FrontendConfig
+from kws.frontend.config import HOP_S
 from kws.model import SCORE_ACTIVATIONS
 from kws.untrusted import (
     MAX_MODEL_BYTES,

@@ -28,9 +28,10 @@ import numpy.typing as npt
 
 from kws.errors import BundleError, ThresholdError
 from kws.frontend import Frontend
+from kws.frontend.config import HOP_S
 from kws.frontend.streaming import validate_pcm
+from kws.metrics import deaf_hops
 
-HOP_S = 0.01
 FRAME_END_OFFSET_S = 0.02  # a frame's 30 ms window ends 20 ms after its 10 ms hop starts
 # Ranges of the Thresholds fields. Beyond them a cascade never detects (a probability above 1),
 # or holds a ring buffer of minutes (pre-roll) or stays deaf for minutes (refractory).
@@ -228,7 +229,7 @@ class Cascade:
                 f"wake_window_s must be at least {HOP_S:g} s when a tiny model wakes the full "
                 f"one, got {thresholds.wake_window_s} (the full model would never run)"
             )
-        self._refractory_hops = int(round(thresholds.refractory_s / HOP_S))
+        self._refractory_hops = deaf_hops(thresholds.refractory_s)
         self.last_tiny_score = 0.0
         self.last_full_score = 0.0
         self.reset()

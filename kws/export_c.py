@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from kws import bundle, tflite_ops
-from kws.cascade import HOP_S
 from kws.errors import BundleError
+from kws.frontend.config import HOP_S
 
 ROLES = ("tiny", "full")
 _BYTES_PER_LINE = 16

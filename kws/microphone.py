@@ -13,8 +13,8 @@ import numpy as np
 import numpy.typing as npt
 
 from kws.errors import DeviceError
+from kws.frontend.config import SAMPLE_RATE_HZ
 
-SAMPLE_RATE_HZ = 16_000
 BLOCK_SAMPLES = 480  # 30 ms: one tiny-model stride
 QUEUE_BLOCKS = 200  # 6 s of audio before the consumer is considered too slow
 

@@ -15,6 +15,7 @@ from typing import Any
 from kws.cascade import Cascade, Thresholds, threshold_problem
 from kws.errors import BundleError
 from kws.frontend import FEATURE_SCALE
+from kws.metrics import REFRACTORY_S
 from kws.model import TfliteModel, tensor_summary
 from kws.untrusted import (
     MAX_MODEL_BYTES,
@@ -23,8 +24,6 @@ from kws.untrusted import (
     read_capped,
     read_json,
 )
-
-MICROWAKEWORD_REFRACTORY_S = 0.75  # after a detection nothing fires for this long (kws's choice)
 
 
 def microwakeword_spec(model_content: bytes, file_name: str) -> dict[str, Any]:
@@ -82,7 +81,7 @@ def load_microwakeword(
         smoothing_frames=window,
         wake_window_s=0.0,
         preroll_s=0.0,
-        refractory_s=MICROWAKEWORD_REFRACTORY_S,
+        refractory_s=REFRACTORY_S,  # kws counts its peers by its own rule
     )
     thresholds = Thresholds.from_manifest(config_thresholds.__dict__, **overrides)
     return Cascade(keyword, model, thresholds)

@@ -19,8 +19,9 @@ from collections.abc import Iterator
 import numpy as np
 import numpy.typing as npt
 
-from kws.audio import SAMPLE_RATE_HZ, RepairCounts, convert_to_pcm16, decode_bytes
+from kws.audio import RepairCounts, convert_to_pcm16, decode_bytes
 from kws.errors import AudioError
+from kws.frontend.config import SAMPLE_RATE_HZ
 from kws.wav_header import (
     CHUNK_HEADER_BYTES,
     UNKNOWN_LENGTH_BYTES,

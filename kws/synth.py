@@ -16,8 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from kws.errors import SynthesisError
-
-SAMPLE_RATE_HZ = 16_000
+from kws.frontend.config import SAMPLE_RATE_HZ
 
 # espeak_AUDIO_OUTPUT, espeak_PARAMETER and espeak_Synth flags from speak_lib.h.
 _AUDIO_OUTPUT_SYNCHRONOUS = 2

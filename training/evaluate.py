@@ -1,9 +1,9 @@
 """Evaluation: false rejects versus false accepts per hour, for tiny, full, cascade and peers.
 
-False accepts are counted like microWakeWord's ``test.py`` and openWakeWord: run the streaming
-detector over long keyword-free audio, count each threshold crossing once, ignore the next
-0.75 s, divide by hours. A positive clip is rejected when no score in it reaches the threshold.
-The cascade is evaluated through the runtime's own ``Cascade`` (no second state machine here).
+Counting is ``kws.metrics``' one rule: run the detector over long keyword-free audio, count each
+firing (a score at or above the threshold outside the refractory second after the last one),
+divide by hours. A positive clip is rejected when no score in it reaches the threshold. The
+cascade is evaluated through the runtime's own ``Cascade`` (no second state machine here).
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from kws import metrics
 from kws.cascade import Cascade, Detector, Thresholds
 from kws.model import TfliteModel
 from training.data import ClipSet
 from training.fit import window_at
 
 T = TypeVar("T")
-IGNORE_AFTER_ACCEPT_FRAMES = 75
 WAKE_GRID = (0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.15, 0.1, 0.05, 0.02, 0.01)
 # Probability thresholds: steps of 0.01, then 0.002 above 0.9, then evenly spaced in logit
 # units from 0.998 (6.2) to 24, the top of the score range (the models output logits, so scores
@@ -76,20 +76,6 @@ def smooth(scores: npt.NDArray[np.float64], window: int) -> npt.NDArray[np.float
     return smoothed
 
 
-def count_false_accepts(
-    scores: npt.NDArray[np.float64], threshold: float, stride_frames: int
-) -> int:
-    """Crossings of ``threshold``, each followed by 0.75 s in which nothing counts."""
-    ignore_steps = int(np.ceil(IGNORE_AFTER_ACCEPT_FRAMES / stride_frames))
-    above = np.nonzero(scores >= threshold)[0]
-    count, next_allowed = 0, -1
-    for step in above:
-        if step >= next_allowed:
-            count += 1
-            next_allowed = int(step) + ignore_steps
-    return count
-
-
 @dataclass
 class Scores:
     """What a DET curve needs: each positive clip's best score and the stream's scores."""
@@ -107,11 +93,11 @@ class Scores:
         return float(np.mean(self.negative_max >= threshold))
 
     def frr(self, threshold: float) -> float:
-        return float(np.mean(self.positive_max < threshold)) if self.positive_max.size else 1.0
+        return metrics.false_reject_rate(self.positive_max >= threshold)
 
     def fa_per_hour(self, threshold: float) -> float:
-        count = count_false_accepts(self.stream, threshold, self.stride_frames)
-        return count / max(self.stream_hours, 1e-9)
+        count = metrics.firings(self.stream, threshold, self.stride_frames)
+        return metrics.per_hour(count, self.stream_hours * 3600)
 
     def det(self, grid: Sequence[float] = tuple(THRESHOLD_GRID)) -> list[dict[str, float]]:
         return [

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from kws import metrics
 from kws.bundle import check_bundle_destination, check_writable_folder, write_bundle
 from kws.cascade import Cascade, Detector, Thresholds
 from kws.errors import BundleError, TrainingError
@@ -548,7 +549,7 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
         smoothing_frames=2,
         wake_window_s=0.6,
         preroll_s=1.5,
-        refractory_s=1.0,
+        refractory_s=metrics.REFRACTORY_S,
         detect_smoothing=DETECT_SMOOTHING,
     )
     thresholds, threshold_steps = evaluate.choose_thresholds(

@@ -40,15 +40,15 @@ import numpy.typing as npt
 
 from kws.bench.frontend import machine_name
 from kws.errors import KwsError
+from kws.frontend.config import SAMPLE_RATE_HZ
+from kws.metrics import REFRACTORY_S, per_hour
 
-SAMPLE_RATE_HZ = 16_000
 LEAD_IN_S = 1.0
 ROOM_TONE_S = 0.1
 NOISE_KINDS = ("pink", "brown", "white", "babble")
 STREAM_CHUNK_S = 20.0
 OPENWAKEWORD_THRESHOLD = 0.5  # its README's default
 OPENWAKEWORD_FRAME_SAMPLES = 1280  # 80 ms, what its models are fed
-IGNORE_AFTER_ACCEPT_S = 0.75  # a crossing counts once, then this much is ignored (ANCHORS)
 PEER_KEYWORDS = ("alexa", "hey jarvis", "hey mycroft", "okay nabu")
 
 
@@ -89,8 +89,8 @@ class Detector:
 
 
 class _OpenWakeWord:
-    """openWakeWord 0.4.0 as a detector: 80 ms frames, a detection at each crossing of its
-    threshold, then ``IGNORE_AFTER_ACCEPT_S`` ignored."""
+    """openWakeWord 0.4.0 as a detector: 80 ms frames, a detection at each score at or above its
+    threshold outside ``kws.metrics.REFRACTORY_S`` after the last (kws's one counting rule)."""
 
     def __init__(self, model_path: str) -> None:
         from openwakeword import Model
@@ -100,7 +100,7 @@ class _OpenWakeWord:
         self._blank_features = self._model.preprocessor.feature_buffer.copy()
         self._pending = np.zeros(0, np.int16)
         self._frames = 0
-        self._quiet_until = -1
+        self._deaf_until_s = -1.0
 
     def reset(self) -> None:
         self._model.reset()
@@ -112,22 +112,20 @@ class _OpenWakeWord:
         features.feature_buffer = self._blank_features.copy()
         self._pending = np.zeros(0, np.int16)
         self._frames = 0
-        self._quiet_until = -1
+        self._deaf_until_s = -1.0
 
     def process(self, pcm: npt.NDArray[np.int16]) -> list[float]:
         self._pending = np.concatenate([self._pending, pcm])
         times: list[float] = []
-        ignore_frames = int(
-            round(IGNORE_AFTER_ACCEPT_S * SAMPLE_RATE_HZ / OPENWAKEWORD_FRAME_SAMPLES)
-        )
         while self._pending.size >= OPENWAKEWORD_FRAME_SAMPLES:
             frame = self._pending[:OPENWAKEWORD_FRAME_SAMPLES]
             self._pending = self._pending[OPENWAKEWORD_FRAME_SAMPLES:]
             score = float(self._model.predict(frame)[self._name])
             self._frames += 1
-            if score >= OPENWAKEWORD_THRESHOLD and self._frames > self._quiet_until:
-                times.append(self._frames * OPENWAKEWORD_FRAME_SAMPLES / SAMPLE_RATE_HZ)
-                self._quiet_until = self._frames + ignore_frames
+            now_s = self._frames * OPENWAKEWORD_FRAME_SAMPLES / SAMPLE_RATE_HZ
+            if score >= OPENWAKEWORD_THRESHOLD and now_s >= self._deaf_until_s:
+                times.append(now_s)
+                self._deaf_until_s = now_s + REFRACTORY_S
         return times
 
 
@@ -406,7 +404,7 @@ def measure(
             for offset in range(0, stream.size, 480):  # 30 ms chunks, as a device's DMA gives
                 false_accepts += len(detector.process(stream[offset : offset + 480]))
             row["false_accepts"] = false_accepts
-            row["fa_per_hour"] = round(false_accepts / stream_hours, 3)
+            row["fa_per_hour"] = round(per_hour(false_accepts, stream.size / SAMPLE_RATE_HZ), 3)
         rows.append(row)
     return {
         "data_dir": str(data_dir),

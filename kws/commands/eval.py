@@ -153,15 +153,16 @@ def _detections_and_seconds(cascade: Any, path: Path) -> tuple[int, float]:
         AudioError: the file cannot be read.
     """
     from kws.audio import iter_audio_chunks
-    from kws.cascade import HOP_S
+    from kws.frontend.config import SAMPLE_RATE_HZ
 
     cascade.reset()
-    detections = 0
+    detections = samples = 0
     for pcm, warnings in iter_audio_chunks(path):
         for warning in warnings:
             print(f"kws eval: warning: {warning}", file=sys.stderr, flush=True)
         detections += len(cascade.process(pcm))
-    return detections, cascade.counters.hops * HOP_S
+        samples += pcm.size
+    return detections, samples / SAMPLE_RATE_HZ
 
 
 def evaluate_folder(cascade: Any, layout: Layout) -> dict[str, Any]:
@@ -170,6 +171,9 @@ def evaluate_folder(cascade: Any, layout: Layout) -> dict[str, Any]:
     A file that cannot be read is skipped with one warning line naming it, and listed under
     ``skipped``; the others are still measured.
     """
+    import numpy as np
+
+    from kws import metrics
     from kws.errors import AudioError
 
     skipped: list[dict[str, str]] = []
@@ -186,17 +190,17 @@ def evaluate_folder(cascade: Any, layout: Layout) -> dict[str, Any]:
 
     positives = measured(layout.positives)
     negatives = measured(layout.negatives)
-    hits = sum(detections > 0 for detections, _ in positives)
+    fired = np.array([detections > 0 for detections, _ in positives], dtype=bool)
     false_accepts = sum(detections for detections, _ in negatives)
-    hours = sum(seconds for _, seconds in negatives) / 3600
+    seconds = sum(seconds for _, seconds in negatives)
     return {
         "positives": len(positives),
-        "detected": hits,
-        "frr": round(1 - hits / len(positives), 4) if positives else None,
+        "detected": int(fired.sum()),
+        "frr": round(metrics.false_reject_rate(fired), 4) if positives else None,
         "negatives": len(negatives),
-        "negative_hours": round(hours, 4),
+        "negative_hours": round(seconds / 3600, 4),
         "false_accepts": false_accepts,
-        "fa_per_hour": round(false_accepts / hours, 3) if hours > 0 else None,
+        "fa_per_hour": round(metrics.per_hour(false_accepts, seconds), 3) if seconds > 0 else None,
         "thresholds": cascade.thresholds.__dict__,
         "layout": layout.name,
         "positive_folders": list(layout.positive_folders),

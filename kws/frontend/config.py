@@ -139,3 +139,9 @@ def _problems(config: FrontendConfig) -> list[str]:
     if not 0 <= config.log_scale_shift <= 15:
         problems.append("log_scale_shift must be in 0..15")
     return problems
+
+
+# The timing every kws bundle runs at: the default config's (the bundle loader refuses others).
+DEFAULT_CONFIG = FrontendConfig()
+SAMPLE_RATE_HZ = DEFAULT_CONFIG.sample_rate_hz
+HOP_S = DEFAULT_CONFIG.hop_ms / 1000

@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-SAMPLE_RATE_HZ = 16000
+from kws.frontend.config import SAMPLE_RATE_HZ
+
 _FULL_SCALE = 32767
 
 

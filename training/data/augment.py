@@ -16,7 +16,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import signal
 
-SAMPLE_RATE_HZ = 16_000
+from kws.frontend.config import SAMPLE_RATE_HZ
+
 FloatAudio = npt.NDArray[np.float32]
 
 NOISE_KINDS = ("white", "pink", "brown", "tones", "clicks", "silence")

@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from kws import synth
 from kws.frontend import compute_features
+from kws.frontend.config import SAMPLE_RATE_HZ
 from training.data import augment, kokoro, neural, text
 
 SPLITS = ("train", "val", "test")
@@ -107,7 +108,7 @@ def speak(phrase: str, voice: str, rng: np.random.Generator) -> npt.NDArray[np.f
 
 def babble(plan: SpeechPlan, rng: np.random.Generator, n_samples: int) -> npt.NDArray[np.float32]:
     """Several people talking at once (3-6 overlapped sentences), unit RMS, tiled to length."""
-    length = min(n_samples, 5 * augment.SAMPLE_RATE_HZ)
+    length = min(n_samples, 5 * SAMPLE_RATE_HZ)
     out = np.zeros(length, np.float32)
     for _ in range(int(rng.integers(3, 7))):
         voice = pick_voice(plan, rng, long_speech=True)
@@ -142,7 +143,7 @@ def _fit_keyword(audio: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     if loud.size == 0:
         return audio
     audio = audio[loud[0] : loud[-1] + 1]
-    max_samples = int(MAX_KEYWORD_S * augment.SAMPLE_RATE_HZ)
+    max_samples = int(MAX_KEYWORD_S * SAMPLE_RATE_HZ)
     if audio.size > max_samples:
         audio = augment.change_speed(audio, audio.size / max_samples)
     return audio[:max_samples]
@@ -174,10 +175,10 @@ def _positive(
         context = CONTEXTS[2]
     if rng.random() < 0.4:
         after = speak(str(rng.choice(text.CARRIER_SUFFIXES)), voice, rng)
-    gap = np.zeros(int(gap_s * augment.SAMPLE_RATE_HZ), np.float32)
-    tail_gap = np.zeros(int(rng.uniform(0.02, 0.25) * augment.SAMPLE_RATE_HZ), np.float32)
-    end_in_clip = int(rng.uniform(1.25, 1.85) * augment.SAMPLE_RATE_HZ)
-    end_in_clip = max(end_in_clip, keyword_audio.size + int(0.05 * augment.SAMPLE_RATE_HZ))
+    gap = np.zeros(int(gap_s * SAMPLE_RATE_HZ), np.float32)
+    tail_gap = np.zeros(int(rng.uniform(0.02, 0.25) * SAMPLE_RATE_HZ), np.float32)
+    end_in_clip = int(rng.uniform(1.25, 1.85) * SAMPLE_RATE_HZ)
+    end_in_clip = max(end_in_clip, keyword_audio.size + int(0.05 * SAMPLE_RATE_HZ))
     speech = np.concatenate([before, gap, keyword_audio, tail_gap, after])
     keyword_end = before.size + gap.size + keyword_audio.size
     start = keyword_end - (n_lead + end_in_clip)
@@ -222,8 +223,8 @@ def make_clip(job: ClipJob) -> Record:
     plan = job.plan
     rng = _rng(plan, job.split, int(job.kind == "pos"), job.index)
     voice = pick_voice(plan, rng)
-    n_clip = int(CLIP_S * augment.SAMPLE_RATE_HZ)
-    n_lead = int(LEAD_IN_S * augment.SAMPLE_RATE_HZ)
+    n_clip = int(CLIP_S * SAMPLE_RATE_HZ)
+    n_lead = int(LEAD_IN_S * SAMPLE_RATE_HZ)
     end_sample = -1
     context = ""
     if job.kind == "pos":
@@ -260,9 +261,9 @@ def make_stream_chunk(job: StreamJob) -> npt.NDArray[np.int16]:
     as the held-out negative clips."""
     plan = job.plan
     rng = _rng(plan, job.split, 7, job.index)
-    n_total = int(job.seconds * augment.SAMPLE_RATE_HZ)
+    n_total = int(job.seconds * SAMPLE_RATE_HZ)
     out = np.zeros(n_total, np.float32)
-    position = int(rng.uniform(0.0, 1.0) * augment.SAMPLE_RATE_HZ)
+    position = int(rng.uniform(0.0, 1.0) * SAMPLE_RATE_HZ)
     confusable_share = STREAM_CONFUSABLE_SHARE if job.split == "train" else 0.0
     while position < n_total:
         if rng.random() < confusable_share and plan.confusables:
@@ -273,6 +274,6 @@ def make_stream_chunk(job: StreamJob) -> npt.NDArray[np.int16]:
         speech *= float(10 ** rng.uniform(-1.5, -0.5)) / max(augment.rms(speech), 1e-4)
         speech = speech[: n_total - position]
         out[position : position + speech.size] += speech
-        position += speech.size + int(rng.uniform(0.1, 2.5) * augment.SAMPLE_RATE_HZ)
+        position += speech.size + int(rng.uniform(0.1, 2.5) * SAMPLE_RATE_HZ)
     noise = background(plan, rng, n_total) * float(10 ** rng.uniform(-3.0, -1.5))
     return augment.to_int16(out + noise)

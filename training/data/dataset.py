@@ -22,7 +22,8 @@ import numpy as np
 
 from kws import synth as espeak
 from kws.frontend import FrontendConfig, compute_features
-from training.data import augment, neural, phonemes, text
+from kws.frontend.config import SAMPLE_RATE_HZ
+from training.data import neural, phonemes, text
 from training.data.cache import load_cache, save_cache
 from training.data.clips import (
     NEURAL_VOICE_SHARE,
@@ -223,7 +224,7 @@ def _build_split(
         positives=_clipset(positives, keep_pcm),
         negatives=_clipset(negatives, keep_pcm),
         stream_features=stream_features,
-        stream_hours=stream_pcm.size / augment.SAMPLE_RATE_HZ / 3600.0,
+        stream_hours=stream_pcm.size / SAMPLE_RATE_HZ / 3600.0,
         stream_pcm=stream_pcm if keep_pcm else None,
     )
 

@@ -17,12 +17,12 @@ import numpy.typing as npt
 from kws.audio import read_audio
 from kws.errors import TrainingError
 from kws.frontend import compute_features
+from kws.frontend.config import SAMPLE_RATE_HZ
 from training.data import augment
 
 if TYPE_CHECKING:
     from training.data.containers import DataRecipe
 
-SAMPLE_RATE_HZ = 16_000
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif"}
 CLIP_SAMPLES = 2 * SAMPLE_RATE_HZ
 LEAD_IN_SAMPLES = SAMPLE_RATE_HZ
