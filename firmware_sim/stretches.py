@@ -21,8 +21,8 @@ from firmware_sim.gate import GateConfig, GatedSimulation
 from firmware_sim.profile import Profile
 from firmware_sim.scenarios import generate, get_scenario
 from firmware_sim.simulator import Simulation
-from kws.cascade import load_cascade
 from kws.frontend import Frontend
+from kws.loading import load_cascade
 
 DENSE_KEYWORDS_PER_HOUR = 120.0  # one keyword in every 30 s chunk of the generator
 FOUND_WITHIN_S = 1.5

@@ -31,7 +31,7 @@ def load_bundle(path: str | Any, **overrides: Any) -> Cascade:
     Raises:
         BundleError: neither an existing path nor a known name, or a bundle that is corrupt.
     """
-    from kws.cascade import load_cascade
     from kws.defaults import resolve_bundle
+    from kws.loading import load_cascade
 
     return load_cascade(resolve_bundle(path), **overrides)

@@ -20,13 +20,12 @@ import math
 import reprlib
 from dataclasses import dataclass, field, fields
 from numbers import Integral, Real
-from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from kws.errors import BundleError, ThresholdError
+from kws.errors import ThresholdError
 from kws.frontend import Frontend
 from kws.frontend.config import HOP_S
 from kws.frontend.streaming import validate_pcm
@@ -397,43 +396,3 @@ class Cascade:
                         hop * HOP_S + FRAME_END_OFFSET_S, self.keyword, score, stage
                     )
         return detection
-
-
-def load_cascade(
-    path: str | Path, full_only: bool = False, reference_kernels: bool = False, **overrides: Any
-) -> Cascade:
-    """Load a bundle folder (``manifest.json``) or a microWakeWord ``.json`` config as a Cascade.
-
-    ``overrides`` replace manifest thresholds (``detect=0.9``, ``wake=0.3``, ...); None keeps
-    the manifest's.
-
-    Raises:
-        BundleError: the bundle is missing, corrupt or does not match this runtime.
-        ThresholdError: an override is out of range or of the wrong type.
-    """
-    from kws.bundle import load_manifest, read_model
-    from kws.model import TfliteModel
-
-    source = Path(path)
-    if source.suffix == ".json" and source.is_file():
-        from kws.mww import load_microwakeword
-
-        return load_microwakeword(source, reference_kernels=reference_kernels, **overrides)
-    manifest = load_manifest(source)
-    bundle_dir = Path(manifest["_dir"])
-    scale = float(manifest.get("feature_scale", 0.0390625))
-    models = manifest["models"]
-    if "full" not in models:
-        raise BundleError(f"{source}: manifest has no 'full' model")
-    full = TfliteModel(
-        read_model(bundle_dir, "full", models["full"]), models["full"], scale, reference_kernels
-    )
-    tiny = None
-    if "tiny" in models:
-        tiny = TfliteModel(
-            read_model(bundle_dir, "tiny", models["tiny"]), models["tiny"], scale, reference_kernels
-        )
-    thresholds = Thresholds.from_manifest(manifest["thresholds"], **overrides)
-    cascade = Cascade(manifest["keyword"], full, thresholds, tiny=tiny, full_only=full_only)
-    cascade.manifest = manifest  # type: ignore[attr-defined]
-    return cascade

@@ -26,7 +26,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -219,20 +218,6 @@ class TfliteModel:
             np.round(real / s_in) + zp_in, info.min, info.max
         ).astype(dtype)
         return requantized
-
-    @classmethod
-    def from_bundle(
-        cls, bundle_dir: Path, spec: dict[str, Any], feature_scale: float
-    ) -> TfliteModel:
-        """The model ``spec`` (a manifest entry) names in ``bundle_dir``, built from the bytes
-        checked against its ``sha256``.
-
-        Raises:
-            BundleError: see ``kws.bundle.read_model``, and a model the spec does not describe.
-        """
-        from kws.bundle import read_model  # kws.bundle imports this module
-
-        return cls(read_model(Path(bundle_dir), str(spec.get("file")), spec), spec, feature_scale)
 
     def _new_interpreter(self) -> Any:
         from ai_edge_litert.interpreter import Interpreter

@@ -149,8 +149,8 @@ def _kws_parts(
 def _run_chunk_size(
     chunk_ms: int, pcm: npt.NDArray[np.int16], model_dir: Path, pymicro_wakeword: Any
 ) -> dict[str, Any]:
-    from kws.cascade import load_cascade
     from kws.frontend import compute_features
+    from kws.loading import load_cascade
 
     chunk_samples = chunk_ms * 16
     chunks = [pcm[start : start + chunk_samples] for start in range(0, pcm.size, chunk_samples)]
@@ -230,7 +230,7 @@ def measure(
             "the cascade bench races pymicro-wakeword: pip install 'kws[dev]'"
         ) from error
     from firmware_sim.scenarios import generate, get_scenario
-    from kws.cascade import load_cascade
+    from kws.loading import load_cascade
 
     keyword = load_cascade(model_dir).keyword
     pcm = np.concatenate([c for c, _ in generate(get_scenario("office"), keyword, minutes, 1)])

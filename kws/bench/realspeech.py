@@ -130,7 +130,7 @@ class _OpenWakeWord:
 
 
 def _kws_detectors(models: list[Path]) -> list[Detector]:
-    from kws.cascade import load_cascade
+    from kws.loading import load_cascade
 
     detectors = []
     for path in models:
@@ -159,7 +159,7 @@ def _peer_detectors(phrases: set[str]) -> list[Detector]:
     try:
         import pymicro_wakeword
 
-        from kws.cascade import load_cascade
+        from kws.loading import load_cascade
 
         folder = Path(pymicro_wakeword.__file__).parent / "models"
         for keyword in wanted:

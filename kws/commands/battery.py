@@ -386,10 +386,10 @@ def run(args: argparse.Namespace) -> int:
     from firmware_sim.profile import load_profile
     from firmware_sim.replay import AudioSource
     from firmware_sim.simulator import Simulation, full_always_on
-    from kws.cascade import load_cascade
     from kws.defaults import resolve_bundle
     from kws.errors import KwsError
     from kws.frontend import Frontend
+    from kws.loading import load_cascade
 
     battery_discharge.check(args)
     if args.discharge:

@@ -101,9 +101,9 @@ def run(args: argparse.Namespace) -> int:
     from firmware_sim import benchmark, benchmark_report
     from firmware_sim.microphone import load_microphone, with_microphone
     from firmware_sim.profile import load_profile
-    from kws.cascade import load_cascade
     from kws.commands import battery, battery_gate
     from kws.defaults import resolve_bundle
+    from kws.loading import load_cascade
 
     check(args)
     gate = battery_gate.gate_config(args)

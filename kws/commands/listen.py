@@ -120,9 +120,10 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.live import Live
 
-    from kws.cascade import check_threshold, load_cascade
+    from kws.cascade import check_threshold
     from kws.defaults import resolve_bundle
     from kws.errors import DeviceError
+    from kws.loading import load_cascade
     from kws.microphone import MicrophoneSource, list_input_devices
 
     if args.threshold is not None:

@@ -15,8 +15,8 @@ from firmware_sim.profile import load_profile
 from firmware_sim.simulator import model_cost
 from kws.bench.model import profile_bundle
 from kws.bench.op_profile import operator_macs
-from kws.cascade import load_cascade
 from kws.cli import main
+from kws.loading import load_cascade
 from kws.tflite_ops import read_graph
 
 MODELS = Path(__file__).resolve().parents[2] / "kws" / "models"

@@ -117,15 +117,15 @@ def test_the_model_loaded_is_the_model_verified(
 ) -> None:
     """A model file replaced right after its checksum was verified is never loaded."""
     import kws.bundle
-    import kws.model
-    from kws.cascade import load_cascade
+    import kws.loading
+    from kws.loading import load_cascade
 
     bundle = _copy(random_bundle, tmp_path)
     expected = {
         name: kws.bundle.sha256_bytes((bundle / name).read_bytes())
         for name in ("tiny.tflite", "full.tflite")
     }
-    real_hash, real_model = kws.bundle.sha256_bytes, kws.model.TfliteModel
+    real_hash, real_model = kws.bundle.sha256_bytes, kws.loading.TfliteModel
 
     def hash_then_swap(payload: bytes) -> str:
         for name in expected:
@@ -140,7 +140,7 @@ def test_the_model_loaded_is_the_model_verified(
         return real_model(content, *args, **kwargs)
 
     monkeypatch.setattr(kws.bundle, "sha256_bytes", hash_then_swap)
-    monkeypatch.setattr(kws.model, "TfliteModel", spying_model)
+    monkeypatch.setattr(kws.loading, "TfliteModel", spying_model)
     try:
         load_cascade(bundle)
     except BundleError:

@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kws.cascade import Cascade, Thresholds, load_cascade
+from kws.cascade import Cascade, Thresholds
 from kws.errors import ThresholdError
+from kws.loading import load_cascade
 
 
 class ScriptedModel:

@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 
 from firmware_sim.scenarios import generate, get_scenario
-from kws.cascade import FRAME_END_OFFSET_S, HOP_S, Cascade, load_cascade
+from kws.cascade import FRAME_END_OFFSET_S, HOP_S, Cascade
 from kws.defaults import shipped_bundle_dirs
 from kws.frontend import compute_features
+from kws.loading import load_cascade
 from kws.model import TfliteModel
 from kws.mww import load_microwakeword
 

@@ -13,10 +13,10 @@ import pytest
 from firmware_sim.profile import load_profile
 from firmware_sim.simulator import memory_check
 from kws import tflite_ops
-from kws.cascade import load_cascade
 from kws.defaults import resolve_bundle
 from kws.errors import BundleError
 from kws.export_c import arena_total, export_c
+from kws.loading import load_cascade
 
 BUNDLE = resolve_bundle("hey_jarvis")
 

@@ -22,8 +22,9 @@ from hypothesis import strategies as st
 from firmware_sim.profile import PROFILE_DIR, Profile, load_profile
 from kws.audio import read_audio
 from kws.bundle import load_manifest
-from kws.cascade import Cascade, load_cascade
+from kws.cascade import Cascade
 from kws.errors import AudioError, BundleError, ProfileError
+from kws.loading import load_cascade
 from kws.mww import load_microwakeword
 
 WAV_EXAMPLES = 150

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kws.cascade import load_cascade
 from kws.commands.listen import MAX_SILENT_READS, listen_loop
+from kws.loading import load_cascade
 from kws.microphone import BLOCK_SAMPLES, MicrophoneSource, SourceStats
 
 

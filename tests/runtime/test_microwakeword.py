@@ -11,9 +11,9 @@ import pytest
 
 pymicro_wakeword = pytest.importorskip("pymicro_wakeword")
 
-from kws.cascade import load_cascade  # noqa: E402
 from kws.errors import ThresholdError  # noqa: E402
 from kws.frontend import compute_features  # noqa: E402
+from kws.loading import load_cascade  # noqa: E402
 from kws.synth import VoiceSettings, synthesize  # noqa: E402
 
 MODELS = Path(pymicro_wakeword.__file__).parent / "models"

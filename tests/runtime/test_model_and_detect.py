@@ -11,15 +11,15 @@ import numpy as np
 import pytest
 
 from kws.bundle import load_manifest
-from kws.cascade import load_cascade
 from kws.errors import BundleError
+from kws.loading import load_cascade, load_model
 from kws.model import TfliteModel
 
 
 def test_streaming_model_carries_state(random_bundle: Path) -> None:
     manifest = load_manifest(random_bundle)
     spec = manifest["models"]["tiny"]
-    model = TfliteModel.from_bundle(random_bundle, spec, manifest["feature_scale"])
+    model = load_model(random_bundle, spec, manifest["feature_scale"])
     frames = np.random.default_rng(0).integers(0, 700, (3, 40)).astype(np.uint16)
     first = [model.step(frames) for _ in range(30)]
     model.reset()
@@ -29,7 +29,7 @@ def test_streaming_model_carries_state(random_bundle: Path) -> None:
     assert spec["states"] and all(out == f"next_{inp}" for inp, out in spec["states"])
 
 
-def test_from_bundle_loads_only_a_model_matching_its_checksum(
+def test_load_model_loads_only_a_model_matching_its_checksum(
     random_bundle: Path, tmp_path: Path
 ) -> None:
     import shutil
@@ -41,7 +41,7 @@ def test_from_bundle_loads_only_a_model_matching_its_checksum(
     payload[-1] ^= 0xFF
     (bundle / "tiny.tflite").write_bytes(bytes(payload))
     with pytest.raises(BundleError, match="sha256"):
-        TfliteModel.from_bundle(bundle, manifest["models"]["tiny"], manifest["feature_scale"])
+        load_model(bundle, manifest["models"]["tiny"], manifest["feature_scale"])
 
 
 def test_logit_output_goes_through_the_sigmoid(random_bundle: Path) -> None:
@@ -49,8 +49,8 @@ def test_logit_output_goes_through_the_sigmoid(random_bundle: Path) -> None:
     spec = manifest["models"]["full"]
     assert spec["score_activation"] == "sigmoid"
     raw_spec = {**spec, "score_activation": "none"}
-    as_probability = TfliteModel.from_bundle(random_bundle, spec, manifest["feature_scale"])
-    as_logit = TfliteModel.from_bundle(random_bundle, raw_spec, manifest["feature_scale"])
+    as_probability = load_model(random_bundle, spec, manifest["feature_scale"])
+    as_logit = load_model(random_bundle, raw_spec, manifest["feature_scale"])
     rng = np.random.default_rng(1)
     for _ in range(5):
         frames = rng.integers(0, 900, (150, 40)).astype(np.uint16)
@@ -62,7 +62,7 @@ def test_unknown_score_activation_is_refused(random_bundle: Path) -> None:
     manifest = load_manifest(random_bundle)
     spec = {**manifest["models"]["full"], "score_activation": "softmax"}
     with pytest.raises(BundleError, match="score_activation"):
-        TfliteModel.from_bundle(random_bundle, spec, manifest["feature_scale"])
+        load_model(random_bundle, spec, manifest["feature_scale"])
 
 
 def test_manifest_shape_mismatch_is_refused(random_bundle: Path) -> None:
@@ -70,7 +70,7 @@ def test_manifest_shape_mismatch_is_refused(random_bundle: Path) -> None:
     spec = json.loads(json.dumps(manifest["models"]["full"]))
     spec["inputs"][0]["shape"] = [1, 99, 1, 40]
     with pytest.raises(BundleError, match="shape"):
-        TfliteModel.from_bundle(random_bundle, spec, manifest["feature_scale"])
+        load_model(random_bundle, spec, manifest["feature_scale"])
 
 
 @pytest.mark.parametrize("zero_point", [128, -129, 10**20])
@@ -83,7 +83,7 @@ def test_zero_point_outside_the_tensor_type_is_refused(
     state_input = next(t for t in spec["inputs"] if t["name"] != "features")
     state_input["zero_point"] = zero_point
     with pytest.raises(BundleError, match="manifest does not describe this model"):
-        TfliteModel.from_bundle(random_bundle, spec, manifest["feature_scale"])
+        load_model(random_bundle, spec, manifest["feature_scale"])
 
 
 def test_float_model_is_refused(random_bundle: Path) -> None:

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from kws.cascade import load_cascade
 from kws.errors import BundleError
+from kws.loading import load_cascade
 from kws.mww import load_microwakeword
 from kws.untrusted import MAX_JSON_BYTES, MAX_MODEL_BYTES
 

@@ -14,9 +14,9 @@ import pytest
 import soundfile
 
 from kws import tflite_ops
-from kws.cascade import load_cascade
 from kws.defaults import resolve_bundle
 from kws.errors import BundleError
+from kws.loading import load_cascade
 from training.export_mww import ESPHOME_OPS, PROBABILITY_CUTOFF, write_microwakeword
 
 pymicro_wakeword = pytest.importorskip("pymicro_wakeword")

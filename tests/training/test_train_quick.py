@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from kws.bundle import load_manifest
-from kws.cascade import load_cascade
 from kws.errors import TrainingError
+from kws.loading import load_cascade
 
 
 @pytest.fixture(scope="module")
