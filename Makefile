@@ -5,7 +5,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test setup setup-dev lint typecheck bench clean
+.PHONY: demo test test-fast setup setup-dev lint bench clean
+
+PACKAGES := kws kws_cli training firmware_sim
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,14 +27,20 @@ setup: $(VENV)/.setup-runtime
 setup-dev: $(VENV)/.setup-dev
 
 demo: setup
-	$(BIN)/python -m kws.demo
+	$(BIN)/python -m kws_cli.demo
 
-test: setup-dev
-	$(BIN)/python -m pytest -q
+# CI runs this (.ci/run): lint and types on every package, then every test, slowest 15 named.
+test: setup-dev lint
+	$(BIN)/python -m pytest -q --durations=15
+
+# The edit loop: no lint, no training runs.
+test-fast: setup-dev
+	$(BIN)/python -m pytest -q -m "not slow" -x
 
 lint: setup-dev
-	$(BIN)/ruff check kws training firmware_sim tests
-	$(BIN)/mypy kws
+	$(BIN)/ruff check $(PACKAGES) tests
+	$(BIN)/ruff format --check $(PACKAGES) tests
+	$(BIN)/mypy $(PACKAGES)
 
 bench: setup-dev
 	$(BIN)/kws bench frontend

@@ -373,3 +373,11 @@ def decode_bytes(
     with handle:
         tail = data[-OGG_MAX_PAGE_BYTES:]
         yield from decoded_chunks(handle, name, chunk_s, lambda: tail, [])
+
+
+AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif"}
+
+
+def audio_files(folder: Path) -> list[Path]:
+    """Every audio file under ``folder`` (any depth) by its suffix, sorted."""
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)

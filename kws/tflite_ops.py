@@ -10,7 +10,7 @@ enum, checked against TensorFlow's generated schema in the tests where it is ins
 ``read_graph`` reads the first subgraph the same way: its tensors (``SubGraph.tensors``, field 0:
 shape, type, name) and its operators in execution order (``SubGraph.operators``, field 3: the
 operator code and the input/output tensor indices), enough to count an operator's MACs from
-shapes (``kws.bench.model``) and to cut a model after any operator (``kws.tflite_prefix``).
+shapes (``kws_cli.bench.model``) and to cut a model after any operator (``kws.tflite_prefix``).
 
 ``TFLM_RESOLVER_METHODS`` maps each operator TensorFlow Lite Micro ships a kernel for to the
 ``MicroMutableOpResolver`` method that registers it (tensorflow/lite/micro/

@@ -88,6 +88,6 @@ def noise_wav(tmp_path: Path) -> Path:
 def demo_recordings(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """`make demo`'s two recordings: "hey jarvis" inside a sentence (the default bundle detects
     it at about 3.2 s) and speech without it."""
-    from kws.demo import make_recordings
+    from kws_cli.demo import make_recordings
 
     return make_recordings(tmp_path_factory.mktemp("demo"))

@@ -11,7 +11,7 @@ import pytest
 import soundfile
 
 import kws
-from kws.cli import main
+from kws_cli.main import main
 
 
 def test_version_flag_prints_version(capsys: object) -> None:

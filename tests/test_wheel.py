@@ -82,7 +82,7 @@ def test_the_wheel_holds_the_packages_bundles_and_profiles(
         "import kws, firmware_sim\n"
         "from kws.defaults import default_bundle_dir, shipped_bundle_dirs\n"
         "from firmware_sim.profile import PROFILE_DIR\n"
-        "import kws.cascade, kws.audio, kws.commands.detect, firmware_sim.simulator\n"
+        "import kws.cascade, kws.audio, kws_cli.commands.detect, firmware_sim.simulator\n"
         "print(json.dumps({'kws': kws.__file__, 'firmware_sim': firmware_sim.__file__,\n"
         "    'bundles': [str(p) for p in shipped_bundle_dirs()],\n"
         "    'profiles': sorted(p.stem for p in PROFILE_DIR.glob('*.toml')),\n"

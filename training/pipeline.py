@@ -417,7 +417,7 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
     check_bundle_destination(options.out_dir)
     check_writable_folder(options.cache_dir)
     if options.real_speech_dir is not None:
-        from kws.bench.realspeech import phrase_folders
+        from training.realspeech import phrase_folders
 
         phrase_folders(options.real_speech_dir)  # a wrong folder now, not after the training
     keyword = check_keyword(options.keyword)
@@ -722,7 +722,7 @@ def _real_speech_figures(
 ) -> dict[str, Any]:
     """The shipped cascade on real recordings (``kws bench realspeech``'s protocol, without its
     stream): measured after every choice is made, never used for one."""
-    from kws.bench.realspeech import real_speech_figures
+    from training.realspeech import real_speech_figures
 
     tiny = _spec_for(contents[("tiny", "qat")], entries[("tiny", "qat")])
     full = _spec_for(contents[("full", "qat")], entries[("full", "qat")])

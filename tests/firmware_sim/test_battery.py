@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import soundfile
 
-from kws.cli import main
-from kws.commands import battery
+from kws_cli.commands import battery, battery_output
+from kws_cli.main import main
 
 CHUNK_SAMPLES = 30 * 16000
 
@@ -127,7 +127,7 @@ def test_a_failed_plot_write_keeps_the_report(
     def disk_full(result: object, path: Path) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(battery, "_plot", disk_full)
+    monkeypatch.setattr(battery, "plot_result", disk_full)
     args = ("--model", str(random_bundle), "--audio", str(noise_wav), "--json")
     code, out, err = _battery(capsys, *args, "--plot", str(tmp_path / "plot.png"))
     assert code == 2
@@ -152,7 +152,7 @@ def test_long_runs_keep_memory_constant_and_show_progress_on_stderr(
     random_bundle: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("firmware_sim.scenarios.generate", _noise_chunks)
-    monkeypatch.setattr(battery, "PROGRESS_EVERY_S", {True: 0.0, False: 0.0})
+    monkeypatch.setattr(battery_output, "PROGRESS_EVERY_S", {True: 0.0, False: 0.0})
     model = ("--model", str(random_bundle), "--json")
     _battery(capsys, *model, "--minutes", "0.5")  # imports and compilations out of the way
     short_peak, out, err = _peak_bytes(capsys, *model, "--minutes", "2")

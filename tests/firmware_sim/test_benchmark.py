@@ -20,7 +20,7 @@ from firmware_sim.benchmark import (
     keyword_starts,
     score,
 )
-from kws.cli import main
+from kws_cli.main import main
 
 HASH_CODE = (
     "import sys\n"

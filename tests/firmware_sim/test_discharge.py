@@ -23,8 +23,8 @@ from firmware_sim.discharge import (
     scene_at,
     settings_for,
 )
-from kws.cli import main
 from kws.errors import KwsError
+from kws_cli.main import main
 
 GATED = Setting(gate="energy")
 STRICT = Setting(wake=STRICT_WAKE, gate="energy")

@@ -22,8 +22,8 @@ from firmware_sim.gate import (
 from firmware_sim.microphone import load_microphone, with_microphone
 from firmware_sim.profile import Profile, load_profile
 from kws.cascade import Cascade, Thresholds
-from kws.cli import main
 from kws.errors import KwsError
+from kws_cli.main import main
 
 ONSET = 16_000 + 5 * 16 + 3  # 3 samples into the 6th 1 ms block of the 101st hop
 TONE_SAMPLES = 8_000  # 0.5 s

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from kws.cli import main
+from kws_cli.main import main
 
 
 def test_bench_json_has_documented_keys(capsys: pytest.CaptureFixture[str]) -> None:

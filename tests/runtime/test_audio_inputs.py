@@ -162,7 +162,7 @@ def test_two_hour_file_streams_in_constant_memory(tmp_path: Path) -> None:
 def _detection_times(
     path: Path, capsys: pytest.CaptureFixture[str]
 ) -> tuple[int, list[float], str]:
-    from kws.cli import main
+    from kws_cli.main import main
 
     capsys.readouterr()
     code = main(["detect", "--json", str(path)])
@@ -227,7 +227,7 @@ def test_wav_header_that_under_states_its_data_is_read_whole_with_one_warning(
     assert [w for _, chunk_warnings in chunks for w in chunk_warnings] == warnings
     assert chunks[0][1] == warnings  # told with the first chunk, not after the whole file
 
-    from kws.cli import main
+    from kws_cli.main import main
 
     assert main(["detect", "--model", str(_bundle_dir()), str(path)]) == 0
     err = capsys.readouterr().err
@@ -293,7 +293,7 @@ def test_clipping_is_reported_once_per_file(tmp_path: Path) -> None:
 def test_lossy_file_at_full_scale_warns_of_clipping_once(
     suffix: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from kws.cli import main
+    from kws_cli.main import main
 
     path = tmp_path / f"loud.{suffix}"
     soundfile.write(path, _tone(16000, 25.0) / 0.3 * 0.999, 16000)  # the codec overshoots

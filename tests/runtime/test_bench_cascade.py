@@ -6,8 +6,8 @@ import pytest
 
 pytest.importorskip("pymicro_wakeword")
 
-from kws.bench.cascade import measure  # noqa: E402
 from kws.defaults import resolve_bundle  # noqa: E402
+from kws_cli.bench.cascade import measure  # noqa: E402
 
 
 def test_rows_parts_and_goals_for_each_chunk_size() -> None:

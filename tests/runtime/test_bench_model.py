@@ -13,11 +13,11 @@ import pytest
 from firmware_sim.energy import ModelCost, Workload, energy
 from firmware_sim.profile import load_profile
 from firmware_sim.simulator import model_cost
-from kws.bench.model import profile_bundle
-from kws.bench.op_profile import operator_macs
-from kws.cli import main
 from kws.loading import load_cascade
 from kws.tflite_ops import read_graph
+from kws_cli.bench.model import profile_bundle
+from kws_cli.bench.op_profile import operator_macs
+from kws_cli.main import main
 
 MODELS = Path(__file__).resolve().parents[2] / "kws" / "models"
 BUNDLE = MODELS / "hey_jarvis"

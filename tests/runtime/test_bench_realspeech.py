@@ -10,13 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kws.bench.realspeech import LEAD_IN_S, heard, measure, phrase_folders
 from kws.defaults import default_bundle_dir
+from kws_cli.bench.realspeech import measure
+from training.realspeech import LEAD_IN_S, heard, phrase_folders
 
 
 @pytest.fixture(scope="module")
 def phrase_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from kws.demo import make_recordings
+    from kws_cli.demo import make_recordings
 
     root = tmp_path_factory.mktemp("realspeech")
     (root / "hey_jarvis").mkdir()

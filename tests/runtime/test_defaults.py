@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 import kws
-from kws.cli import main
 from kws.defaults import (
     SHIPPED_MODELS_DIR,
     default_bundle_dir,
@@ -20,6 +19,7 @@ from kws.defaults import (
     user_models_dir,
 )
 from kws.errors import BundleError
+from kws_cli.main import main
 
 
 @pytest.fixture()

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from kws.cli import main
+from kws_cli.main import main
 
 
 def test_default_bundle_finds_the_demo_keyword_and_nothing_else(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from kws.demo import make_recordings
+    from kws_cli.demo import make_recordings
 
     with_keyword, without_keyword = make_recordings(tmp_path)
     capsys.readouterr()

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from kws.cli import main
+from kws_cli.main import main
 
 
 def _folder(root: Path, layout: dict[str, list[Path]]) -> Path:

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kws.commands.listen import MAX_SILENT_READS, listen_loop
 from kws.loading import load_cascade
 from kws.microphone import BLOCK_SAMPLES, MicrophoneSource, SourceStats
+from kws_cli.commands.listen import MAX_SILENT_READS, listen_loop
 
 
 class FakeSource:
@@ -66,7 +66,7 @@ def test_a_keyword_with_brackets_is_shown_as_text_not_markup(random_bundle: Path
 
     from rich.console import Console
 
-    from kws.commands.listen import ListenSummary, _render, print_summary
+    from kws_cli.commands.listen import ListenSummary, _render, print_summary
 
     cascade = load_cascade(random_bundle)
     cascade.keyword = "hey [/b] [red]jarvis"

@@ -59,7 +59,7 @@ def test_only_operators_esphome_registers(exported: Path) -> None:
 def test_pymicro_wakeword_finds_the_demo_keyword_and_nothing_else(
     exported: Path, tmp_path: Path
 ) -> None:
-    from kws.demo import make_recordings
+    from kws_cli.demo import make_recordings
 
     with_keyword, without_keyword = make_recordings(tmp_path)
     assert _pymicro_detects(exported, soundfile.read(with_keyword, dtype="int16")[0])
@@ -100,7 +100,7 @@ def test_its_misses_match_our_full_model_on_held_out_voices(exported: Path) -> N
 
 
 def test_kws_runs_the_export_too(exported: Path, tmp_path: Path) -> None:
-    from kws.demo import make_recordings
+    from kws_cli.demo import make_recordings
 
     with_keyword, _ = make_recordings(tmp_path)
     cascade = load_cascade(exported)

@@ -99,7 +99,7 @@ def test_full_disk_on_cache_write_is_a_clear_error(
 
 
 def test_a_swallowed_interrupt_still_stops_at_the_next_progress_update() -> None:
-    from kws.commands.train import _CheckedProgress, _StopFlag
+    from kws_cli.commands.train import _CheckedProgress, _StopFlag
 
     class Recorder:
         def __init__(self) -> None:
@@ -127,7 +127,7 @@ def test_an_interrupt_that_tensorflow_turns_into_another_error_still_exits_130(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import training.pipeline
-    from kws.cli import main
+    from kws_cli.main import main
 
     def train_interrupted_inside_tensorflow(options: object, progress: Any) -> Path:
         progress._stop.requested = True  # what the signal handler does first
@@ -144,7 +144,7 @@ def test_an_error_without_a_stop_request_is_not_called_an_interrupt(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import training.pipeline
-    from kws.cli import main
+    from kws_cli.main import main
 
     def train_fails(options: object, progress: Any) -> Path:
         raise SystemError("a real bug")

@@ -11,12 +11,12 @@ import pytest
 import soundfile
 
 from kws import metrics
-from kws.commands.eval import evaluate_folder, read_layout
 from kws.defaults import resolve_bundle
 from kws.frontend import compute_features
 from kws.frontend.config import SAMPLE_RATE_HZ
 from kws.loading import load_cascade
 from kws.synth import VoiceSettings, synthesize
+from kws_cli.commands.eval import evaluate_folder, read_layout
 from training.data import ClipSet
 from training.evaluate import cascade_run, score_sequence, smooth
 

@@ -189,7 +189,7 @@ def test_bad_keyword_exits_2_with_one_line(tmp_path: Path) -> None:
 def test_a_keyword_with_control_characters_is_refused_up_front(
     keyword: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    from kws.cli import main
+    from kws_cli.main import main
 
     monkeypatch.setitem(sys.modules, "training.pipeline", None)  # fails if training is reached
     assert main(["train", "--keyword", keyword, "--out", str(tmp_path / "b")]) == 2

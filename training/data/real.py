@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from kws.audio import read_audio
+from kws.audio import audio_files, read_audio
 from kws.errors import TrainingError
 from kws.frontend import compute_features
 from kws.frontend.config import SAMPLE_RATE_HZ
@@ -23,7 +23,6 @@ from training.data import augment
 if TYPE_CHECKING:
     from training.data.containers import DataRecipe
 
-AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif"}
 CLIP_SAMPLES = 2 * SAMPLE_RATE_HZ
 LEAD_IN_SAMPLES = SAMPLE_RATE_HZ
 MAX_SPEECH_COMMANDS_NEGATIVES = 2000
@@ -52,7 +51,7 @@ class RealAudio:
 def _audio_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         raise TrainingError(f"{folder} is not a folder")
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+    return audio_files(folder)
 
 
 def folders_digest(recipe: DataRecipe) -> str:

@@ -102,7 +102,7 @@ def gate_dict(
 ) -> dict[str, Any]:
     """The gate's settings, duty cycle, samples lost, hours without it and keywords it cost
     (the keywords the same cascade found without the gate and missed with it)."""
-    from kws.commands.battery import _keywords_found
+    from kws_cli.commands.battery_output import keywords_found
 
     config = gated.gate
     if keyword_times is None:
@@ -111,11 +111,11 @@ def gate_dict(
         lost_times = [
             round(spoken, 2)
             for spoken in keyword_times
-            if _keywords_found([spoken], plain_result.detections)
-            and not _keywords_found([spoken], gated_result.detections)
+            if keywords_found([spoken], plain_result.detections)
+            and not keywords_found([spoken], gated_result.detections)
         ]
-        without = _keywords_found(keyword_times, plain_result.detections)
-        cost = without - _keywords_found(keyword_times, gated_result.detections)
+        without = keywords_found(keyword_times, plain_result.detections)
+        cost = without - keywords_found(keyword_times, gated_result.detections)
     return {
         "kind": config.kind,
         "threshold_db": config.threshold_db,

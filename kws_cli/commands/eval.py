@@ -21,7 +21,6 @@ from typing import Any
 
 from kws.paths import printable
 
-AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif"}
 POSITIVE_FOLDER_NAMES = ("positives", "positive")
 NEGATIVE_FOLDER_NAMES = ("negatives", "negative")
 LABELLED_LAYOUT = "positives/negatives folders"
@@ -80,12 +79,9 @@ class Layout:
         return line
 
 
-def audio_files(folder: Path) -> list[Path]:
-    """Every audio file under ``folder`` (any depth), sorted."""
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
-
-
 def _layout(name: str, positive: list[Path], negative: list[Path], ignored: list[Path]) -> Layout:
+    from kws.audio import audio_files
+
     return Layout(
         name,
         positives=tuple(p for folder in positive for p in audio_files(folder)),

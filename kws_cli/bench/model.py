@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kws.bench.op_profile import DEFAULT_KERNELS, DEFAULT_ROUNDS, KERNELS
 from kws.errors import KwsError
+from kws_cli.bench.op_profile import DEFAULT_KERNELS, DEFAULT_ROUNDS, KERNELS
 
 DEFAULT_PROFILE = "smartwatch_300mah"
 ROLES = ("tiny", "full")
@@ -76,8 +76,8 @@ def profile_model(
 ) -> dict[str, Any]:
     """The profile of one model: its operators, its invoke overhead and its totals (the
     ``models.<role>`` object of ``--json``; ``checks`` is filled by ``profile_bundle``)."""
-    from kws.bench.op_profile import operator_macs, time_operators
     from kws.tflite_ops import read_graph
+    from kws_cli.bench.op_profile import operator_macs, time_operators
 
     graph = read_graph(payload)
     host = time_operators(payload, kernels, rounds, graph=graph)
@@ -157,9 +157,9 @@ def profile_bundle(
         KwsError: bad ``kernels`` or ``rounds``.
     """
     from firmware_sim.profile import load_profile
-    from kws.bench.frontend import machine_name
     from kws.bundle import load_manifest, read_model
     from kws.frontend.config import FEATURE_SCALE
+    from kws_cli.bench.frontend import machine_name
 
     if rounds < 1:
         raise KwsError("--rounds must be at least 1")
@@ -287,8 +287,8 @@ def _print(report: dict[str, Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kws.commands.battery import json_line
     from kws.defaults import resolve_bundle
+    from kws_cli.commands.battery_output import json_line
 
     report = profile_bundle(resolve_bundle(args.model), args.profile, args.kernels, args.rounds)
     if args.json:

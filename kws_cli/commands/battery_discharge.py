@@ -36,9 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def check(args: argparse.Namespace) -> None:
     """Raises KwsError: ``--policy`` without ``--discharge``, or a flag it cannot honour."""
-    from kws.commands.battery import check_minutes
-    from kws.commands.battery_gate import GATE_FLAGS
     from kws.errors import KwsError
+    from kws_cli.commands.battery_gate import GATE_FLAGS
+    from kws_cli.commands.battery_output import check_minutes
 
     if not args.discharge:
         if args.policy is not None:
@@ -177,12 +177,12 @@ def run(args: argparse.Namespace) -> int:
     from firmware_sim.profile import load_profile
     from firmware_sim.scenarios import get_scenario
     from kws.bundle import load_manifest
-    from kws.commands import battery
     from kws.defaults import resolve_bundle
+    from kws_cli.commands import battery_output
 
     check(args)
     if args.plot:
-        battery.check_plot_path(args.plot)
+        battery_output.check_plot_path(args.plot)
     profile = load_profile(args.profile)
     if args.microphone:
         profile = with_microphone(profile, load_microphone(args.microphone))
@@ -192,7 +192,7 @@ def run(args: argparse.Namespace) -> int:
     gate = stretches.device_gate(profile)
     settings = discharge.settings_for(gate)
     scenes = sorted({scene for scene, _ in discharge.DAY})
-    progress = battery.Progress(None)
+    progress = battery_output.Progress(None)
     read = [0.0]
 
     def on_seconds(seconds: float) -> None:
@@ -213,10 +213,10 @@ def run(args: argparse.Namespace) -> int:
     policy_run = discharge.discharge(usable_mah, measured, policy, gate, rates)
     report = report_dict(profile, policy_run, fixed_run, figures, gate, minutes)
     if args.json:
-        print(battery.json_line(report))
+        print(battery_output.json_line(report))
     else:
         _print(report)
     if args.plot:
         runs = [policy_run] if policy == "fixed" else [policy_run, fixed_run]
-        battery._write_plot(lambda path: _plot(runs, profile.name, path), args.plot)
+        battery_output.write_plot(lambda path: _plot(runs, profile.name, path), args.plot)
     return 0

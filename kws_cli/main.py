@@ -1,4 +1,4 @@
-"""The ``kws`` command line: one subcommand per module in ``kws.commands``.
+"""The ``kws`` command line: one subcommand per module in ``kws_cli.commands``.
 
 Each command module exposes ``register(subparsers)`` and a ``run(args) -> int``. Modules keep
 heavy imports (LiteRT, TensorFlow, Numba kernels) inside ``run`` so ``kws --help`` is instant.
@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"kws {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        module = importlib.import_module(f"kws.commands.{name}")
+        module = importlib.import_module(f"kws_cli.commands.{name}")
         module.register(subparsers)
     return parser
 

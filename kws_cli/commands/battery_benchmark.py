@@ -101,20 +101,20 @@ def run(args: argparse.Namespace) -> int:
     from firmware_sim import benchmark, benchmark_report
     from firmware_sim.microphone import load_microphone, with_microphone
     from firmware_sim.profile import load_profile
-    from kws.commands import battery, battery_gate
     from kws.defaults import resolve_bundle
     from kws.loading import load_cascade
+    from kws_cli.commands import battery_gate, battery_output
 
     check(args)
     gate = battery_gate.gate_config(args)
     if args.plot:
-        battery.check_plot_path(args.plot)
+        battery_output.check_plot_path(args.plot)
     profile = load_profile(args.profile)
     if args.microphone:
         profile = with_microphone(profile, load_microphone(args.microphone))
     cascade = load_cascade(resolve_bundle(args.model))
     audio = benchmark.build(cascade.keyword, args.seed)
-    progress = battery.Progress(audio.duration_s)
+    progress = battery_output.Progress(audio.duration_s)
     try:
         simulation, result = benchmark_report.simulate(
             cascade, profile, audio, gate, progress.update
@@ -123,10 +123,10 @@ def run(args: argparse.Namespace) -> int:
         progress.close()
     report = benchmark_report.report(simulation, result, audio, args.seed)
     if args.json:
-        print(battery.json_line(report))
+        print(battery_output.json_line(report))
     else:
         _print_table(report)
     if args.plot:
-        battery._write_plot(lambda path: battery._plot(result, path), args.plot)
+        battery_output.write_plot(lambda path: battery_output.plot_result(result, path), args.plot)
     sys.stdout.flush()
     return 0

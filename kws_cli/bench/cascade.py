@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from kws.bench.frontend import machine_name
 from kws.errors import KwsError
+from kws_cli.bench.frontend import machine_name
 
 SLICES = 12  # turns each row takes over the audio
 GOAL_CASCADE_X = 5.0  # the cascade this many times cheaper than pymicro-wakeword

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from kws.cli import main as kws_main
+from kws_cli.main import main as kws_main
 
 SNR_DB = 10.0
 

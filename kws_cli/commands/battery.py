@@ -4,22 +4,24 @@ energy goes (firmware_sim)."""
 from __future__ import annotations
 
 import argparse
-import json
-import math
-import os
 import sys
-import time
-from bisect import bisect_left
 from pathlib import Path
 from typing import Any
 
-from kws.commands import battery_benchmark, battery_discharge, battery_gate
+from kws_cli.commands import battery_benchmark, battery_discharge, battery_gate
+from kws_cli.commands.battery_output import (
+    Progress,
+    check_minutes,
+    check_plot_path,
+    json_line,
+    keywords_found,
+    plot_result,
+    write_plot,
+)
 
 DEFAULT_MINUTES = 10.0
 MIN_AUDIO_S = 1.0  # shorter audio says nothing about a battery (one sample gave 384 h)
 SWEEP_WAKES = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
-LONG_RUN_S = 15 * 60  # progress on stderr for runs longer than this even when not a terminal
-PROGRESS_EVERY_S = {True: 1.0, False: 30.0}  # wall seconds between progress lines, by isatty
 
 
 def register(subparsers: Any) -> None:
@@ -71,107 +73,6 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(run=run)
 
 
-class Progress:
-    """How much audio is simulated so far, on stderr, never stdout (``--json`` stays clean): on a
-    terminal, rewritten in place every second; otherwise a line every 30 s, and only for runs
-    longer than ``LONG_RUN_S``, so that a log shows a long run is alive."""
-
-    def __init__(self, planned_s: float | None) -> None:
-        self.planned_s = planned_s
-        self.tty = sys.stderr.isatty()
-        self._last = time.monotonic()
-        self._shown = False
-
-    def update(self, seconds: float) -> None:
-        if not self.tty and max(seconds, self.planned_s or 0.0) <= LONG_RUN_S:
-            return
-        now = time.monotonic()
-        if now - self._last < PROGRESS_EVERY_S[self.tty]:
-            return
-        self._last = now
-        of = f" of {self.planned_s / 60:.1f}" if self.planned_s else ""
-        line = f"kws battery: simulated {seconds / 60:.1f}{of} min of audio"
-        print(f"\r{line}" if self.tty else line, end="" if self.tty else "\n", file=sys.stderr)
-        sys.stderr.flush()
-        self._shown = True
-
-    def close(self) -> None:
-        if self.tty and self._shown:
-            print("\r\033[K", end="", file=sys.stderr, flush=True)  # clear the progress line
-
-
-def check_minutes(minutes: float | None, audio: Path | None) -> None:
-    """Raises KwsError: ``--minutes`` not a positive finite number, or given with ``--audio``."""
-    from kws.errors import KwsError
-
-    if minutes is None:
-        return
-    if audio is not None:
-        raise KwsError(
-            "--minutes sets the length of a generated scenario; with --audio the file sets the "
-            "length (cut the file to simulate less)"
-        )
-    if not (math.isfinite(minutes) and minutes > 0):
-        raise KwsError(f"--minutes must be a positive number of minutes, got {minutes}")
-
-
-def check_plot_path(path: Path) -> None:
-    """Refuse, before simulating, a ``--plot`` path that cannot be written: a directory, a
-    missing or unwritable folder, a file that cannot be replaced, a format matplotlib cannot
-    write (which also keeps a non-image file, ``notes.txt``, from being overwritten).
-
-    Raises:
-        KwsError: naming the path and the problem.
-    """
-    from matplotlib.backend_bases import FigureCanvasBase
-
-    from kws.errors import KwsError
-
-    formats = FigureCanvasBase.get_supported_filetypes()
-    suffix = path.suffix.lower().lstrip(".")
-    if path.is_dir():
-        raise KwsError(f"--plot {path} is a directory; name a file, e.g. {path / 'battery.png'}")
-    if suffix and suffix not in formats:
-        raise KwsError(
-            f"--plot {path}: cannot write .{suffix} images (one of: "
-            f"{', '.join(f'.{name}' for name in sorted(formats))})"
-        )
-    if not path.parent.is_dir():
-        raise KwsError(f"--plot {path}: there is no folder {path.parent}")
-    if not os.access(path.parent, os.W_OK | os.X_OK) or (
-        path.exists() and not os.access(path, os.W_OK)
-    ):
-        raise KwsError(f"--plot {path}: not writable")
-
-
-def json_line(value: Any) -> str:
-    """``value`` as strict JSON: no ``Infinity`` or ``NaN``, which JSON has not.
-
-    Raises:
-        KwsError: a figure is not finite (a power profile's numbers too large).
-    """
-    from kws.errors import KwsError
-
-    try:
-        return json.dumps(value, allow_nan=False)
-    except ValueError as error:
-        raise KwsError(
-            f"the report holds a figure that is not a finite number ({error}); check the power "
-            "profile's numbers"
-        ) from None
-
-
-def _keywords_found(
-    keyword_times: list[float], detections: list[float], tolerance_s: float = 1.5
-) -> int:
-    """Keywords followed within ``tolerance_s`` by a detection; both lists in time order."""
-    found = 0
-    for spoken in keyword_times:
-        index = bisect_left(detections, spoken)
-        found += index < len(detections) and detections[index] - spoken <= tolerance_s
-    return found
-
-
 def report_dict(
     result: Any,
     baseline: Any,
@@ -221,37 +122,13 @@ def report_dict(
             "spoken": None if keyword_times is None else len(keyword_times),
             "detected": None
             if keyword_times is None
-            else _keywords_found(keyword_times, result.detections),
+            else keywords_found(keyword_times, result.detections),
             "detections": len(result.detections),
         },
         "max_hop_latency_ms": round(result.max_hop_latency_ms, 3),
         "microphone": battery_gate.microphone_dict(result.profile, microphone_s),
         "gate": gate,
     }
-
-
-def _plot(result: Any, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    series, step_s = result.current_ma_series, result.current_series_step_s
-    figure, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6))
-    top.plot(np.arange(series.size) * step_s, series, lw=0.8)
-    top.set_xlabel("time (s)")
-    top.set_ylabel(f"current (mA, {step_s:g} s mean)")
-    top.set_title(
-        f"{result.profile.name}: {result.report.battery_hours:.1f} h on "
-        f"{result.profile.battery.capacity_mah:.0f} mAh"
-    )
-    shares = result.report.energy_share
-    bottom.barh(list(shares), [100 * v for v in shares.values()])
-    bottom.set_xlabel("share of energy (%)")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
 
 
 def _plot_sweep(rows: list[dict[str, Any]], profile_name: str, path: Path) -> None:
@@ -277,16 +154,6 @@ def _plot_sweep(rows: list[dict[str, Any]], profile_name: str, path: Path) -> No
     plt.close(figure)
 
 
-def _write_plot(draw: Any, path: Path) -> None:
-    """Run ``draw(path)``; a write that fails (disk full) is one line, after the report."""
-    from kws.errors import KwsError
-
-    try:
-        draw(path)
-    except OSError as error:
-        raise KwsError(f"--plot {path}: {error.strerror or error}") from None
-
-
 def _print_sweep(
     args: argparse.Namespace, profile: Any, results: list[Any], keyword_times: list[float] | None
 ) -> None:
@@ -302,7 +169,7 @@ def _print_sweep(
         missed = (
             None
             if keyword_times is None
-            else len(keyword_times) - _keywords_found(keyword_times, result.detections)
+            else len(keyword_times) - keywords_found(keyword_times, result.detections)
         )
         rows.append(
             {
@@ -327,7 +194,7 @@ def _print_sweep(
             table.caption = "false rejects n/a: the audio file has no labelled keywords"
         Console().print(table)
     if args.plot:
-        _write_plot(lambda path: _plot_sweep(rows, profile.name, path), args.plot)
+        write_plot(lambda path: _plot_sweep(rows, profile.name, path), args.plot)
 
 
 def _print_report(report: dict[str, Any], description: str) -> None:
@@ -454,5 +321,5 @@ def run(args: argparse.Namespace) -> int:
     else:
         _print_report(report, profile.description)
     if args.plot:  # after the report: a failed write does not lose it
-        _write_plot(lambda path: _plot(result, path), args.plot)
+        write_plot(lambda path: plot_result(result, path), args.plot)
     return 0

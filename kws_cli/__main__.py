@@ -1,0 +1,3 @@
+from kws_cli.main import main
+
+raise SystemExit(main())
