@@ -17,10 +17,12 @@ import numpy.typing as npt
 from kws.errors import AudioError
 from kws.frontend.config import FrontendConfig
 from kws.frontend.fft import has_frozen_kernels
+from kws.frontend.kernel_cache import check_frontend_cache
 from kws.frontend.pipeline import pack, process_chunk_into
 
 _INT16 = np.dtype(np.int16)
 _announced = False
+check_frontend_cache(process_chunk_into)  # before any kernel is loaded from the cache
 
 
 def kernels_cached() -> bool | None:

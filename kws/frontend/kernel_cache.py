@@ -1,0 +1,65 @@
+"""Numba's on-disk cache of the frontend's kernels, kept in step with their sources.
+
+Numba checks a cached function against its own file only: when a kernel it inlines from another
+module changes (``bits.wrap_int16`` inside ``pipeline.process_chunk_into``), it still loads the
+old machine code. So the cache holds a digest of every frontend source beside the kernels; when
+the sources differ from it, the frontend's cached kernels (files Numba wrote for kws) are
+removed before any is loaded, and Numba compiles afresh (``streaming`` announces it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from pathlib import Path
+
+FRONTEND_DIR = Path(__file__).resolve().parent
+STAMP_NAME = "kws-frontend-sources.sha256"
+CACHE_SUFFIXES = (".nbi", ".nbc")
+
+
+def sources_digest(sources: Iterable[Path]) -> str:
+    """sha256 over the sources' names and bytes, in name order."""
+    digest = hashlib.sha256()
+    for path in sorted(sources, key=lambda p: p.name):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def drop_stale_kernels(cache_dir: Path, sources: list[Path]) -> bool:
+    """Remove the cached kernels of ``sources``' modules from ``cache_dir`` when they were
+    compiled from other sources than today's (or when no digest says which), then record
+    today's digest. Returns whether anything was removed. Another process doing the same at
+    once is harmless: a file already gone is skipped."""
+    digest = sources_digest(sources)
+    stamp = cache_dir / STAMP_NAME
+    try:
+        if stamp.read_text() == digest:
+            return False
+    except OSError:
+        pass
+    modules = {path.stem for path in sources}
+    removed = False
+    for path in cache_dir.glob("*") if cache_dir.is_dir() else ():
+        if path.suffix in CACHE_SUFFIXES and path.name.split(".", 1)[0] in modules:
+            try:
+                path.unlink()
+                removed = True
+            except FileNotFoundError:
+                pass
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(digest)
+    except OSError:
+        pass  # a read-only install: Numba caches elsewhere or not at all
+    return removed
+
+
+def check_frontend_cache(dispatcher: object) -> None:
+    """``drop_stale_kernels`` for the folder where Numba caches ``dispatcher`` (a frontend
+    kernel); nothing when this Numba does not say where (its internals changed)."""
+    try:
+        cache_dir = Path(dispatcher._cache._cache_path)  # type: ignore[attr-defined]
+    except AttributeError:
+        return
+    drop_stale_kernels(cache_dir, sorted(FRONTEND_DIR.glob("*.py")))

@@ -1,0 +1,56 @@
+"""Numba's cache of the frontend kernels follows every frontend source, not only the decorated
+function's own file: an edit to an inlined kernel drops the stale machine code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kws.frontend.kernel_cache import STAMP_NAME, drop_stale_kernels, sources_digest
+
+
+def _cached(folder: Path, *names: str) -> None:
+    for name in names:
+        (folder / name).write_bytes(b"machine code")
+
+
+def test_an_edit_to_any_frontend_source_drops_that_frontends_cached_kernels(
+    tmp_path: Path,
+) -> None:
+    sources = tmp_path / "src"
+    sources.mkdir()
+    (sources / "bits.py").write_text("def wrap(x): return x\n")
+    (sources / "pipeline.py").write_text("from bits import wrap\n")
+    files = sorted(sources.glob("*.py"))
+    cache = tmp_path / "__pycache__"
+    cache.mkdir()
+    ours = (
+        "pipeline.process-55.py311.nbi",
+        "pipeline.process-55.py311.1.nbc",
+        "bits.wrap-3.py311.nbi",
+    )
+    _cached(cache, *ours, "other.kernel-1.py311.nbi", "pipeline.cpython-311.pyc")
+
+    assert drop_stale_kernels(cache, files)  # no digest yet: nothing says what they were built from
+    assert sorted(p.name for p in cache.iterdir()) == [
+        STAMP_NAME,
+        "other.kernel-1.py311.nbi",  # another package's kernel
+        "pipeline.cpython-311.pyc",  # not Numba's
+    ]
+    assert (cache / STAMP_NAME).read_text() == sources_digest(files)
+
+    _cached(cache, *ours)  # Numba compiles and caches again
+    assert not drop_stale_kernels(cache, files)  # the same sources: the cache is kept
+    assert all((cache / name).exists() for name in ours)
+
+    (sources / "bits.py").write_text("def wrap(x): return -x\n")  # the inlined kernel changes
+    assert drop_stale_kernels(cache, files)
+    assert not any((cache / name).exists() for name in ours)
+
+
+def test_the_real_cache_holds_the_digest_of_todays_sources() -> None:
+    from kws.frontend.kernel_cache import FRONTEND_DIR
+    from kws.frontend.pipeline import process_chunk_into
+
+    cache_dir = Path(process_chunk_into._cache._cache_path)
+    digest = (cache_dir / STAMP_NAME).read_text()
+    assert digest == sources_digest(sorted(FRONTEND_DIR.glob("*.py")))
