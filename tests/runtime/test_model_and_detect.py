@@ -86,17 +86,6 @@ def test_zero_point_outside_the_tensor_type_is_refused(
         load_model(random_bundle, spec, manifest["feature_scale"])
 
 
-def test_float_model_is_refused(random_bundle: Path) -> None:
-    import tensorflow as tf
-
-    from training.models import FullSpec, build_full
-
-    content = tf.lite.TFLiteConverter.from_keras_model(build_full(FullSpec())).convert()
-    manifest = load_manifest(random_bundle)
-    with pytest.raises(BundleError, match="int8"):
-        TfliteModel(content, manifest["models"]["full"], manifest["feature_scale"])
-
-
 def test_not_a_model_is_refused(random_bundle: Path) -> None:
     manifest = load_manifest(random_bundle)
     with pytest.raises(BundleError, match="not a loadable"):
