@@ -128,11 +128,11 @@ def fit(
     restore = [_RestoreBest()] if keep_best else []
     shuffle = np.random.default_rng([settings.seed, len(y), epochs])
     model.fit(
-        _Batches(x, y, settings.batch_size, weights, shuffle, settings),
+        Batches(x, y, settings.batch_size, weights, shuffle, settings),
         epochs=epochs,
         verbose=0,
-        validation_data=_Batches(*val, 4 * settings.batch_size),
-        shuffle=False,  # _Batches shuffles the windows every epoch
+        validation_data=Batches(*val, 4 * settings.batch_size),
+        shuffle=False,  # Batches shuffles the windows every epoch
         callbacks=[*restore, *(callbacks or [])],
     )
     for best in restore:
@@ -159,7 +159,7 @@ def mask_features(
         inputs *= ~_spans(count, channels, settings.channel_mask_width, rng)[:, None, None, :]
 
 
-class _Batches(keras.utils.Sequence):  # type: ignore[misc]
+class Batches(keras.utils.Sequence):  # type: ignore[misc]
     """Windows in batches, made model input as they are drawn. Fitting on arrays would hold a
     float copy of every window (1.2 GB for the full model's training set) and TensorFlow kept
     another for each call to ``fit``: a process training the full model grew to 9.6 GB."""

@@ -243,7 +243,7 @@ def _tiny_representative(streaming: keras.Model, spec: TinySpec, dataset: Datase
     return generate
 
 
-def _model_entry(
+def model_entry(
     role: str,
     content: bytes,
     spec: Any,
@@ -284,7 +284,7 @@ class _Role:
 
 
 @dataclass(frozen=True)
-class _Candidate:
+class Candidate:
     qat_epochs: int  # QAT epochs behind it; 0: the float model (its int8 export is the PTQ model)
     content: bytes
     entry: dict[str, Any]
@@ -303,7 +303,7 @@ def _int8_candidates(
     export: Callable[[keras.Model], tuple[bytes, keras.Model]],
     val: Split,
     advance: Callable[[], None],
-) -> list[_Candidate]:
+) -> list[Candidate]:
     """The int8 export of the float model (post-training quantization) and of the QAT model after
     each of its epochs, each scored on the validation split to rank them. Ranking runs LiteRT's
     XNNPACK kernels (3-4x faster than the reference kernels); they round a score by one step at
@@ -317,24 +317,24 @@ def _int8_candidates(
             model = float_copy_of_qat(qat, role.build(role.spec))
         content, keras_model = export(model)
         content = set_score_range(content, *SCORE_LOGIT_RANGE)
-        entry = _model_entry(
+        entry = model_entry(
             role.name, content, role.spec, keras_model, role.name == "tiny", role.architecture
         )
         exported.append((epochs, content, entry))
         advance()
 
-    def rank(epochs: int, content: bytes, entry: dict[str, Any]) -> _Candidate:
+    def rank(epochs: int, content: bytes, entry: dict[str, Any]) -> Candidate:
         model = TfliteModel(content, entry, FEATURE_SCALE, reference_kernels=False)
         scores = evaluate.model_scores(
             model, val.positives, val.stream_features, val.stream_hours, role.smoothing
         )
         advance()
-        return _Candidate(epochs, content, entry, _mean_frr(scores))
+        return Candidate(epochs, content, entry, _mean_frr(scores))
 
     return [rank(*item) for item in exported]
 
 
-def _choose_qat(candidates: list[_Candidate]) -> _Candidate:
+def choose_qat(candidates: list[Candidate]) -> Candidate:
     """The QAT epoch whose int8 model misses least on validation (mean FRR from 0.5 to 5 false
     accepts per hour), the latest on a tie. Zero epochs is a candidate: where fine-tuning made the
     int8 model worse on validation, the shipped model is the post-training-quantized one, and the
@@ -350,7 +350,7 @@ _ROLES = {
 
 
 @dataclass(frozen=True)
-class _TrainJob:
+class TrainJob:
     role: str  # "tiny" or "full"
     index: int  # 0 for the tiny model, 1.. for the full model's initialisations
     recipe: DataRecipe
@@ -360,17 +360,17 @@ class _TrainJob:
 
 @dataclass(frozen=True)
 class _Trained:
-    candidates: list[_Candidate]
+    candidates: list[Candidate]
     log: dict[str, Any]
 
 
 def _ticks(settings: FitSettings) -> int:
-    """Progress steps of one ``_train_and_rank``: its epochs, then each export and its ranking."""
+    """Progress steps of one ``train_and_rank``: its epochs, then each export and its ranking."""
     epochs = settings.epochs + settings.mining_rounds * _mining_epochs(settings)
     return epochs + settings.qat_epochs + 2 * (settings.qat_epochs + 1)
 
 
-def _train_and_rank(job: _TrainJob, tick: Callable[[], None]) -> _Trained:
+def train_and_rank(job: TrainJob, tick: Callable[[], None]) -> _Trained:
     """One training, in a process of its own (``training.workers``): train the model, export
     its int8 candidates and rank them on validation. The dataset comes from the feature cache
     the parent wrote; each job has its own seed (the full model's initialisations differ)."""
@@ -426,15 +426,15 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
     lap("data")
     settings = _fit_settings(options.quick, options.seed)
     starts = settings.full_starts
-    trainings = [_TrainJob("tiny", 0, recipe, options.cache_dir, settings)] + [
-        _TrainJob("full", index + 1, recipe, options.cache_dir, settings) for index in range(starts)
+    trainings = [TrainJob("tiny", 0, recipe, options.cache_dir, settings)] + [
+        TrainJob("full", index + 1, recipe, options.cache_dir, settings) for index in range(starts)
     ]
     labels = ["train tiny"] + [
         "train full" if starts == 1 else f"train full ({index + 1} of {starts})"
         for index in range(starts)
     ]
     trained = run_side_by_side(
-        _train_and_rank,
+        train_and_rank,
         [Job(label, _ticks(settings), job) for label, job in zip(labels, trainings, strict=True)],
         progress,
     )
@@ -446,7 +446,7 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
     tiny_log = trained[0].log
     candidates = {"tiny": trained[0].candidates}
     by_start = [run.candidates for run in trained[1:]]
-    best_by_start = [_choose_qat(found) for found in by_start]
+    best_by_start = [choose_qat(found) for found in by_start]
     # Another initialisation moves the far tail more than anything else here (two for one
     # hey_jarvis dataset: mean FRR from 0.5 to 5 FA/h of 23% and 36% on test), so the full model
     # is trained from `full_starts` initialisations and the run whose best int8 model misses
@@ -461,7 +461,7 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
             round(best.val_mean_frr, 4) for best in best_by_start
         ],
     }
-    chosen = {"tiny": _choose_qat(candidates["tiny"]), "full": best_by_start[start_kept]}
+    chosen = {"tiny": choose_qat(candidates["tiny"]), "full": best_by_start[start_kept]}
     picked = {
         (role, kind): candidate
         for role, found in candidates.items()

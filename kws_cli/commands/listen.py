@@ -94,7 +94,7 @@ def print_summary(console: Any, summary: ListenSummary) -> None:
         console.print(line, markup=False)
 
 
-def _render(cascade: Any, level_db: float, summary: ListenSummary) -> Any:
+def render_status(cascade: Any, level_db: float, summary: ListenSummary) -> Any:
     from rich.markup import escape
     from rich.table import Table
 
@@ -145,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
         Live(console=console, refresh_per_second=10) as live,
     ):
         summary = listen_loop(
-            cascade, source, lambda c, level, s: live.update(_render(c, level, s))
+            cascade, source, lambda c, level, s: live.update(render_status(c, level, s))
         )
     print_summary(console, summary)
     console.print(f"(wall time {time.monotonic() - started:.1f} s)")

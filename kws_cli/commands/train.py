@@ -153,12 +153,23 @@ def _train(args: argparse.Namespace, out: Path, terminal: TextIO) -> Path:
 
     from kws.errors import TrainingError
 
-    stop = _StopFlag()
+    stop = StopFlag()
 
     def interrupted(signum: int, frame: Any) -> None:
         stop.requested = True
         raise KeyboardInterrupt  # same clean exit as Ctrl-C: temporary files removed
 
+    default_unraisable = sys.unraisablehook
+
+    def quiet_interrupt(unraisable: Any) -> None:
+        # A signal that lands in a callback Python cannot raise from (ctypes calling espeak-ng's
+        # Python callback, logging's at-fork handler while a worker starts) is printed as
+        # "Exception ignored ... Traceback": the flag keeps the request, so say nothing here.
+        if stop.requested and issubclass(unraisable.exc_type, KeyboardInterrupt):
+            return
+        default_unraisable(unraisable)
+
+    sys.unraisablehook = quiet_interrupt
     # before TensorFlow's import (seconds): a SIGTERM then is the same clean exit, not a kill
     signal.signal(signal.SIGTERM, interrupted)
     signal.signal(signal.SIGINT, interrupted)
@@ -193,7 +204,7 @@ def _train(args: argparse.Namespace, out: Path, terminal: TextIO) -> Path:
     try:
         # not drawn where nobody watches it (a log, a pipe): it would end with one final frame
         with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
-            bundle: Path = train(options, _CheckedProgress(progress, stop))
+            bundle: Path = train(options, CheckedProgress(progress, stop))
     except Exception:
         if stop.requested:
             # The KeyboardInterrupt landed inside TensorFlow's C++ code and came back out as
@@ -216,18 +227,18 @@ def _where_to_find(bundle: Path) -> str:
     )
 
 
-class _StopFlag:
+class StopFlag:
     requested = False
 
 
-class _CheckedProgress:
+class CheckedProgress:
     """The progress display, raising ``KeyboardInterrupt`` at the next update once a stop was
     asked for. A signal that lands while C code runs a Python callback (espeak-ng through
     ctypes) raises inside the callback, where ctypes prints and drops the exception; the flag
     keeps the request, and the pipeline updates its progress between every step, including
     just before the bundle is written."""
 
-    def __init__(self, progress: Any, stop: _StopFlag) -> None:
+    def __init__(self, progress: Any, stop: StopFlag) -> None:
         self._progress = progress
         self._stop = stop
 

@@ -66,13 +66,13 @@ def test_a_keyword_with_brackets_is_shown_as_text_not_markup(random_bundle: Path
 
     from rich.console import Console
 
-    from kws_cli.commands.listen import ListenSummary, _render, print_summary
+    from kws_cli.commands.listen import ListenSummary, print_summary, render_status
 
     cascade = load_cascade(random_bundle)
     cascade.keyword = "hey [/b] [red]jarvis"
     summary = ListenSummary(detections=[(1.0, cascade.keyword, 0.99)])
     console = Console(file=io.StringIO(), width=100)
-    console.print(_render(cascade, -30.0, summary))
+    console.print(render_status(cascade, -30.0, summary))
     print_summary(console, summary)
     assert console.file.getvalue().count("hey [/b] [red]jarvis") == 3  # type: ignore[attr-defined]
 

@@ -159,14 +159,16 @@ def test_some_positives_follow_a_sentence_after_a_pause() -> None:
     """A keyword said after a pause in conversation ("...tomorrow. [0.8 s] hey jarvis") must be
     in the data: models trained without it missed most such keywords. The sentence may start in
     the lead-in, which the frontend hears but the model does not see."""
-    from training.data.clips import SpeechPlan, _positive
+    from training.data.clips import SpeechPlan, keyword_clip
 
     plan = SpeechPlan("hey jarvis", ("en+m1",), (), ("hey",), seed=0)
     n_lead, n_clip = 16000, 32000
     lead_in_speech, long_pauses = 0, 0
     contexts = []
     for index in range(40):
-        audio, end, context = _positive(plan, "en+m1", np.random.default_rng(index), n_lead, n_clip)
+        audio, end, context = keyword_clip(
+            plan, "en+m1", np.random.default_rng(index), n_lead, n_clip
+        )
         contexts.append(context)
         assert audio.shape == (n_lead + n_clip,) and 1.25 * 16000 <= end <= n_clip
         sound = np.flatnonzero(np.abs(audio).reshape(-1, 160).max(axis=1) > 1e-3)  # 10 ms frames

@@ -12,7 +12,7 @@ from rich.progress import Progress
 from kws.synth import VoiceSettings, synthesize
 from training.data import DataRecipe, Dataset, augment, build_dataset, phonemes
 from training.data.containers import FULL_BUDGET, QUICK_BUDGET
-from training.data.dataset import MIN_CONFUSABLE_DISTANCE, _phrases
+from training.data.dataset import MIN_CONFUSABLE_DISTANCE, phrase_lists
 from training.data.real import AUGMENTED_COPIES
 
 KEYWORD = "hey nova"
@@ -167,7 +167,7 @@ def test_second_build_is_a_cache_hit_with_the_same_arrays(built: tuple) -> None:
 
 
 def test_confusables_and_pronunciations_for_the_keyword() -> None:
-    pronunciations, confusables, sound_alikes = _phrases("hey jarvis", 0)
+    pronunciations, confusables, sound_alikes = phrase_lists("hey jarvis", 0)
     assert {"hey", "jarvis", "hey jar"} <= set(confusables)
     assert "hey jarvis" not in confusables
     keyword = phonemes.text_to_phonemes("hey jarvis")
@@ -183,24 +183,24 @@ def test_confusables_and_pronunciations_for_the_keyword() -> None:
 
 
 def test_slow_keywords_are_fitted_whole_into_the_clip() -> None:
-    from training.data.clips import MAX_KEYWORD_S, _fit_keyword
+    from training.data.clips import MAX_KEYWORD_S, fit_keyword
 
     slow = augment.to_float(synthesize("okay nabu", VoiceSettings("en-us", rate_wpm=80)))
     assert slow.size > 1.6 * 16000  # longer than the full model's window as espeak says it
-    fitted = _fit_keyword(slow)
+    fitted = fit_keyword(slow)
     assert MAX_KEYWORD_S * 16000 - 200 <= fitted.size <= MAX_KEYWORD_S * 16000
     quick = augment.to_float(synthesize("okay nabu", VoiceSettings("en-us", rate_wpm=200)))
-    trimmed = _fit_keyword(quick)
+    trimmed = fit_keyword(quick)
     assert trimmed.size <= quick.size and trimmed.size > 0.8 * quick.size  # only silence cut
 
 
 def test_keyword_parts_are_frequent_confusables() -> None:
-    from training.data.clips import SpeechPlan, _confusable
+    from training.data.clips import SpeechPlan, pick_confusable
 
-    pronunciations, confusables, _ = _phrases("hey jarvis", 0)
+    pronunciations, confusables, _ = phrase_lists("hey jarvis", 0)
     plan = SpeechPlan("hey jarvis", ("en-us",), pronunciations, confusables, 0)
     rng = np.random.default_rng(0)
-    drawn = [_confusable(plan, rng) for _ in range(2000)]
+    drawn = [pick_confusable(plan, rng) for _ in range(2000)]
     share = np.mean([phrase in ("hey", "jarvis", "hey jar") for phrase in drawn])
     assert share == pytest.approx(0.4 + 0.6 * 3 / len(confusables), abs=0.04)
     assert len(set(drawn)) == len(confusables)  # every confusable still used

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.fit import FitSettings, _Batches, mask_features
+from training.fit import Batches, FitSettings, mask_features
 
 
 def test_masks_zero_whole_frames_and_channels_within_their_widths() -> None:
@@ -33,7 +33,7 @@ def test_same_seed_same_masks() -> None:
 def test_only_training_batches_are_masked() -> None:
     x = np.full((64, 20, 40), 100, np.uint16)
     y = np.zeros(64, np.float32)
-    training = _Batches(x, y, 64, shuffle=np.random.default_rng(0), masks=FitSettings())
-    validation = _Batches(x, y, 64)
+    training = Batches(x, y, 64, shuffle=np.random.default_rng(0), masks=FitSettings())
+    validation = Batches(x, y, 64)
     assert (training[0][0] == 0).any()
     assert not (validation[0][0] == 0).any()

@@ -20,7 +20,18 @@ from training.data.cache import save_cache
 from training.data.containers import ClipSet, Dataset, Split
 
 
+def _wait_for_workers(process: subprocess.Popen[bytes], timeout_s: float = 300.0) -> None:
+    """Until ``process`` has child processes (Linux's /proc says so): work is under way."""
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+    deadline = time.monotonic() + timeout_s
+    while not children.read_text().split():
+        assert process.poll() is None, "kws train ended before it started any worker"
+        assert time.monotonic() < deadline, "no worker process in time"
+        time.sleep(0.05)
+
+
 @pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs Linux's /proc")
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_interrupted_training_keeps_previous_bundle(
     signum: int, tmp_path: Path, random_bundle: Path
@@ -45,7 +56,7 @@ def test_interrupted_training_keeps_previous_bundle(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    time.sleep(12)  # well into data generation or training
+    _wait_for_workers(process)  # data generation (or training) has started its worker processes
     process.send_signal(signum)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr.decode()[-2000:]
@@ -99,7 +110,7 @@ def test_full_disk_on_cache_write_is_a_clear_error(
 
 
 def test_a_swallowed_interrupt_still_stops_at_the_next_progress_update() -> None:
-    from kws_cli.commands.train import _CheckedProgress, _StopFlag
+    from kws_cli.commands.train import CheckedProgress, StopFlag
 
     class Recorder:
         def __init__(self) -> None:
@@ -111,8 +122,8 @@ def test_a_swallowed_interrupt_still_stops_at_the_next_progress_update() -> None
         def advance(self, task: int) -> None:
             self.advances += 1
 
-    stop, recorder = _StopFlag(), Recorder()
-    progress = _CheckedProgress(recorder, stop)
+    stop, recorder = StopFlag(), Recorder()
+    progress = CheckedProgress(recorder, stop)
     task = progress.add_task("train tiny", total=3)
     progress.advance(task)
     stop.requested = True  # the signal handler ran, but its KeyboardInterrupt was dropped

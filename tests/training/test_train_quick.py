@@ -200,14 +200,14 @@ def test_a_keyword_with_control_characters_is_refused_up_front(
 
 
 def test_qat_keeps_the_epoch_that_misses_least_on_validation_and_the_latest_on_a_tie() -> None:
-    from training.pipeline import _Candidate, _choose_qat
+    from training.pipeline import Candidate, choose_qat
 
-    def candidate(epochs: int, mean_frr: float) -> _Candidate:
-        return _Candidate(epochs, b"", {}, mean_frr)
+    def candidate(epochs: int, mean_frr: float) -> Candidate:
+        return Candidate(epochs, b"", {}, mean_frr)
 
-    assert _choose_qat([candidate(0, 0.3), candidate(1, 0.2), candidate(2, 0.25)]).qat_epochs == 1
-    assert _choose_qat([candidate(0, 0.2), candidate(1, 0.2), candidate(2, 0.3)]).qat_epochs == 1
-    assert _choose_qat([candidate(0, 0.1), candidate(1, 0.2)]).qat_epochs == 0
+    assert choose_qat([candidate(0, 0.3), candidate(1, 0.2), candidate(2, 0.25)]).qat_epochs == 1
+    assert choose_qat([candidate(0, 0.2), candidate(1, 0.2), candidate(2, 0.3)]).qat_epochs == 1
+    assert choose_qat([candidate(0, 0.1), candidate(1, 0.2)]).qat_epochs == 0
 
 
 def test_a_users_folder_as_out_is_refused_before_any_work(tmp_path: Path) -> None:

@@ -71,8 +71,8 @@ def test_a_training_worker_never_generates_the_dataset_itself(tmp_path: Path) ->
     """Three workers would synthesize it three times at once; the parent wrote the cache."""
     from training.data import DataRecipe
     from training.fit import FitSettings
-    from training.pipeline import _train_and_rank, _TrainJob
+    from training.pipeline import TrainJob, train_and_rank
 
-    job = _TrainJob("full", 1, DataRecipe("hey nova", quick=True), tmp_path, FitSettings())
+    job = TrainJob("full", 1, DataRecipe("hey nova", quick=True), tmp_path, FitSettings())
     with pytest.raises(TrainingError, match="feature cache .* changed during training"):
-        _train_and_rank(job, lambda: None)
+        train_and_rank(job, lambda: None)

@@ -133,7 +133,7 @@ def _rng(plan: SpeechPlan, split: str, kind: int, index: int) -> np.random.Gener
     return np.random.default_rng([plan.seed, SPLITS.index(split), kind, index])
 
 
-def _fit_keyword(audio: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+def fit_keyword(audio: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     """Trim the silence around the keyword and, if it lasts longer than ``MAX_KEYWORD_S``
     (espeak at 80 wpm says "okay nabu" in 2 s), speed it up to fit: the whole keyword must lie
     inside the clip and inside the full model's 1.5 s window, or a positive would hold only the
@@ -149,7 +149,7 @@ def _fit_keyword(audio: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     return audio[:max_samples]
 
 
-def _positive(
+def keyword_clip(
     plan: SpeechPlan, voice: str, rng: np.random.Generator, n_lead: int, n_clip: int
 ) -> Any:
     """The keyword ending at 1.25-1.85 s of the clip (later when the keyword is longer than
@@ -160,7 +160,7 @@ def _positive(
     phrase = plan.keyword
     if plan.pronunciations and rng.random() < 0.3 and not neural.is_neural(voice):
         phrase = plan.pronunciations[int(rng.integers(0, len(plan.pronunciations)))]
-    keyword_audio = _fit_keyword(speak(phrase, voice, rng))
+    keyword_audio = fit_keyword(speak(phrase, voice, rng))
     before = np.zeros(0, np.float32)
     after = np.zeros(0, np.float32)
     gap_s = float(rng.uniform(0.02, 0.25))
@@ -188,7 +188,7 @@ def _positive(
     return audio, end_in_clip, context
 
 
-def _confusable(plan: SpeechPlan, rng: np.random.Generator) -> str:
+def pick_confusable(plan: SpeechPlan, rng: np.random.Generator) -> str:
     """A confusable phrase; 40% of them the keyword's own parts ("hey", "jarvis", "hey jar"),
     the near misses users say most, which would otherwise be a few of ~48 phrases."""
     parts = [p for p in text.fixed_confusables(plan.keyword) if p in plan.confusables]
@@ -201,7 +201,7 @@ def _negative(plan: SpeechPlan, voice: str, rng: np.random.Generator, n_clip: in
     """A confusable, ordinary speech or nothing but the background (``NEGATIVE_CLIPS_ARE``)."""
     roll = rng.random()
     if roll < NEGATIVE_CONFUSABLE_SHARE and plan.confusables:
-        phrase = _confusable(plan, rng)
+        phrase = pick_confusable(plan, rng)
     elif roll < NEGATIVE_CONFUSABLE_SHARE + NEGATIVE_SPEECH_SHARE:
         phrase = text.random_sentence(rng, plan.keyword)
         if kokoro.is_kokoro(voice):  # sentences are long speech (``pick_voice``)
@@ -228,7 +228,7 @@ def make_clip(job: ClipJob) -> Record:
     end_sample = -1
     context = ""
     if job.kind == "pos":
-        clip, end_sample, context = _positive(plan, voice, rng, n_lead, n_clip)
+        clip, end_sample, context = keyword_clip(plan, voice, rng, n_lead, n_clip)
     else:
         clip = np.concatenate([np.zeros(n_lead, np.float32), _negative(plan, voice, rng, n_clip)])
     speech_rms = augment.rms(clip[n_lead:])  # levels and SNR as heard in the clip itself
@@ -267,7 +267,7 @@ def make_stream_chunk(job: StreamJob) -> npt.NDArray[np.int16]:
     confusable_share = STREAM_CONFUSABLE_SHARE if job.split == "train" else 0.0
     while position < n_total:
         if rng.random() < confusable_share and plan.confusables:
-            phrase = _confusable(plan, rng)
+            phrase = pick_confusable(plan, rng)
         else:
             phrase = text.random_sentence(rng, plan.keyword)
         speech = speak(phrase, pick_voice(plan, rng, long_speech=True), rng)

@@ -91,7 +91,9 @@ def _code_digest() -> str:
     return digest.hexdigest()[:12]
 
 
-def _phrases(keyword: str, seed: int) -> tuple[tuple[str, ...], tuple[str, ...], dict[str, Any]]:
+def phrase_lists(
+    keyword: str, seed: int
+) -> tuple[tuple[str, ...], tuple[str, ...], dict[str, Any]]:
     """(pronunciation variants, confusable phrases, sound-alike words) for the keyword."""
     rng = np.random.default_rng([seed, 99])
     words = keyword.lower().split()
@@ -139,7 +141,7 @@ def build_dataset(recipe: DataRecipe, cache_dir: Path, progress: Any = None) -> 
         return cached
     voices = split_voices(recipe.seed)
     real = load_real_audio(recipe)
-    pronunciations, confusables, sound_alikes = _phrases(recipe.keyword, recipe.seed)
+    pronunciations, confusables, sound_alikes = phrase_lists(recipe.keyword, recipe.seed)
     plans = {
         split: SpeechPlan(
             recipe.keyword,
