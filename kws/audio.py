@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -381,3 +382,22 @@ AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif"}
 def audio_files(folder: Path) -> list[Path]:
     """Every audio file under ``folder`` (any depth) by its suffix, sorted."""
     return sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+
+
+def word_key(name: str) -> str:
+    """A folder or keyword name with case and word separators (spaces, _, -) made alike."""
+    return re.sub(r"[\s_-]+", "_", name.strip().lower())
+
+
+def keyword_folder_spellings(keyword: str) -> list[str]:
+    """The folder names taken as the keyword's (in any case), e.g. for "hey jarvis":
+    hey_jarvis, hey jarvis, hey-jarvis, heyjarvis."""
+    words = word_key(keyword).split("_")
+    return list(dict.fromkeys(separator.join(words) for separator in ("_", " ", "-", "")))
+
+
+def is_keyword_folder(name: str, keyword: str) -> bool:
+    """Whether a word folder (Speech Commands layout) holds ``keyword``: its name is one of
+    ``keyword_folder_spellings``, in any case. One rule for `kws eval` and `kws train
+    --speech-commands`."""
+    return word_key(name) in {word_key(spelling) for spelling in keyword_folder_spellings(keyword)}

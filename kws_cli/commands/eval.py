@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,18 +91,6 @@ def _layout(name: str, positive: list[Path], negative: list[Path], ignored: list
     )
 
 
-def _word_key(name: str) -> str:
-    """A folder or keyword name with case and word separators (spaces, _, -) made alike."""
-    return re.sub(r"[\s_-]+", "_", name.strip().lower())
-
-
-def keyword_folder_spellings(keyword: str) -> list[str]:
-    """The folder names taken as the keyword's (in any case), e.g. for "hey jarvis":
-    hey_jarvis, hey jarvis, hey-jarvis, heyjarvis."""
-    words = _word_key(keyword).split("_")
-    return list(dict.fromkeys(separator.join(words) for separator in ("_", " ", "-", "")))
-
-
 def read_layout(data_dir: Path, keyword: str) -> Layout:
     """Sort DATA_DIR's audio files into positives and negatives (see the module docstring).
 
@@ -111,6 +98,7 @@ def read_layout(data_dir: Path, keyword: str) -> Layout:
         KwsError: DATA_DIR is not a folder, has no audio, or is a word-folder layout without a
             folder named like the keyword.
     """
+    from kws.audio import is_keyword_folder, keyword_folder_spellings
     from kws.errors import KwsError
 
     if not data_dir.is_dir():
@@ -123,8 +111,7 @@ def read_layout(data_dir: Path, keyword: str) -> Layout:
         layout = _layout(LABELLED_LAYOUT, positive, negative, ignored)
     else:
         spellings = keyword_folder_spellings(keyword)
-        keys = {_word_key(spelling) for spelling in spellings}
-        positive = [f for f in folders if _word_key(f.name) in keys]
+        positive = [f for f in folders if is_keyword_folder(f.name, keyword)]
         if not positive:
             shown = folders[:FOUND_FOLDERS_SHOWN]
             found = ", ".join(printable(f.name) for f in shown) or "no folders"

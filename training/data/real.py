@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from kws.audio import audio_files, read_audio
+from kws.audio import audio_files, is_keyword_folder, read_audio
 from kws.errors import TrainingError
 from kws.frontend import compute_features
 from kws.frontend.config import SAMPLE_RATE_HZ
@@ -169,11 +169,10 @@ def _load_speech_commands(root: Path, keyword: str, seed: int, real: RealAudio) 
     word_dirs = [d for d in sorted(root.iterdir()) if d.is_dir() and not d.name.startswith("_")]
     if not word_dirs:
         raise TrainingError(f"{root} has no word folders (Speech Commands layout)")
-    target = keyword.lower().replace(" ", "_")
     positives: list[Path] = []
     negatives: list[Path] = []
     for word_dir in word_dirs:
-        positive = word_dir.name.lower() in (target, target.replace("_", ""))
+        positive = is_keyword_folder(word_dir.name, keyword)
         (positives if positive else negatives).extend(_audio_files(word_dir))
     if len(negatives) > MAX_SPEECH_COMMANDS_NEGATIVES:
         # A seeded sample across all words: taking the first files would take only "backward".
