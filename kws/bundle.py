@@ -20,7 +20,7 @@ from kws.cascade import Thresholds, threshold_problem
 from kws.errors import BundleError
 from kws.frontend import FrontendConfig
 from kws.frontend.config import HOP_S
-from kws.model import SCORE_ACTIVATIONS
+from kws.model import score_activation
 from kws.untrusted import (
     MAX_MODEL_BYTES,
     escape_unprintable,
@@ -340,10 +340,7 @@ def _check_model(bundle_dir: Path, role: str, model: Any) -> None:
             raise BundleError(f"model {role!r}: {kind} must be a non-empty list")
         for entry in model[kind]:
             _check_tensor_entry(role, kind, entry)
-    if model.get("score_activation", "none") not in SCORE_ACTIVATIONS:
-        raise BundleError(
-            f"model {role!r}: score_activation must be one of {', '.join(SCORE_ACTIVATIONS)}"
-        )
+    score_activation(model, f"model {role!r}")
     states = model["states"]
     if not isinstance(states, list) or not all(
         isinstance(pair, list) and len(pair) == 2 and all(isinstance(n, str) for n in pair)

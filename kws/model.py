@@ -38,6 +38,21 @@ _DTYPES = {"int8": np.int8, "uint8": np.uint8}
 SCORE_ACTIVATIONS = ("none", "sigmoid")
 
 
+def score_activation(spec: dict[str, Any], label: str) -> str:
+    """The manifest entry's ``score_activation`` ("none" when absent), checked: the one check,
+    for manifests (``kws.bundle``) and for models built from any spec.
+
+    Raises:
+        BundleError: naming ``label`` (a model's role or file) and the values allowed.
+    """
+    activation = spec.get("score_activation", "none")
+    if activation not in SCORE_ACTIVATIONS:
+        raise BundleError(
+            f"{label}: score_activation {activation!r} is not one of {', '.join(SCORE_ACTIVATIONS)}"
+        )
+    return str(activation)
+
+
 def feature_lut(
     feature_scale: float, scale: float, zero_point: int, dtype: str
 ) -> npt.NDArray[Any]:
@@ -141,12 +156,7 @@ class TfliteModel:
         self._score_index = score["index"]
         self._score_scale = score["scale"]
         self._score_zero_point = score["zero_point"]
-        activation = spec.get("score_activation", "none")
-        if activation not in SCORE_ACTIVATIONS:
-            raise BundleError(
-                f"{spec.get('file')}: score_activation {activation!r} is not one of "
-                f"{', '.join(SCORE_ACTIVATIONS)}"
-            )
+        activation = score_activation(spec, str(spec.get("file")))
         self._score_is_logit = activation == "sigmoid"
         self._states: list[tuple[int, int, float, float, int, int, Any]] = []
         for in_name, out_name in spec.get("states", []):
