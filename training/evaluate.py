@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import partial
-from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -417,17 +417,17 @@ def choose_thresholds(
     return replace(base, wake=WAKE_GRID[position], detect=detect), steps
 
 
-def write_det(path_stem: Path, curves: dict[str, list[dict[str, float]]], target_fa: float) -> None:
-    """DET curves as CSV (one row per model and threshold) and PNG (FRR vs FA/h)."""
-    path_stem.parent.mkdir(parents=True, exist_ok=True)
-    with open(path_stem.with_suffix(".csv"), "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["model", "threshold", "frr", "fa_per_hour"])
-        for name, rows in curves.items():
-            for row in rows:
-                writer.writerow(
-                    [name, row["threshold"], f"{row['frr']:.5f}", f"{row['fa_per_hour']:.4f}"]
-                )
+def det_files(curves: dict[str, list[dict[str, float]]], target_fa: float) -> dict[str, bytes]:
+    """DET curves as a bundle's ``det.csv`` (one row per model and threshold) and ``det.png``
+    (FRR vs FA/h), made in memory."""
+    table = io.StringIO(newline="")
+    writer = csv.writer(table)
+    writer.writerow(["model", "threshold", "frr", "fa_per_hour"])
+    for name, rows in curves.items():
+        for row in rows:
+            writer.writerow(
+                [name, row["threshold"], f"{row['frr']:.5f}", f"{row['fa_per_hour']:.4f}"]
+            )
     import matplotlib
 
     matplotlib.use("Agg")
@@ -454,8 +454,10 @@ def write_det(path_stem: Path, curves: dict[str, list[dict[str, float]]], target
     axis.grid(alpha=0.3)
     axis.legend()
     figure.tight_layout()
-    figure.savefig(path_stem.with_suffix(".png"), dpi=110)
+    image = io.BytesIO()
+    figure.savefig(image, format="png", dpi=110)
     plt.close(figure)
+    return {"det.csv": table.getvalue().encode(), "det.png": image.getvalue()}
 
 
 def summarize(scores: Scores, target_fa: float) -> dict[str, Any]:

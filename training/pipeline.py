@@ -651,9 +651,7 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
         evaluation["real_speech"] = _real_speech_figures(
             options.real_speech_dir, keyword, contents, entries, thresholds
         )
-    curve_dir = options.cache_dir / "det"
-    evaluate.write_det(
-        curve_dir / keyword.replace(" ", "_"),
+    curves = evaluate.det_files(
         {name: s.det() for name, s in test_scores.items() if name.endswith("qat")}
         | {"cascade": cascade_curve}
         | ({"microWakeWord": peer.pop("_scores").det()} if "_scores" in peer else {}),
@@ -687,10 +685,7 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
         },
     }
     files = {"tiny.tflite": contents[("tiny", "qat")], "full.tflite": contents[("full", "qat")]}
-    for suffix in (".csv", ".png"):
-        files[f"det{suffix}"] = (
-            (curve_dir / keyword.replace(" ", "_")).with_suffix(suffix).read_bytes()
-        )
+    files |= curves
     advance()
     return _write_or_keep(options, manifest, files)
 
