@@ -16,11 +16,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from kws.cascade import Thresholds, threshold_problem
 from kws.errors import BundleError
 from kws.frontend import FrontendConfig
 from kws.frontend.config import HOP_S
 from kws.model import score_activation
+from kws.thresholds import Thresholds, threshold_problem
 from kws.untrusted import (
     MAX_MODEL_BYTES,
     escape_unprintable,

@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from kws.bundle import load_manifest, read_model
-from kws.cascade import Cascade, Thresholds
+from kws.cascade import Cascade
 from kws.errors import BundleError
 from kws.frontend import FEATURE_SCALE
 from kws.model import TfliteModel
 from kws.mww import load_microwakeword
+from kws.thresholds import Thresholds
 
 
 def load_cascade(

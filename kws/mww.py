@@ -12,11 +12,12 @@ import reprlib
 from pathlib import Path
 from typing import Any
 
-from kws.cascade import Cascade, Thresholds, threshold_problem
+from kws.cascade import Cascade
 from kws.errors import BundleError
 from kws.frontend import FEATURE_SCALE
 from kws.metrics import REFRACTORY_S
 from kws.model import TfliteModel, tensor_summary
+from kws.thresholds import Thresholds, threshold_problem
 from kws.untrusted import (
     MAX_MODEL_BYTES,
     escape_unprintable,

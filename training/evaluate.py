@@ -22,8 +22,9 @@ import numpy as np
 import numpy.typing as npt
 
 from kws import metrics
-from kws.cascade import Cascade, Detector, Thresholds
+from kws.cascade import Cascade, Detector
 from kws.model import TfliteModel
+from kws.thresholds import Thresholds
 from training.data import ClipSet
 from training.fit import window_at
 

@@ -21,10 +21,11 @@ import numpy as np
 
 from kws import metrics
 from kws.bundle import check_bundle_destination, check_writable_folder, write_bundle
-from kws.cascade import Cascade, Detector, Thresholds
+from kws.cascade import Cascade, Detector
 from kws.errors import BundleError, TrainingError
 from kws.frontend import FEATURE_SCALE, FrontendConfig
 from kws.model import TfliteModel
+from kws.thresholds import Thresholds
 from training import evaluate
 from training.data import DataRecipe, Dataset, Split, build_dataset, kokoro, neural
 from training.data.clips import NEGATIVE_CLIPS_ARE

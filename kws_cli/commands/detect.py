@@ -63,11 +63,11 @@ def _print_detection(path: Path, detection: Detection, as_json: bool) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from kws.audio import iter_audio_chunks
-    from kws.cascade import check_threshold
     from kws.defaults import resolve_bundle
     from kws.errors import AudioError
     from kws.loading import load_cascade
     from kws.stdin_audio import stdin_chunks
+    from kws.thresholds import check_threshold
 
     if args.threshold is not None:
         check_threshold("detect", args.threshold, "--threshold")

@@ -196,9 +196,9 @@ def evaluate_folder(cascade: Any, layout: Layout) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from kws.cascade import check_threshold
     from kws.defaults import resolve_bundle
     from kws.loading import load_cascade
+    from kws.thresholds import check_threshold
 
     if args.threshold is not None:
         check_threshold("detect", args.threshold, "--threshold")

@@ -120,11 +120,11 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.live import Live
 
-    from kws.cascade import check_threshold
     from kws.defaults import resolve_bundle
     from kws.errors import DeviceError
     from kws.loading import load_cascade
     from kws.microphone import MicrophoneSource, list_input_devices
+    from kws.thresholds import check_threshold
 
     if args.threshold is not None:
         check_threshold("detect", args.threshold, "--threshold")

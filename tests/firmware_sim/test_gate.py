@@ -21,8 +21,9 @@ from firmware_sim.gate import (
 )
 from firmware_sim.microphone import load_microphone, with_microphone
 from firmware_sim.profile import Profile, load_profile
-from kws.cascade import Cascade, Thresholds
+from kws.cascade import Cascade
 from kws.errors import KwsError
+from kws.thresholds import Thresholds
 from kws_cli.main import main
 
 ONSET = 16_000 + 5 * 16 + 3  # 3 samples into the 6th 1 ms block of the 101st hop

@@ -15,7 +15,8 @@ import pytest
 
 from firmware_sim.profile import load_profile
 from firmware_sim.simulator import MAX_SERIES_POINTS, full_always_on, simulate
-from kws.cascade import Cascade, Thresholds
+from kws.cascade import Cascade
+from kws.thresholds import Thresholds
 
 
 class Scripted:

@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kws.cascade import Cascade, Thresholds
+from kws.cascade import Cascade
 from kws.errors import ThresholdError
 from kws.loading import load_cascade
+from kws.thresholds import Thresholds
 
 
 class ScriptedModel:

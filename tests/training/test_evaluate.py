@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kws.cascade import Thresholds
+from kws.thresholds import Thresholds
 from training.data import ClipSet
 from training.evaluate import (
     WAKE_GRID,
