@@ -27,6 +27,7 @@ from firmware_sim.energy import EnergyReport, ModelCost, Workload, energy
 from firmware_sim.profile import Profile
 from kws.cascade import Cascade
 from kws.frontend.config import HOP_S
+from kws.manifest import ModelSpec
 from kws.tflite_ops import read_graph
 
 RUNTIME_FLASH_BYTES = 65536  # estimate: TFLM interpreter + kernels + frontend tables, -Os build
@@ -35,13 +36,20 @@ RESPONSE_DECIMALS = 4  # response times are counted to 0.1 us (reported to 1 us)
 MAX_SERIES_POINTS = 2048  # the current series keeps 2048-4095 steps (1 s each, up to 68 min)
 
 
-def model_cost(cascade_model: Any, spec: dict[str, Any]) -> ModelCost:
-    """MACs from the manifest; operators counted in the model's own flatbuffer (its main
-    subgraph, ``kws.tflite_ops``): what TFLM would run, without the host's delegate nodes. A
-    stand-in model with no flatbuffer (a test's) has no operators to charge."""
+def model_cost(cascade_model: Any, spec: ModelSpec | None) -> ModelCost:
+    """MACs from the bundle's model spec (none recorded, or no bundle: 0); operators counted in
+    the model's own flatbuffer (its main subgraph, ``kws.tflite_ops``): what TFLM would run,
+    without the host's delegate nodes. A stand-in model with no flatbuffer (a test's) has no
+    operators to charge."""
     content = getattr(cascade_model, "model_content", None)
     layers = len(read_graph(content).operators) if content is not None else 0
-    return ModelCost(macs=int(spec.get("macs_per_inference", 0)), layers=layers)
+    macs = spec.macs_per_inference if spec is not None else None
+    return ModelCost(macs=macs or 0, layers=layers)
+
+
+def _spec(cascade: Cascade, role: str) -> ModelSpec | None:
+    """The bundle's spec of the model ``role``; None for a cascade without a bundle."""
+    return cascade.bundle.models.get(role) if cascade.bundle is not None else None
 
 
 @dataclass
@@ -101,10 +109,9 @@ class _MeanSeries:
 
 def memory_check(cascade: Cascade, profile: Profile) -> dict[str, Any]:
     """Flash (models + runtime) and RAM (arenas, frontend state, ring buffer, audio buffers)."""
-    manifest = getattr(cascade, "manifest", {})
-    models = manifest.get("models", {})
-    model_bytes = sum(int(m.get("bytes", 0)) for m in models.values())
-    arenas = sum(int(m.get("arena_bytes", 0)) for m in models.values())
+    specs = cascade.bundle.models.values() if cascade.bundle is not None else ()
+    model_bytes = sum(spec.bytes or 0 for spec in specs)
+    arenas = sum(spec.arena_bytes or 0 for spec in specs)
     ring_bytes = cascade.buffer_frames * 40 * 2  # uint16 frames
     audio_bytes = 2 * 480 * 2  # double-buffered 30 ms of int16 audio
     flash = model_bytes + RUNTIME_FLASH_BYTES
@@ -130,15 +137,12 @@ class Simulation:
     never the frames or per-hop lists: memory stays constant however long the run."""
 
     def __init__(self, cascade: Cascade, profile: Profile) -> None:
-        manifest = getattr(cascade, "manifest", {"models": {}})
         self.cascade = cascade
         self.profile = profile
         self.tiny_cost = (
-            model_cost(cascade.tiny, manifest["models"].get("tiny", {}))
-            if cascade.tiny
-            else ModelCost(0, 0)
+            model_cost(cascade.tiny, _spec(cascade, "tiny")) if cascade.tiny else ModelCost(0, 0)
         )
-        self.full_cost = model_cost(cascade.full, manifest["models"].get("full", {}))
+        self.full_cost = model_cost(cascade.full, _spec(cascade, "full"))
         mcu = profile.mcu
         self._clock_hz = mcu.clock_mhz * 1e6
         self._hop_cycles_budget = self._clock_hz * HOP_S
@@ -262,8 +266,7 @@ def simulate(
 
 def full_always_on(cascade: Cascade, profile: Profile, duration_s: float) -> EnergyReport:
     """The baseline: the full model every stride, no tiny model."""
-    manifest = getattr(cascade, "manifest", {"models": {}})
-    full_cost = model_cost(cascade.full, manifest["models"].get("full", {}))
+    full_cost = model_cost(cascade.full, _spec(cascade, "full"))
     hops = int(round(duration_s / HOP_S))
     workload = Workload(
         duration_s, hops, 0, hops // cascade.full.stride_frames, ModelCost(0, 0), full_cost

@@ -1,6 +1,7 @@
 """Model bundles: a folder with ``manifest.json``, ``tiny.tflite``, ``full.tflite`` and ``CARD.md``.
 
-A bundle is data. Loading it reads JSON and bytes and checks them; it never executes code.
+A bundle is data. Loading it (``read_bundle``) reads JSON and bytes and checks them; it never
+executes code. The manifest's types and their one validation are ``kws.manifest``'s.
 Writing is atomic: everything goes to a temporary sibling folder, which replaces the old bundle
 only with a final rename, so an interrupted write leaves the previous bundle intact.
 """
@@ -17,41 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from kws.errors import BundleError
-from kws.frontend import FrontendConfig
-from kws.frontend.config import HOP_S
-from kws.model import score_activation
-from kws.thresholds import Thresholds, threshold_problem
-from kws.untrusted import (
-    MAX_MODEL_BYTES,
-    escape_unprintable,
-    inside_folder,
-    read_capped,
-    read_json,
-)
+from kws.manifest import SCHEMA_VERSION, Bundle, ModelSpec
+from kws.untrusted import MAX_MODEL_BYTES, inside_folder, read_capped, read_json
 
-SCHEMA_VERSION = 1
-MODEL_ROLES = ("tiny", "full")
-REQUIRED_MODEL_KEYS = (
-    "file",
-    "sha256",
-    "streaming",
-    "stride_frames",
-    "window_frames",
-    "inputs",
-    "outputs",
-    "states",
-)
 # Every name a bundle folder may hold (what ``write_bundle`` and training put there).
 BUNDLE_FILE_NAMES = frozenset(
     {"manifest.json", "CARD.md", "tiny.tflite", "full.tflite", "det.csv", "det.png", "report.json"}
-)
-REQUIRED_THRESHOLD_KEYS = (
-    "wake",
-    "detect",
-    "smoothing_frames",
-    "wake_window_s",
-    "preroll_s",
-    "refractory_s",
 )
 
 
@@ -192,8 +164,9 @@ def _write_synced(path: Path, payload: bytes) -> None:
         os.fsync(handle.fileno())
 
 
-def load_manifest(path: str | Path) -> dict[str, Any]:
-    """Read and verify a bundle's manifest; return it with ``_dir`` set to the bundle folder.
+def read_bundle(path: str | Path) -> Bundle:
+    """Read and verify the bundle in the folder ``path``: its manifest checked
+    (``Bundle.from_dict``) and every model file inside the folder, matching its checksum.
 
     Raises:
         BundleError: missing folder or file, invalid JSON, wrong schema version, a path outside
@@ -205,81 +178,23 @@ def load_manifest(path: str | Path) -> dict[str, Any]:
     manifest_path = bundle_dir / "manifest.json"
     if not manifest_path.is_file():
         raise BundleError(f"{bundle_dir} has no manifest.json")
-    manifest = read_json(manifest_path)
-    if not isinstance(manifest, dict):
-        raise BundleError(f"{manifest_path} must hold a JSON object")
-    version = manifest.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise BundleError(
-            f"{manifest_path} has schema version {version!r}; this kws reads version "
-            f"{SCHEMA_VERSION}"
-        )
-    _check_frontend(manifest, manifest_path)
-    models = manifest.get("models")
-    if not isinstance(models, dict) or not models:
-        raise BundleError(f"{manifest_path} lists no models")
-    for role, model in models.items():
-        _check_model(bundle_dir, role, model)
-    thresholds = manifest.get("thresholds")
-    if not isinstance(thresholds, dict):
-        raise BundleError(f"{manifest_path} has no thresholds")
-    for key in REQUIRED_THRESHOLD_KEYS:
-        if key not in thresholds:
-            raise BundleError(f"{manifest_path}: thresholds.{key} is missing")
-    for key, value in thresholds.items():
-        problem = threshold_problem(key, value) if key in Thresholds.__dataclass_fields__ else None
-        if problem is not None:
-            raise BundleError(f"{manifest_path}: thresholds.{key} {problem}")
-    if "tiny" in models and round(thresholds["wake_window_s"] / HOP_S) < 1:  # as Cascade counts
-        raise BundleError(
-            f"{manifest_path}: thresholds.wake_window_s must be at least {HOP_S:g} s in a bundle "
-            f"with a tiny model, got {thresholds['wake_window_s']} (the full model would never run)"
-        )
-    scale = manifest.get("feature_scale", 0.0390625)
-    if not _is_number(scale) or scale <= 0:
-        raise BundleError(f"{manifest_path}: feature_scale must be a positive number")
-    keyword = manifest.get("keyword")
-    if not isinstance(keyword, str) or not keyword.strip():
-        raise BundleError(f"{manifest_path} names no keyword")
-    if escape_unprintable(keyword) != keyword:  # it is printed to terminals
-        raise BundleError(
-            f"{manifest_path}: keyword {reprlib.repr(keyword)} holds control characters; a "
-            "keyword is printable text"
-        )
-    manifest["_dir"] = str(bundle_dir.resolve())
-    return manifest
+    bundle = Bundle.from_dict(read_json(manifest_path), str(manifest_path), bundle_dir.resolve())
+    for role, spec in bundle.models.items():
+        read_model(bundle_dir, role, spec)
+    return bundle
 
 
-def _check_frontend(manifest: dict[str, Any], manifest_path: Path) -> None:
-    if not isinstance(manifest.get("frontend"), dict):
-        raise BundleError(f"{manifest_path} has no frontend configuration")
-    try:
-        recorded = FrontendConfig.from_dict(manifest["frontend"])
-    except Exception as error:  # noqa: BLE001 - any bad field is the bundle's fault
-        raise BundleError(f"{manifest_path}: frontend configuration is invalid: {error}") from error
-    if manifest.get("frontend_hash") != recorded.hash():
-        raise BundleError(
-            f"{manifest_path}: frontend_hash does not match its frontend configuration"
-        )
-    if recorded.hash() != FrontendConfig().hash():
-        raise BundleError(
-            f"{manifest_path}: trained for a different frontend configuration than this "
-            "runtime's; retrain the bundle"
-        )
-
-
-def model_path(bundle_dir: Path, role: str, model: dict[str, Any]) -> Path:
+def model_path(bundle_dir: Path, role: str, spec: ModelSpec) -> Path:
     """The model file's path, refusing names that leave the bundle folder."""
-    name = model.get("file")
-    if not isinstance(name, str) or not name:
-        raise BundleError(f"model {role!r} names no file")
-    candidate = inside_folder(bundle_dir, name)
+    candidate = inside_folder(bundle_dir, spec.file)
     if candidate is None:
-        raise BundleError(f"model {role!r} file {reprlib.repr(name)} is outside the bundle folder")
+        raise BundleError(
+            f"model {role!r} file {reprlib.repr(spec.file)} is outside the bundle folder"
+        )
     return candidate
 
 
-def read_model(bundle_dir: Path, role: str, model: dict[str, Any]) -> bytes:
+def read_model(bundle_dir: Path, role: str, spec: ModelSpec) -> bytes:
     """The model file's bytes, read once and checked against the manifest's ``sha256``: load
     these, not a second read of the file, which may have changed since.
 
@@ -287,67 +202,13 @@ def read_model(bundle_dir: Path, role: str, model: dict[str, Any]) -> bytes:
         BundleError: the file is outside the folder, missing, not a regular file, larger than
             ``MAX_MODEL_BYTES``, or does not match its checksum.
     """
-    path = model_path(bundle_dir, role, model)
+    path = model_path(bundle_dir, role, spec)
     if not path.exists():
         raise BundleError(f"model {role!r} file {path.name} is missing from {bundle_dir}")
     payload = read_capped(path, MAX_MODEL_BYTES)
-    if sha256_bytes(payload) != model.get("sha256"):
+    if sha256_bytes(payload) != spec.sha256:
         raise BundleError(f"model {role!r} file {path.name} does not match its sha256 checksum")
     return payload
-
-
-def _is_int(value: Any, minimum: int = 0) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
-
-
-def _check_tensor_entry(role: str, kind: str, entry: Any) -> None:
-    where = f"model {role!r} {kind}"
-    if not isinstance(entry, dict):
-        raise BundleError(f"{where} entries must be objects")
-    if not isinstance(entry.get("name"), str):
-        raise BundleError(f"{where} entry has no name")
-    name = entry["name"]
-    if not _is_int(entry.get("index")):
-        raise BundleError(f"{where} {name!r}: index must be a non-negative integer")
-    shape = entry.get("shape")
-    if not isinstance(shape, list) or not shape or not all(_is_int(d, 1) for d in shape):
-        raise BundleError(f"{where} {name!r}: shape must be a list of positive integers")
-    if entry.get("dtype") not in ("int8", "uint8"):
-        raise BundleError(f"{where} {name!r}: dtype must be int8 or uint8")
-    if not _is_number(entry.get("scale")) or entry["scale"] <= 0:
-        raise BundleError(f"{where} {name!r}: scale must be a positive number")
-    if not _is_int(entry.get("zero_point"), -255):
-        raise BundleError(f"{where} {name!r}: zero_point must be an integer")
-
-
-def _check_model(bundle_dir: Path, role: str, model: Any) -> None:
-    if not isinstance(model, dict):
-        raise BundleError(f"model {role!r} entry must be an object")
-    for key in REQUIRED_MODEL_KEYS:
-        if key not in model:
-            raise BundleError(f"model {role!r} is missing key {key!r}")
-    if not isinstance(model["streaming"], bool):
-        raise BundleError(f"model {role!r}: streaming must be true or false")
-    for key in ("stride_frames", "window_frames"):
-        if not _is_int(model[key], 1) or model[key] > 10_000:
-            raise BundleError(f"model {role!r}: {key} must be a positive integer")
-    for kind in ("inputs", "outputs"):
-        if not isinstance(model[kind], list) or not model[kind]:
-            raise BundleError(f"model {role!r}: {kind} must be a non-empty list")
-        for entry in model[kind]:
-            _check_tensor_entry(role, kind, entry)
-    score_activation(model, f"model {role!r}")
-    states = model["states"]
-    if not isinstance(states, list) or not all(
-        isinstance(pair, list) and len(pair) == 2 and all(isinstance(n, str) for n in pair)
-        for pair in states
-    ):
-        raise BundleError(f"model {role!r}: states must be a list of [input, output] names")
-    read_model(bundle_dir, role, model)
 
 
 def _percent(value: Any, missing: str = "?") -> str:

@@ -17,7 +17,7 @@ stride: the baseline the cascade is measured against.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -28,6 +28,9 @@ from kws.frontend.config import HOP_S
 from kws.frontend.streaming import validate_pcm
 from kws.metrics import deaf_hops
 from kws.thresholds import Thresholds
+
+if TYPE_CHECKING:
+    from kws.manifest import Bundle
 
 FRAME_END_OFFSET_S = 0.02  # a frame's 30 ms window ends 20 ms after its 10 ms hop starts
 # Audio is taken in pieces of at most this many frames: the frontend writes a piece's frames
@@ -106,6 +109,10 @@ class _State:
 class Cascade:
     """Feature frames or PCM in, detections out. See the module docstring.
 
+    ``bundle`` is the ``kws.manifest.Bundle`` the cascade was loaded from (``load_cascade``),
+    for what needs its recorded figures (``firmware_sim``: model sizes, MACs, arenas); None for
+    a cascade built from models directly (a microWakeWord config, a test's).
+
     Raises:
         ThresholdError: a tiny model with a wake window under one hop (it would wake nothing).
     """
@@ -117,8 +124,10 @@ class Cascade:
         thresholds: Thresholds,
         tiny: Detector | None = None,
         full_only: bool = False,
+        bundle: Bundle | None = None,
     ) -> None:
         self.keyword = keyword
+        self.bundle = bundle
         self.tiny = tiny
         self.full = full
         self.thresholds = thresholds

@@ -5,13 +5,14 @@ and the cascade together, so none of them imports another's loader (no import cy
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from kws.bundle import load_manifest, read_model
+from kws.bundle import read_bundle, read_model
 from kws.cascade import Cascade
 from kws.errors import BundleError
-from kws.frontend import FEATURE_SCALE
+from kws.manifest import ModelSpec
 from kws.model import TfliteModel
 from kws.mww import load_microwakeword
 from kws.thresholds import Thresholds
@@ -20,7 +21,8 @@ from kws.thresholds import Thresholds
 def load_cascade(
     path: str | Path, full_only: bool = False, reference_kernels: bool = False, **overrides: Any
 ) -> Cascade:
-    """Load a bundle folder (``manifest.json``) or a microWakeWord ``.json`` config as a Cascade.
+    """Load a bundle folder (``manifest.json``) or a microWakeWord ``.json`` config as a Cascade;
+    a bundle's cascade carries it as ``cascade.bundle``.
 
     ``overrides`` replace manifest thresholds (``detect=0.9``, ``wake=0.3``, ...); None keeps
     the manifest's.
@@ -32,33 +34,33 @@ def load_cascade(
     source = Path(path)
     if source.suffix == ".json" and source.is_file():
         return load_microwakeword(source, reference_kernels=reference_kernels, **overrides)
-    manifest = load_manifest(source)
-    bundle_dir = Path(manifest["_dir"])
-    scale = float(manifest.get("feature_scale", FEATURE_SCALE))
-    models = manifest["models"]
-    if "full" not in models:
+    bundle = read_bundle(source)
+    if "full" not in bundle.models:
         raise BundleError(f"{source}: manifest has no 'full' model")
-    full = TfliteModel(
-        read_model(bundle_dir, "full", models["full"]), models["full"], scale, reference_kernels
+
+    def model(role: str) -> TfliteModel:
+        spec = bundle.models[role]
+        payload = read_model(source, role, spec)
+        return TfliteModel(payload, spec.to_dict(), bundle.feature_scale, reference_kernels)
+
+    full = model("full")
+    tiny = model("tiny") if "tiny" in bundle.models else None
+    thresholds = Thresholds.from_manifest(asdict(bundle.thresholds), **overrides)
+    return Cascade(
+        bundle.keyword,
+        full,
+        thresholds,
+        tiny=tiny,
+        full_only=full_only,
+        bundle=bundle,
     )
-    tiny = None
-    if "tiny" in models:
-        tiny = TfliteModel(
-            read_model(bundle_dir, "tiny", models["tiny"]), models["tiny"], scale, reference_kernels
-        )
-    thresholds = Thresholds.from_manifest(manifest["thresholds"], **overrides)
-    cascade = Cascade(manifest["keyword"], full, thresholds, tiny=tiny, full_only=full_only)
-    cascade.manifest = manifest  # type: ignore[attr-defined]
-    return cascade
 
 
-def load_model(bundle_dir: Path, spec: dict[str, Any], feature_scale: float) -> TfliteModel:
-    """The model ``spec`` (a manifest entry) names in ``bundle_dir``, built from the bytes
-    checked against its ``sha256``.
+def load_model(bundle_dir: Path, spec: ModelSpec, feature_scale: float) -> TfliteModel:
+    """The model ``spec`` (a bundle's) names in ``bundle_dir``, built from the bytes checked
+    against its ``sha256``.
 
     Raises:
         BundleError: see ``kws.bundle.read_model``, and a model the spec does not describe.
     """
-    return TfliteModel(
-        read_model(Path(bundle_dir), str(spec.get("file")), spec), spec, feature_scale
-    )
+    return TfliteModel(read_model(Path(bundle_dir), spec.file, spec), spec.to_dict(), feature_scale)

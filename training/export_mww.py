@@ -32,6 +32,9 @@ from typing import Any
 
 import numpy as np
 
+from kws.errors import BundleError
+from kws.manifest import Bundle
+
 MWW_INPUT_SCALE = 0.10196078568696976  # microWakeWord's feature quantization (26 / 255)
 MWW_INPUT_ZERO_POINT = -128
 OUTPUT_SCALE = 1.0 / 256.0
@@ -222,18 +225,24 @@ def streaming_full_model(full_model: bytes, detect_threshold: float) -> bytes:
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
 
 
-def microwakeword_files(manifest: dict[str, Any], full_model: bytes) -> dict[str, bytes]:
-    """``{<name>.json, <name>.tflite}`` for the bundle ``manifest`` (loaded, ``_dir`` set)."""
+def microwakeword_files(bundle: Bundle, full_model: bytes) -> dict[str, bytes]:
+    """``{<name>.json, <name>.tflite}`` for ``bundle``, whose full model is ``full_model``.
+
+    Raises:
+        BundleError: the full model records no ``arena_bytes``.
+    """
     from kws.export_c import c_identifier
 
-    name = c_identifier(str(manifest["keyword"]))
-    thresholds = manifest["thresholds"]
-    tflite = streaming_full_model(full_model, float(thresholds["detect"]))
-    full = manifest["models"]["full"]
-    window_bytes = int(np.prod(full["inputs"][0]["shape"]))
+    full = bundle.models["full"]
+    if full.arena_bytes is None:
+        raise BundleError("the full model records no arena_bytes, which microWakeWord needs")
+    name = c_identifier(bundle.keyword)
+    thresholds = bundle.thresholds
+    tflite = streaming_full_model(full_model, float(thresholds.detect))
+    window_bytes = int(np.prod(full.inputs[0].shape))
     config = {
         "type": "micro",
-        "wake_word": str(manifest["keyword"]).title(),
+        "wake_word": bundle.keyword.title(),
         "author": "kws (kws export --format microwakeword)",
         "website": "",
         "model": f"{name}.tflite",
@@ -242,9 +251,9 @@ def microwakeword_files(manifest: dict[str, Any], full_model: bytes) -> dict[str
         "micro": {
             "probability_cutoff": PROBABILITY_CUTOFF,
             "feature_step_size": 10,
-            "sliding_window_size": int(thresholds.get("detect_smoothing", 1)),
+            "sliding_window_size": thresholds.detect_smoothing,
             # the full model's arena, its window twice (variable and the copy read) and slack
-            "tensor_arena_size": int(full["arena_bytes"]) + 2 * window_bytes + 4096,
+            "tensor_arena_size": full.arena_bytes + 2 * window_bytes + 4096,
             "minimum_esphome_version": MIN_ESPHOME_VERSION,
         },
     }
@@ -259,7 +268,9 @@ def write_microwakeword(bundle_dir: Path, out_dir: Path) -> list[Path]:
     from kws import bundle
     from kws.export_c import check_destination, write_files
 
-    manifest = bundle.load_manifest(bundle_dir)
+    loaded = bundle.read_bundle(bundle_dir)
     check_destination(out_dir)
-    full = bundle.read_model(Path(manifest["_dir"]), "full", manifest["models"]["full"])
-    return write_files(out_dir, microwakeword_files(manifest, full))
+    if "full" not in loaded.models:
+        raise BundleError(f"{bundle_dir}: manifest has no 'full' model")
+    full = bundle.read_model(bundle_dir, "full", loaded.models["full"])
+    return write_files(out_dir, microwakeword_files(loaded, full))

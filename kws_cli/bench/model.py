@@ -17,10 +17,13 @@ import argparse
 import platform
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kws.errors import KwsError
 from kws_cli.bench.op_profile import DEFAULT_KERNELS, DEFAULT_ROUNDS, KERNELS
+
+if TYPE_CHECKING:
+    from kws.manifest import ModelSpec
 
 DEFAULT_PROFILE = "smartwatch_300mah"
 ROLES = ("tiny", "full")
@@ -72,7 +75,7 @@ def _device(cycles: float, profile: Any) -> dict[str, float]:
 
 
 def profile_model(
-    payload: bytes, spec: dict[str, Any], profile: Any, kernels: str, rounds: int
+    payload: bytes, spec: ModelSpec, profile: Any, kernels: str, rounds: int
 ) -> dict[str, Any]:
     """The profile of one model: its operators, its invoke overhead and its totals (the
     ``models.<role>`` object of ``--json``; ``checks`` is filled by ``profile_bundle``)."""
@@ -109,7 +112,7 @@ def profile_model(
     }
     device_cycles = sum(op["device_cycles"] for op in operators) + invoke["device_cycles"]
     return {
-        "file": spec.get("file"),
+        "file": spec.file,
         "operators": operators,
         "invoke": invoke,
         "totals": {
@@ -126,18 +129,19 @@ def profile_model(
 
 
 def _checks(
-    entry: dict[str, Any], payload: bytes, spec: dict[str, Any], scale: float, profile: Any
+    entry: dict[str, Any], payload: bytes, spec: ModelSpec, scale: float, profile: Any
 ) -> None:
     """Compare the totals with the manifest's MACs and with the cycles per inference the
     simulator charges for the model as ``kws battery`` loads it (``load_cascade``'s default)."""
     from firmware_sim.simulator import model_cost
     from kws.model import TfliteModel
 
-    simulator = model_cost(TfliteModel(payload, spec, scale), spec)
+    simulator = model_cost(TfliteModel(payload, spec.to_dict(), scale), spec)
     totals = entry["totals"]
+    manifest_macs = spec.macs_per_inference or 0
     entry["checks"] = {
-        "manifest_macs": int(spec.get("macs_per_inference", 0)),
-        "macs_agree": totals["macs"] == int(spec.get("macs_per_inference", 0)),
+        "manifest_macs": manifest_macs,
+        "macs_agree": totals["macs"] == manifest_macs,
         "simulator_layers": simulator.layers,
         "simulator_cycles": simulator.cycles(profile),
         "cycles_agree": abs(totals["device_cycles"] - simulator.cycles(profile)) < 0.5,
@@ -157,23 +161,21 @@ def profile_bundle(
         KwsError: bad ``kernels`` or ``rounds``.
     """
     from firmware_sim.profile import load_profile
-    from kws.bundle import load_manifest, read_model
-    from kws.frontend.config import FEATURE_SCALE
+    from kws.bundle import read_bundle, read_model
     from kws_cli.bench.frontend import machine_name
 
     if rounds < 1:
         raise KwsError("--rounds must be at least 1")
     profile = load_profile(profile_name)
-    manifest = load_manifest(bundle_dir)
-    scale = float(manifest.get("feature_scale", FEATURE_SCALE))
+    bundle = read_bundle(bundle_dir)
     models: dict[str, Any] = {}
     for role in ROLES:
-        spec = manifest["models"].get(role)
+        spec = bundle.models.get(role)
         if spec is None:
             continue
         payload = read_model(bundle_dir, role, spec)
         entry = profile_model(payload, spec, profile, kernels, rounds)
-        _checks(entry, payload, spec, scale, profile)
+        _checks(entry, payload, spec, bundle.feature_scale, profile)
         models[role] = entry
     mcu = profile.mcu
     return {

@@ -176,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
     from firmware_sim.microphone import load_microphone, with_microphone
     from firmware_sim.profile import load_profile
     from firmware_sim.scenarios import get_scenario
-    from kws.bundle import load_manifest
+    from kws.bundle import read_bundle
     from kws.defaults import resolve_bundle
     from kws_cli.commands import battery_output
 
@@ -187,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
     if args.microphone:
         profile = with_microphone(profile, load_microphone(args.microphone))
     model_dir = resolve_bundle(args.model)
-    keyword = str(load_manifest(model_dir)["keyword"])
+    keyword = read_bundle(model_dir).keyword
     minutes = DEFAULT_STRETCH_MINUTES if args.minutes is None else args.minutes
     gate = stretches.device_gate(profile)
     settings = discharge.settings_for(gate)

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from kws.defaults import KnownBundle, default_bundle_dir, known_bundles, user_models_dir
+
+if TYPE_CHECKING:
+    from kws.manifest import Bundle
 
 
 def register(subparsers: Any) -> None:
@@ -22,24 +26,24 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(run=run)
 
 
-def _model_bytes(manifest: dict[str, Any], role: str) -> int | None:
-    size = manifest.get("models", {}).get(role, {}).get("bytes")
-    return size if isinstance(size, int) else None
+def _model_bytes(bundle: Bundle, role: str) -> int | None:
+    spec = bundle.models.get(role)
+    return spec.bytes if spec is not None else None
 
 
-def _figures(manifest: dict[str, Any]) -> dict[str, Any]:
-    """The headline figures of a manifest's evaluation: the cascade at its shipped thresholds
+def _figures(bundle: Bundle) -> dict[str, Any]:
+    """The headline figures of a bundle's evaluation: the cascade at its shipped thresholds
     on the synthetic test split, and on real people if it was measured there."""
-    evaluation = manifest.get("evaluation")
-    if not isinstance(evaluation, dict):
+    evaluation = bundle.evaluation
+    if evaluation is None:
         return {}
     figures: dict[str, Any] = {}
     cascade = evaluation.get("cascade_at_shipped_thresholds")
-    if isinstance(cascade, dict):
+    if isinstance(cascade, Mapping):
         figures["test_frr"] = cascade.get("frr")
         figures["test_fa_per_hour"] = cascade.get("fa_per_hour")
     real_speech = evaluation.get("real_speech")
-    if isinstance(real_speech, dict) and real_speech.get("frr_clean") is not None:
+    if isinstance(real_speech, Mapping) and real_speech.get("frr_clean") is not None:
         figures["real_speech_frr_clean"] = real_speech.get("frr_clean")
     return figures
 
@@ -47,21 +51,21 @@ def _figures(manifest: dict[str, Any]) -> dict[str, Any]:
 def describe(bundle: KnownBundle) -> dict[str, Any]:
     """One known bundle as a JSON-ready row; a bundle that does not load says why in
     ``error`` instead of stopping the listing."""
-    from kws.bundle import load_manifest
+    from kws.bundle import read_bundle
     from kws.errors import BundleError
 
     row: dict[str, Any] = {"name": bundle.name, "source": bundle.source, "path": str(bundle.path)}
     try:
-        manifest = load_manifest(bundle.path)
+        loaded = read_bundle(bundle.path)
     except BundleError as error:
         return {**row, "error": str(error)}
-    thresholds = manifest["thresholds"]
+    thresholds = loaded.thresholds
     return {
         **row,
-        "keyword": manifest["keyword"],
-        "bytes": {role: _model_bytes(manifest, role) for role in ("tiny", "full")},
-        "thresholds": {"wake": thresholds.get("wake"), "detect": thresholds.get("detect")},
-        **_figures(manifest),
+        "keyword": loaded.keyword,
+        "bytes": {role: _model_bytes(loaded, role) for role in ("tiny", "full")},
+        "thresholds": {"wake": thresholds.wake, "detect": thresholds.detect},
+        **_figures(loaded),
     }
 
 

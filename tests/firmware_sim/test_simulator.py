@@ -16,7 +16,10 @@ import pytest
 from firmware_sim.profile import load_profile
 from firmware_sim.simulator import MAX_SERIES_POINTS, full_always_on, simulate
 from kws.cascade import Cascade
+from kws.manifest import Bundle
 from kws.thresholds import Thresholds
+
+RANDOM_MANIFEST = Path(__file__).parents[1] / "fixtures" / "random_bundle" / "manifest.json"
 
 
 class Scripted:
@@ -38,14 +41,13 @@ def cascade_with(full_macs: int, tiny_fires_every: int) -> Cascade:
     )
     tiny = Scripted(3, 3, lambda n: 1.0 if n % tiny_fires_every == 0 else 0.0)
     full = Scripted(3, 100, lambda n: 1.0)
-    cascade = Cascade("word", full, thresholds, tiny=tiny)
-    cascade.manifest = {
-        "models": {
-            "tiny": {"macs_per_inference": 5000, "bytes": 15000, "arena_bytes": 7000},  # type: ignore[attr-defined]
-            "full": {"macs_per_inference": full_macs, "bytes": 30000, "arena_bytes": 20000},
-        }
+    base = Bundle.from_dict(json.loads(RANDOM_MANIFEST.read_text()))
+    figures = {"tiny": (5000, 15000, 7000), "full": (full_macs, 30000, 20000)}
+    models = {
+        role: replace(base.models[role], macs_per_inference=macs, bytes=size, arena_bytes=arena)
+        for role, (macs, size, arena) in figures.items()
     }
-    return cascade
+    return Cascade("word", full, thresholds, tiny=tiny, bundle=replace(base, models=models))
 
 
 FRAMES = [np.zeros((1000, 40), np.uint16)]  # 10 s

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kws.bundle import load_manifest, write_bundle
+from kws.bundle import read_bundle, write_bundle
 from kws.errors import BundleError
 
 
@@ -26,9 +26,9 @@ def _edit_manifest(bundle: Path, change) -> None:  # type: ignore[no-untyped-def
 
 
 def test_round_trip_records_checksums_and_card(random_bundle: Path) -> None:
-    manifest = load_manifest(random_bundle)
-    assert manifest["models"]["tiny"]["bytes"] == (random_bundle / "tiny.tflite").stat().st_size
-    assert len(manifest["models"]["full"]["sha256"]) == 64
+    bundle = read_bundle(random_bundle)
+    assert bundle.models["tiny"].bytes == (random_bundle / "tiny.tflite").stat().st_size
+    assert len(bundle.models["full"].sha256) == 64
     card = (random_bundle / "CARD.md").read_text()
     assert "test word" in card and "| tiny" in card
 
@@ -39,7 +39,7 @@ def test_checksum_mismatch_is_refused(random_bundle: Path, tmp_path: Path) -> No
     payload[-1] ^= 0xFF
     (bundle / "tiny.tflite").write_bytes(bytes(payload))
     with pytest.raises(BundleError, match="sha256"):
-        load_manifest(bundle)
+        read_bundle(bundle)
 
 
 @pytest.mark.parametrize(
@@ -69,19 +69,19 @@ def test_bad_manifest_is_refused_with_reason(
     bundle = _copy(random_bundle, tmp_path)
     _edit_manifest(bundle, change)
     with pytest.raises(BundleError, match=message):
-        load_manifest(bundle)
+        read_bundle(bundle)
 
 
 def test_missing_files_are_refused(tmp_path: Path, random_bundle: Path) -> None:
     with pytest.raises(BundleError, match="no bundle folder"):
-        load_manifest(tmp_path / "nothing")
+        read_bundle(tmp_path / "nothing")
     bundle = _copy(random_bundle, tmp_path)
     (bundle / "full.tflite").unlink()
     with pytest.raises(BundleError, match="missing"):
-        load_manifest(bundle)
+        read_bundle(bundle)
     (bundle / "manifest.json").write_text("{not json")
     with pytest.raises(BundleError, match="not valid JSON"):
-        load_manifest(bundle)
+        read_bundle(bundle)
 
 
 def test_a_deep_or_huge_manifest_is_refused(random_bundle: Path, tmp_path: Path) -> None:
@@ -90,11 +90,11 @@ def test_a_deep_or_huge_manifest_is_refused(random_bundle: Path, tmp_path: Path)
     bundle = _copy(random_bundle, tmp_path)
     (bundle / "manifest.json").write_text("[" * 100_000 + "]" * 100_000)
     with pytest.raises(BundleError, match="nested too deeply"):
-        load_manifest(bundle)
+        read_bundle(bundle)
     manifest = (random_bundle / "manifest.json").read_text()
     (bundle / "manifest.json").write_text(manifest + " " * MAX_JSON_BYTES)
     with pytest.raises(BundleError, match="larger than"):
-        load_manifest(bundle)
+        read_bundle(bundle)
 
 
 def test_an_oversized_or_special_model_file_is_refused(random_bundle: Path, tmp_path: Path) -> None:
@@ -105,11 +105,11 @@ def test_an_oversized_or_special_model_file_is_refused(random_bundle: Path, tmp_
     with open(bundle / "tiny.tflite", "wb") as handle:
         handle.truncate(MAX_MODEL_BYTES + 1)  # sparse: no disk used
     with pytest.raises(BundleError, match="larger than"):
-        load_manifest(bundle)
+        read_bundle(bundle)
     (bundle / "tiny.tflite").unlink()
     os.mkfifo(bundle / "tiny.tflite")
     with pytest.raises(BundleError, match="not a regular file"):
-        load_manifest(bundle)
+        read_bundle(bundle)
 
 
 def test_the_model_loaded_is_the_model_verified(
@@ -153,8 +153,7 @@ def test_interrupted_write_keeps_previous_bundle(
 ) -> None:
     bundle = _copy(random_bundle, tmp_path)
     before = {p.name: p.read_bytes() for p in bundle.iterdir()}
-    manifest = load_manifest(bundle)
-    manifest.pop("_dir")
+    manifest = read_bundle(bundle).to_dict()
     files = {"tiny.tflite": b"new tiny", "full.tflite": b"new full"}
     real_replace = os.replace
 
@@ -183,8 +182,7 @@ def _user_folder(tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
 def test_a_folder_that_is_not_a_bundle_is_never_replaced(
     random_bundle: Path, tmp_path: Path
 ) -> None:
-    manifest = load_manifest(random_bundle)
-    manifest.pop("_dir")
+    manifest = read_bundle(random_bundle).to_dict()
     files = {name: (random_bundle / name).read_bytes() for name in ("tiny.tflite", "full.tflite")}
     folder, before = _user_folder(tmp_path)
     with pytest.raises(BundleError, match="not a kws bundle.*thesis.txt"):
@@ -205,15 +203,14 @@ def test_a_folder_that_is_not_a_bundle_is_never_replaced(
     # an empty folder and an earlier bundle are replaced
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert load_manifest(write_bundle(empty, manifest, files))["keyword"] == manifest["keyword"]
+    assert read_bundle(write_bundle(empty, manifest, files)).keyword == manifest["keyword"]
     bundle = _copy(random_bundle, tmp_path)
-    assert load_manifest(write_bundle(bundle, manifest, files))["keyword"] == manifest["keyword"]
+    assert read_bundle(write_bundle(bundle, manifest, files)).keyword == manifest["keyword"]
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
 def test_a_new_bundle_folder_follows_the_umask(random_bundle: Path, tmp_path: Path) -> None:
-    manifest = load_manifest(random_bundle)
-    manifest.pop("_dir")
+    manifest = read_bundle(random_bundle).to_dict()
     files = {name: (random_bundle / name).read_bytes() for name in ("tiny.tflite", "full.tflite")}
     previous = os.umask(0o022)
     try:

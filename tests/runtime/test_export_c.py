@@ -65,11 +65,9 @@ def test_io_positions_follow_the_subgraph_order(exported: list[Path]) -> None:
     header = (exported[0].parent / "hey_jarvis_tiny_model.h").read_text()
     position = int(re.search(r"TINY_INPUT_FEATURES (\d+)", header).group(1))  # type: ignore[union-attr]
     cascade = load_cascade(BUNDLE)
-    assert cascade.tiny is not None
+    assert cascade.tiny is not None and cascade.bundle is not None
     features_index = next(
-        entry["index"]
-        for entry in cascade.manifest["models"]["tiny"]["inputs"]  # type: ignore[attr-defined]
-        if entry["name"] == "features"
+        entry.index for entry in cascade.bundle.models["tiny"].inputs if entry.name == "features"
     )
     assert inputs[position] == features_index
     assert len(outputs) == 4  # three states and the score

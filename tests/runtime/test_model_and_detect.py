@@ -5,28 +5,30 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from kws.bundle import load_manifest
+from kws.bundle import read_bundle
 from kws.errors import BundleError
 from kws.loading import load_cascade, load_model
+from kws.manifest import ModelSpec
 from kws.model import TfliteModel
 
 
 def test_streaming_model_carries_state(random_bundle: Path) -> None:
-    manifest = load_manifest(random_bundle)
-    spec = manifest["models"]["tiny"]
-    model = load_model(random_bundle, spec, manifest["feature_scale"])
+    bundle = read_bundle(random_bundle)
+    spec = bundle.models["tiny"]
+    model = load_model(random_bundle, spec, bundle.feature_scale)
     frames = np.random.default_rng(0).integers(0, 700, (3, 40)).astype(np.uint16)
     first = [model.step(frames) for _ in range(30)]
     model.reset()
     again = [model.step(frames) for _ in range(30)]
     assert first == again  # reset really restores the initial state
     assert all(0.0 <= s <= 1.0 for s in first)
-    assert spec["states"] and all(out == f"next_{inp}" for inp, out in spec["states"])
+    assert spec.states and all(out == f"next_{inp}" for inp, out in spec.states)
 
 
 def test_load_model_loads_only_a_model_matching_its_checksum(
@@ -36,21 +38,21 @@ def test_load_model_loads_only_a_model_matching_its_checksum(
 
     bundle = tmp_path / "bundle"
     shutil.copytree(random_bundle, bundle)
-    manifest = load_manifest(bundle)
+    loaded = read_bundle(bundle)
     payload = bytearray((bundle / "tiny.tflite").read_bytes())
     payload[-1] ^= 0xFF
     (bundle / "tiny.tflite").write_bytes(bytes(payload))
     with pytest.raises(BundleError, match="sha256"):
-        load_model(bundle, manifest["models"]["tiny"], manifest["feature_scale"])
+        load_model(bundle, loaded.models["tiny"], loaded.feature_scale)
 
 
 def test_logit_output_goes_through_the_sigmoid(random_bundle: Path) -> None:
-    manifest = load_manifest(random_bundle)
-    spec = manifest["models"]["full"]
-    assert spec["score_activation"] == "sigmoid"
-    raw_spec = {**spec, "score_activation": "none"}
-    as_probability = load_model(random_bundle, spec, manifest["feature_scale"])
-    as_logit = load_model(random_bundle, raw_spec, manifest["feature_scale"])
+    bundle = read_bundle(random_bundle)
+    spec = bundle.models["full"]
+    assert spec.score_activation == "sigmoid"
+    raw_spec = replace(spec, score_activation="none")
+    as_probability = load_model(random_bundle, spec, bundle.feature_scale)
+    as_logit = load_model(random_bundle, raw_spec, bundle.feature_scale)
     rng = np.random.default_rng(1)
     for _ in range(5):
         frames = rng.integers(0, 900, (150, 40)).astype(np.uint16)
@@ -59,18 +61,19 @@ def test_logit_output_goes_through_the_sigmoid(random_bundle: Path) -> None:
 
 
 def test_unknown_score_activation_is_refused(random_bundle: Path) -> None:
-    manifest = load_manifest(random_bundle)
-    spec = {**manifest["models"]["full"], "score_activation": "softmax"}
+    spec = {**read_bundle(random_bundle).models["full"].to_dict(), "score_activation": "softmax"}
     with pytest.raises(BundleError, match="score_activation"):
-        load_model(random_bundle, spec, manifest["feature_scale"])
+        TfliteModel((random_bundle / "full.tflite").read_bytes(), spec, 0.04)
+    with pytest.raises(BundleError, match="score_activation"):
+        ModelSpec.from_dict("full", spec)
 
 
 def test_manifest_shape_mismatch_is_refused(random_bundle: Path) -> None:
-    manifest = load_manifest(random_bundle)
-    spec = json.loads(json.dumps(manifest["models"]["full"]))
+    bundle = read_bundle(random_bundle)
+    spec = bundle.models["full"].to_dict()
     spec["inputs"][0]["shape"] = [1, 99, 1, 40]
     with pytest.raises(BundleError, match="shape"):
-        load_model(random_bundle, spec, manifest["feature_scale"])
+        load_model(random_bundle, ModelSpec.from_dict("full", spec), bundle.feature_scale)
 
 
 @pytest.mark.parametrize("zero_point", [128, -129, 10**20])
@@ -78,18 +81,18 @@ def test_zero_point_outside_the_tensor_type_is_refused(
     zero_point: int, random_bundle: Path
 ) -> None:
     """An OverflowError from numpy escaped as a traceback (found by the manifest fuzz test)."""
-    manifest = load_manifest(random_bundle)
-    spec = json.loads(json.dumps(manifest["models"]["tiny"]))
+    bundle = read_bundle(random_bundle)
+    spec = bundle.models["tiny"].to_dict()
     state_input = next(t for t in spec["inputs"] if t["name"] != "features")
     state_input["zero_point"] = zero_point
     with pytest.raises(BundleError, match="manifest does not describe this model"):
-        load_model(random_bundle, spec, manifest["feature_scale"])
+        load_model(random_bundle, ModelSpec.from_dict("tiny", spec), bundle.feature_scale)
 
 
 def test_not_a_model_is_refused(random_bundle: Path) -> None:
-    manifest = load_manifest(random_bundle)
+    spec = read_bundle(random_bundle).models["full"].to_dict()
     with pytest.raises(BundleError, match="not a loadable"):
-        TfliteModel(b"definitely not a flatbuffer", manifest["models"]["full"], 0.04)
+        TfliteModel(b"definitely not a flatbuffer", spec, 0.04)
 
 
 def test_detect_json_contract(random_bundle: Path, noise_wav: Path) -> None:

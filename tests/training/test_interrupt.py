@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from kws.bundle import load_manifest
+from kws.bundle import read_bundle
 from kws.errors import TrainingError
 from training.data import DataRecipe
 from training.data.cache import save_cache
@@ -62,7 +62,7 @@ def test_interrupted_training_keeps_previous_bundle(
     assert process.returncode == 130, stderr.decode()[-2000:]
     assert "Traceback" not in stderr.decode()
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
-    load_manifest(out)
+    read_bundle(out)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".word.")]
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from kws.bundle import load_manifest
+from kws.bundle import read_bundle
 from kws.errors import BundleError
 from kws.model import TfliteModel
 
@@ -49,6 +49,6 @@ def test_float_model_is_refused(random_bundle: Path) -> None:
     from training.models import FullSpec, build_full
 
     content = tf.lite.TFLiteConverter.from_keras_model(build_full(FullSpec())).convert()
-    manifest = load_manifest(random_bundle)
+    bundle = read_bundle(random_bundle)
     with pytest.raises(BundleError, match="int8"):
-        TfliteModel(content, manifest["models"]["full"], manifest["feature_scale"])
+        TfliteModel(content, bundle.models["full"].to_dict(), bundle.feature_scale)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kws.bundle import load_manifest
+from kws.bundle import read_bundle
 from kws.errors import TrainingError
 from kws.loading import load_cascade
 
@@ -66,7 +66,7 @@ def _phrase_folders(root: Path) -> None:
 
 @pytest.mark.slow
 def test_quick_training_measures_the_bundle_on_the_real_speech_folder(quick_bundle: Path) -> None:
-    manifest = load_manifest(quick_bundle)
+    manifest = read_bundle(quick_bundle).to_dict()
     figures = manifest["evaluation"]["real_speech"]
     assert figures["folders"] == {"good morning": 1, "hey nova": 2}
     assert figures["frr_clean"] in (0.0, 0.5, 1.0) and figures["frr_noisy"] in (0.0, 0.5, 1.0)
@@ -89,7 +89,7 @@ def test_quick_training_prints_its_result_on_stdout_and_no_tensorflow_lines(
 
 @pytest.mark.slow
 def test_quick_training_writes_a_valid_int8_bundle(quick_bundle: Path) -> None:
-    manifest = load_manifest(quick_bundle)
+    manifest = read_bundle(quick_bundle).to_dict()
     tiny, full = manifest["models"]["tiny"], manifest["models"]["full"]
     assert tiny["bytes"] <= 20 * 1024 and full["bytes"] <= 100 * 1024
     assert tiny["streaming"] and tiny["states"] and not full["streaming"]
@@ -255,8 +255,7 @@ def test_a_bundle_that_cannot_be_written_at_the_end_is_kept_in_the_cache(
     from kws.errors import BundleError
     from training import pipeline
 
-    manifest = load_manifest(random_bundle)
-    manifest.pop("_dir")
+    manifest = read_bundle(random_bundle).to_dict()
     files = {name: (random_bundle / name).read_bytes() for name in ("tiny.tflite", "full.tflite")}
     out = tmp_path / "mounted" / "word"
     real_write = kws.bundle.write_bundle
@@ -272,7 +271,7 @@ def test_a_bundle_that_cannot_be_written_at_the_end_is_kept_in_the_cache(
         pipeline._write_or_keep(options, manifest, files)
     (kept,) = (tmp_path / "cache" / "unsaved_bundles").iterdir()
     assert kept.name.startswith("word-")
-    assert load_manifest(kept)["models"]["full"]["sha256"] == manifest["models"]["full"]["sha256"]
+    assert read_bundle(kept).models["full"].sha256 == manifest["models"]["full"]["sha256"]
 
 
 def test_a_missing_real_speech_folder_is_refused_before_any_work(tmp_path: Path) -> None:

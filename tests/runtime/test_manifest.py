@@ -1,0 +1,115 @@
+"""The manifest as types: the shipped manifests round-trip exactly, what is not typed is kept,
+and a cascade carries the bundle it was loaded from."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import FrozenInstanceError, replace
+from pathlib import Path
+
+import pytest
+
+from kws.bundle import read_bundle
+from kws.errors import BundleError
+from kws.loading import load_cascade
+from kws.manifest import Bundle, ModelSpec
+from kws.thresholds import Thresholds
+
+MANIFESTS = sorted((Path(__file__).parents[2] / "kws" / "models").glob("*/manifest.json"))
+RANDOM = Path(__file__).parents[1] / "fixtures" / "random_bundle" / "manifest.json"
+
+
+@pytest.mark.parametrize("path", [*MANIFESTS, RANDOM], ids=lambda p: p.parent.name)
+def test_to_dict_gives_back_the_manifest_file_byte_for_byte(path: Path) -> None:
+    text = path.read_text()
+    manifest = json.loads(text)
+    assert Bundle.from_dict(manifest).to_dict() == manifest
+    assert json.dumps(Bundle.from_dict(manifest).to_dict(), indent=2) + "\n" == text
+
+
+def test_the_shipped_manifests_are_typed(random_bundle: Path) -> None:
+    assert len(MANIFESTS) == 2
+    for path in MANIFESTS:
+        bundle = read_bundle(path.parent)
+        assert bundle.folder == path.parent.resolve()
+        assert isinstance(bundle.thresholds, Thresholds) and bundle.thresholds.detect_smoothing == 3
+        tiny = bundle.models["tiny"]
+        assert tiny.streaming and tiny.states and tiny.score_activation == "sigmoid"
+        assert tiny.inputs[0].name == "features" and tiny.inputs[0].dtype == "int8"
+        assert tiny.bytes == (path.parent / tiny.file).stat().st_size
+        assert tiny.arena_bytes and tiny.macs_per_inference
+        assert bundle.evaluation is not None and "qat_vs_ptq" in bundle.evaluation
+    # the random fixture has no detect_smoothing, evaluation or training: they stay absent
+    bundle = read_bundle(random_bundle)
+    assert bundle.thresholds.detect_smoothing == 1
+    assert bundle.evaluation is None and bundle.training is None
+
+
+def test_a_bundle_is_read_only(random_bundle: Path) -> None:
+    bundle = read_bundle(MANIFESTS[0].parent)
+    with pytest.raises(FrozenInstanceError):
+        bundle.keyword = "other"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        bundle.models["tiny"] = bundle.models["full"]  # type: ignore[index]
+    assert bundle.evaluation is not None
+    with pytest.raises(TypeError):
+        bundle.evaluation["test_split"]["positives"] = 0  # type: ignore[index]
+
+
+def test_keys_this_runtime_does_not_type_are_kept() -> None:
+    manifest = json.loads(RANDOM.read_text())
+    manifest["report"] = {"licences": ["espeak-ng: GPL-3.0"]}
+    manifest["models"]["full"]["ops"] = ["CONV_2D", "FULLY_CONNECTED"]
+    manifest["models"]["full"]["inputs"][0]["note"] = "frames"
+    bundle = Bundle.from_dict(manifest)
+    assert bundle.extra["report"]["licences"] == ("espeak-ng: GPL-3.0",)
+    assert bundle.models["full"].extra["ops"] == ("CONV_2D", "FULLY_CONNECTED")
+    assert bundle.to_dict() == manifest
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda m: m["thresholds"].update(detect_sensitivity=0.5), "not a threshold this kws"),
+        (lambda m: m["models"]["tiny"].update(arena_bytes=-1), "arena_bytes must be a non-neg"),
+        (lambda m: m["models"]["tiny"].update(macs_per_inference="many"), "macs_per_inference"),
+        (lambda m: m["models"]["tiny"].update(architecture=3), "architecture must be text"),
+        (lambda m: m["models"]["tiny"].update(sha256=None), "sha256 must be text"),
+        (lambda m: m.update(evaluation=[1, 2]), "evaluation must be an object"),
+        (lambda m: m.update(schema_version=2), "schema version 2; this kws reads version 1"),
+        (lambda m: m.pop("keyword"), "names no keyword"),
+    ],
+)
+def test_what_the_types_cannot_hold_is_refused(change, message) -> None:  # type: ignore[no-untyped-def]
+    manifest = json.loads(RANDOM.read_text())
+    change(manifest)
+    with pytest.raises(BundleError, match=message):
+        Bundle.from_dict(manifest)
+
+
+def test_a_cascade_carries_its_bundle(random_bundle: Path, tmp_path: Path) -> None:
+    cascade = load_cascade(random_bundle, detect=0.7)
+    assert cascade.bundle == read_bundle(random_bundle)
+    assert cascade.bundle is not None and cascade.bundle.thresholds.detect == 0.9  # as shipped
+    assert cascade.thresholds.detect == 0.7  # the override is the cascade's, not the bundle's
+    assert cascade.full.stride_frames == cascade.bundle.models["full"].stride_frames
+
+
+def test_model_checks_need_the_folder(random_bundle: Path, tmp_path: Path) -> None:
+    """``from_dict`` checks content; a model file's place and checksum are ``read_bundle``'s."""
+    bundle = tmp_path / "b"
+    shutil.copytree(random_bundle, bundle)
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest["models"]["full"]["sha256"] = "0" * 64
+    assert Bundle.from_dict(manifest).models["full"].sha256 == "0" * 64
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="model 'full' file full.tflite does not match"):
+        read_bundle(bundle)
+
+
+def test_model_spec_round_trips_through_replace() -> None:
+    spec = Bundle.from_dict(json.loads(RANDOM.read_text())).models["tiny"]
+    changed = replace(spec, arena_bytes=None)
+    assert "arena_bytes" not in changed.to_dict()
+    assert ModelSpec.from_dict("tiny", changed.to_dict()) == changed
