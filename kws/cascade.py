@@ -31,6 +31,7 @@ from kws.thresholds import Thresholds
 
 if TYPE_CHECKING:
     from kws.manifest import Bundle
+    from kws.noise_floor import NoiseFloor
 
 FRAME_END_OFFSET_S = 0.02  # a frame's 30 ms window ends 20 ms after its 10 ms hop starts
 # Audio is taken in pieces of at most this many frames: the frontend writes a piece's frames
@@ -125,9 +126,11 @@ class Cascade:
         tiny: Detector | None = None,
         full_only: bool = False,
         bundle: Bundle | None = None,
+        noise_floor: NoiseFloor | None = None,
     ) -> None:
         self.keyword = keyword
         self.bundle = bundle
+        self.noise_floor = noise_floor
         self.tiny = tiny
         self.full = full
         self.thresholds = thresholds
@@ -175,6 +178,8 @@ class Cascade:
         self._held_samples = 0  # audio held in ``_held``, not yet framed
         self._held_hops = 0  # hops of the held audio, already counted
         self.frontend.reset()
+        if self.noise_floor is not None:
+            self.noise_floor.reset()
         self.full.reset()
         if self.tiny is not None:
             self.tiny.reset()
@@ -189,6 +194,8 @@ class Cascade:
 
         Raises ``AudioError`` unless ``pcm`` is a 1-D int16 array."""
         samples = validate_pcm(pcm)
+        if self.noise_floor is not None:
+            samples = self.noise_floor.add(samples)
         held = self._held_samples
         total = held + samples.shape[0]
         if total <= _PIECE_SAMPLES:

@@ -15,25 +15,34 @@ from kws.errors import BundleError
 from kws.manifest import ModelSpec
 from kws.model import TfliteModel
 from kws.mww import load_microwakeword
+from kws.noise_floor import NoiseFloor
 from kws.thresholds import Thresholds
 
 
 def load_cascade(
-    path: str | Path, full_only: bool = False, reference_kernels: bool = False, **overrides: Any
+    path: str | Path,
+    full_only: bool = False,
+    reference_kernels: bool = False,
+    noise_floor_dbfs: float | None = None,
+    **overrides: Any,
 ) -> Cascade:
     """Load a bundle folder (``manifest.json``) or a microWakeWord ``.json`` config as a Cascade;
     a bundle's cascade carries it as ``cascade.bundle``.
 
     ``overrides`` replace manifest thresholds (``detect=0.9``, ``wake=0.3``, ...); None keeps
-    the manifest's.
+    the manifest's. ``noise_floor_dbfs``: a ``kws.noise_floor.NoiseFloor`` at that level under
+    the audio (None: none).
 
     Raises:
         BundleError: the bundle is missing, corrupt or does not match this runtime.
-        ThresholdError: an override is out of range or of the wrong type.
+        ThresholdError: an override or the noise floor is out of range or of the wrong type.
     """
     source = Path(path)
+    floor = None if noise_floor_dbfs is None else NoiseFloor(noise_floor_dbfs)
     if source.suffix == ".json" and source.is_file():
-        return load_microwakeword(source, reference_kernels=reference_kernels, **overrides)
+        cascade = load_microwakeword(source, reference_kernels=reference_kernels, **overrides)
+        cascade.noise_floor = floor
+        return cascade
     bundle = read_bundle(source)
     if "full" not in bundle.models:
         raise BundleError(f"{source}: manifest has no 'full' model")
@@ -53,6 +62,7 @@ def load_cascade(
         tiny=tiny,
         full_only=full_only,
         bundle=bundle,
+        noise_floor=floor,
     )
 
 

@@ -78,6 +78,15 @@ def register(subparsers: Any) -> None:
         help="keyword-free synthetic stream for false accepts per hour (default 60; 0 skips)",
     )
     parser.add_argument("--seed", type=int, default=0, help="noise and stream (default 0)")
+    parser.add_argument(
+        "--noise-floor",
+        type=float,
+        action="append",
+        default=[],
+        metavar="DBFS",
+        help="also each kws bundle with this noise floor under all it hears (repeatable; "
+        "kws.noise_floor)",
+    )
     parser.add_argument("--json", action="store_true")
     parser.set_defaults(run_target=run)
 
@@ -133,23 +142,24 @@ class _OpenWakeWord:
         return times
 
 
-def _kws_detectors(models: list[Path]) -> list[Detector]:
+def _kws_detectors(models: list[Path], noise_floors: list[float]) -> list[Detector]:
+    """Each bundle as it is, then with each noise floor."""
     from kws.loading import load_cascade
 
     detectors = []
     for path in models:
-        cascade = load_cascade(path)  # fails here, once, for a broken bundle
-        thresholds = cascade.thresholds
-        point = (
-            f"wake {thresholds.wake:g} / detect {thresholds.detect:g}"
-            if cascade.tiny is not None
-            else f"cutoff {thresholds.detect:g}"
-        )
-        detectors.append(
-            Detector(
-                f"kws {path.name}", cascade.keyword, point, functools.partial(load_cascade, path)
+        for floor in [None, *noise_floors]:
+            # fails here, once, for a broken bundle or a floor out of range
+            cascade = load_cascade(path, noise_floor_dbfs=floor)
+            thresholds = cascade.thresholds
+            point = (
+                f"wake {thresholds.wake:g} / detect {thresholds.detect:g}"
+                if cascade.tiny is not None
+                else f"cutoff {thresholds.detect:g}"
             )
-        )
+            name = f"kws {path.name}" + ("" if floor is None else f" + floor {floor:g} dBFS")
+            build = functools.partial(load_cascade, path, noise_floor_dbfs=floor)
+            detectors.append(Detector(name, cascade.keyword, point, build))
     return detectors
 
 
@@ -204,14 +214,16 @@ def measure(
     snr_db: float = 10.0,
     stream_minutes: float = 60.0,
     seed: int = 0,
+    noise_floors: tuple[float, ...] = (),
 ) -> dict[str, Any]:
-    """Every detector on every folder of ``data_dir`` and on the keyword-free stream.
+    """Every detector on every folder of ``data_dir`` and on the keyword-free stream; each kws
+    bundle also with each of ``noise_floors`` (dBFS) under all it hears.
 
     Raises:
         KwsError: no folder of audio, or a model that cannot be loaded.
     """
     folders = phrase_folders(data_dir)
-    detectors = _kws_detectors(models) + _peer_detectors(set(folders))
+    detectors = _kws_detectors(models, list(noise_floors)) + _peer_detectors(set(folders))
     started = time.monotonic()
     recordings, unreadable = read_folders(folders)
     clean, noisy = heard_sets(recordings, {d.keyword for d in detectors}, snr_db, seed)
@@ -243,6 +255,7 @@ def measure(
         "lead_in_s": LEAD_IN_S,
         "stream_hours": round(stream_hours, 3),
         "seed": seed,
+        "noise_floors_dbfs": list(noise_floors),
         "rows": rows,
         "seconds": round(time.monotonic() - started, 1),
         "machine": f"{machine_name()}, Python {platform.python_version()}",
@@ -265,7 +278,14 @@ def run(args: argparse.Namespace) -> int:
             f"the real-speech bench needs {error.name}: pip install 'kws[synth]'"
         ) from error
     models = [resolve_bundle(m) for m in args.model] if args.model else shipped_bundle_dirs()
-    figures = measure(args.data_dir, models, args.snr_db, args.stream_minutes, args.seed)
+    figures = measure(
+        args.data_dir,
+        models,
+        args.snr_db,
+        args.stream_minutes,
+        args.seed,
+        tuple(args.noise_floor),
+    )
     if args.json:
         print(json.dumps(figures))
         return 0

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kws.paths import printable
+from kws_cli.commands.options import add_noise_floor
 
 if TYPE_CHECKING:
     from kws.cascade import Detection
@@ -43,6 +44,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--no-cascade", action="store_true", help="run the full model on every step"
     )
+    add_noise_floor(parser)
     parser.add_argument("--json", action="store_true", help="one JSON object per detection")
     parser.add_argument("--stats", action="store_true", help="print the cascade counters per file")
     parser.set_defaults(run=run)
@@ -78,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
         full_only=args.no_cascade,
         detect=args.threshold,
         wake=args.wake_threshold,
+        noise_floor_dbfs=args.noise_floor,
     )
     failures = 0
     for path in args.files:

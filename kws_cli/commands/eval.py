@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from kws.paths import printable
+from kws_cli.commands.options import add_noise_floor
 
 POSITIVE_FOLDER_NAMES = ("positives", "positive")
 NEGATIVE_FOLDER_NAMES = ("negatives", "negative")
@@ -44,6 +45,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--threshold", type=float, help="detect threshold, 0-1 (overrides the bundle's)"
     )
+    add_noise_floor(parser)
     parser.add_argument("--no-cascade", action="store_true", help="full model on every step")
     parser.add_argument("--json", action="store_true")
     parser.set_defaults(run=run)
@@ -203,7 +205,10 @@ def run(args: argparse.Namespace) -> int:
     if args.threshold is not None:
         check_threshold("detect", args.threshold, "--threshold")
     cascade = load_cascade(
-        resolve_bundle(args.model), full_only=args.no_cascade, detect=args.threshold
+        resolve_bundle(args.model),
+        full_only=args.no_cascade,
+        detect=args.threshold,
+        noise_floor_dbfs=args.noise_floor,
     )
     layout = read_layout(args.data_dir, cascade.keyword)
     data_dir = printable(args.data_dir)

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from kws_cli.commands.options import add_noise_floor
+
 MAX_SILENT_READS = 5  # consecutive 1 s timeouts before the device counts as gone
 
 
@@ -24,6 +26,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--threshold", type=float, help="detect threshold, 0-1 (overrides the bundle's)"
     )
+    add_noise_floor(parser)
     parser.set_defaults(run=run)
 
 
@@ -136,7 +139,9 @@ def run(args: argparse.Namespace) -> int:
         for index, name, channels in devices:
             console.print(f"{index:3d}  {name}  ({channels} in)")
         return 0
-    cascade = load_cascade(resolve_bundle(args.model), detect=args.threshold)
+    cascade = load_cascade(
+        resolve_bundle(args.model), detect=args.threshold, noise_floor_dbfs=args.noise_floor
+    )
     if not list_input_devices():
         raise DeviceError("no audio input device found (is a microphone connected?)")
     started = time.monotonic()

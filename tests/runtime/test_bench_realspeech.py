@@ -83,7 +83,8 @@ def test_a_missing_folder_is_one_line_and_exit_2(tmp_path: Path) -> None:
 def test_json_output_has_a_row_per_detector(phrase_dir: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "kws", "bench", "realspeech", str(phrase_dir)]
-        + ["--model", str(default_bundle_dir()), "--stream-minutes", "0", "--json"],
+        + ["--model", str(default_bundle_dir()), "--stream-minutes", "0", "--json"]
+        + ["--noise-floor", "-60"],
         capture_output=True,
         text=True,
         timeout=600,
@@ -91,4 +92,10 @@ def test_json_output_has_a_row_per_detector(phrase_dir: Path) -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     figures = json.loads(result.stdout)
     assert figures["stream_hours"] == 0 and figures["folders"] == {"hey jarvis": 1, "other talk": 1}
-    assert [row["detector"] for row in figures["rows"]][0] == "kws hey_jarvis"
+    assert [row["detector"] for row in figures["rows"]][:2] == [
+        "kws hey_jarvis",
+        "kws hey_jarvis + floor -60 dBFS",
+    ]
+    assert figures["noise_floors_dbfs"] == [-60.0]
+    floored = figures["rows"][1]
+    assert floored["frr_clean"] == 0.0  # make demo's recording is still found over the floor

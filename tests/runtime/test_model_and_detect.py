@@ -135,6 +135,7 @@ def test_detect_bad_inputs_exit_2_with_one_line(
         ["--model", str(random_bundle), str(not_audio)],
         ["--model", str(random_bundle), str(tmp_path)],
         ["--model", str(random_bundle), "--threshold", "7", str(noise_wav)],
+        ["--model", str(random_bundle), "--noise-floor", "5", str(noise_wav)],
     ):
         result = subprocess.run(
             [sys.executable, "-m", "kws", "detect", *args],

@@ -1,0 +1,69 @@
+"""The noise floor under the audio (``kws.noise_floor``, ``--noise-floor``): its level and
+spectrum, the same output in any chunking, and the cascade hearing exactly audio + floor."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kws.audio import read_audio
+from kws.defaults import resolve_bundle
+from kws.errors import ThresholdError
+from kws.loading import load_cascade
+from kws.noise_floor import PERIOD_SAMPLES, NoiseFloor, pink_period
+
+REPLAY = Path(__file__).parents[1] / "fixtures" / "replay"
+
+
+def test_the_floor_is_at_its_level_and_pink() -> None:
+    floor = NoiseFloor(-60.0).add(np.zeros(PERIOD_SAMPLES, np.int16)).astype(np.float64)
+    rms_dbfs = 20 * np.log10(np.sqrt(np.mean(floor**2)) / 32768)
+    assert abs(rms_dbfs - -60.0) < 0.1
+    power = np.abs(np.fft.rfft(pink_period())) ** 2
+    hz = np.fft.rfftfreq(PERIOD_SAMPLES, 1 / 16000)
+    octaves = [power[(hz >= low) & (hz < 2 * low)].sum() for low in (125, 500, 2000)]
+    assert max(octaves) / min(octaves) < 1.3  # pink: the same power in every octave
+
+
+def test_any_chunking_gives_the_same_audio_and_reset_starts_over() -> None:
+    pcm = np.random.default_rng(1).integers(-3000, 3000, 3 * PERIOD_SAMPLES // 2, np.int16)
+    floor = NoiseFloor(-50.0)
+    whole = floor.add(pcm)
+    floor.reset()
+    pieces, taken = [], 0
+    for size in (160, 480, 7, PERIOD_SAMPLES, 1, pcm.size):
+        pieces.append(floor.add(pcm[taken : taken + size]))
+        taken += pieces[-1].size
+    assert np.array_equal(np.concatenate(pieces), whole)
+    assert not np.array_equal(whole, pcm)
+    assert np.array_equal(NoiseFloor(-50.0).add(pcm[:1000]), whole[:1000])
+
+
+def test_loud_audio_is_clipped_not_wrapped() -> None:
+    loud = np.full(1000, 32767, np.int16)
+    assert NoiseFloor(-20.0).add(loud).min() > 0
+    assert NoiseFloor(-20.0).add(-loud - 1).max() < 0
+
+
+@pytest.mark.parametrize("level", [0.0, -10.0, -121.0, float("nan"), True, "-60"])
+def test_a_floor_out_of_range_is_refused(level: object) -> None:
+    with pytest.raises(ThresholdError, match="noise floor"):
+        NoiseFloor(level)  # type: ignore[arg-type]
+
+
+def test_the_cascade_hears_the_audio_with_the_floor_in_any_chunking() -> None:
+    pcm = read_audio(REPLAY / "hey_jarvis_in_a_sentence.flac")[0]
+    bundle = resolve_bundle("hey_jarvis")
+    floored = load_cascade(bundle, noise_floor_dbfs=-60.0)
+    results = []
+    for chunk in (pcm.size, 480, 160):
+        floored.reset()
+        found = [d for s in range(0, pcm.size, chunk) for d in floored.process(pcm[s : s + chunk])]
+        results.append(([d.to_dict() for d in found], floored.counters.as_dict()))
+    assert results[0] == results[1] == results[2]
+    by_hand = load_cascade(bundle)
+    found = by_hand.process(NoiseFloor(-60.0).add(pcm))
+    assert ([d.to_dict() for d in found], by_hand.counters.as_dict()) == results[0]
+    assert results[0][0], "the keyword is still found over a -60 dBFS floor"
