@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     import soundfile
 
 CHUNK_SECONDS = 10.0
+MAX_BLOCK_S = 60.0  # decoded at a time (the header's length is only a claim)
 SALVAGE_STEP_S = 0.1  # a block the decoder fails in is re-read in steps this long
 OGG_MAX_PAGE_BYTES = 65_307  # 27-byte header + 255 lacing values + 255 x 255 bytes of data
 OGG_END_OF_STREAM_FLAG = 0x04  # header_type bit of a stream's last page
@@ -297,8 +298,9 @@ def read_audio(path: str | Path) -> tuple[npt.NDArray[np.int16], list[str]]:
     name = printable(file_path)
     blocks: list[npt.NDArray[np.float32]] = []
     with _opened(file_path) as (handle, warnings):
-        # One block of the whole file: an intact file is decoded and resampled in one piece.
-        frames = max(1, handle.frames)
+        # Blocks of up to MAX_BLOCK_S: a header's frame count is not trusted for an allocation
+        # (a damaged FLAC stream info can claim billions); resampling is done once, after.
+        frames = max(1, min(handle.frames, int(MAX_BLOCK_S * handle.samplerate)))
         for samples, damage in _decoded_blocks(handle, name, frames, _file_tail(file_path)):
             blocks.append(samples)
             warnings += damage
