@@ -163,9 +163,7 @@ def build_dataset(recipe: DataRecipe, cache_dir: Path, progress: Any = None) -> 
             splits[split] = _build_split(recipe, plans[split], split, real, pool, progress)
             seconds[split] = round(time.monotonic() - split_started, 1)
     except BaseException:
-        # Ctrl-C or an error: drop the queued clips instead of waiting for all of them (the
-        # context manager's shutdown would), so an interrupt takes effect within a clip or two.
-        pool.shutdown(wait=False, cancel_futures=True)
+        _stop_now(pool)
         raise
     pool.shutdown()
     stats = {
@@ -189,6 +187,19 @@ def build_dataset(recipe: DataRecipe, cache_dir: Path, progress: Any = None) -> 
     dataset = Dataset(splits["train"], splits["val"], splits["test"], recipe, stats)
     save_cache(cache_path, dataset)
     return dataset
+
+
+def _stop_now(pool: ProcessPoolExecutor) -> None:
+    """Ctrl-C, a signal to this process alone, or an error: drop the queued clips and end the
+    workers now. Their current clips (8 a task, and a cold Numba compile first in a fresh
+    install: minutes on a busy machine) would otherwise hold the exit, because the interpreter
+    joins the pool before it ends. Python 3.14's ``terminate_workers`` does this; before it,
+    the executor's own processes are killed (``_processes``, read before ``shutdown`` clears
+    it)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.kill()
 
 
 def _build_split(
