@@ -221,7 +221,7 @@ def _tiny_representative(streaming: keras.Model, spec: TinySpec, dataset: Datase
     import tensorflow as tf
 
     # one graph for every step (called eagerly, each step cost about 13 ms here, 12 s a model)
-    run = tf.function(lambda inputs: streaming(inputs, training=False))
+    run = tf.function(lambda inputs: streaming(inputs, training=False), autograph=False)
     sequences = [*dataset.train.positives.features[:6], dataset.train.stream_features[:1500]]
     records = []
     for features in sequences:
