@@ -222,7 +222,7 @@ def _where_to_find(bundle: Path) -> str:
     if bundle.resolve().parent == user_dir.resolve():
         return f"kws models lists it; use it as --model {bundle.name}"
     return (
-        f"use it as --model {bundle}; moved into {user_dir}/, kws models lists it "
+        f"use it as --model {bundle}; once moved into {user_dir}/, kws models lists it "
         f"and --model {bundle.name} finds it"
     )
 
