@@ -239,6 +239,28 @@ def _real_speech_lines(keyword: str, figures: Any) -> list[str]:
     return lines
 
 
+def _floor_lines(manifest: dict[str, Any]) -> list[str]:
+    """The card's word on the bundle's noise floor, and whether its figures include it."""
+    floor = manifest.get("noise_floor_dbfs")
+    if floor is None:
+        return []
+    trained = manifest.get("training", {}).get("noise_floor_dbfs")
+    measured = (
+        "Training's clips and streams carried the same floor: the figures below were measured "
+        "through it."
+        if trained == floor
+        else "It was added after this bundle was trained: the figures below were measured "
+        "without it (docs/RESULTS.md measures the bundle with it)."
+    )
+    return [
+        "",
+        "## Noise floor",
+        "",
+        f"Pink noise at {floor:g} dBFS RMS is added under all audio before the frontend "
+        f"(`kws.noise_floor`; `--noise-floor off` leaves it out). {measured}",
+    ]
+
+
 def render_card(manifest: dict[str, Any]) -> str:
     """A model card (Markdown) generated from the manifest's own figures."""
     lines = [f"# {manifest.get('keyword', '?')} — kws model card", ""]
@@ -280,6 +302,7 @@ def render_card(manifest: dict[str, Any]) -> str:
                 )
                 + ").",
             ]
+    lines += _floor_lines(manifest)
     evaluation = manifest.get("evaluation", {})
     if evaluation:
         split = evaluation.get("test_split", {})

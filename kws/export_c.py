@@ -223,6 +223,10 @@ def _hops(seconds: float) -> int:
     return int(round(seconds / HOP_S))
 
 
+def _floor_rms(dbfs: float | None) -> float:
+    return 0.0 if dbfs is None else 32768.0 * 10.0 ** (dbfs / 20.0)
+
+
 def _cascade_header(loaded: Bundle, name: str, models: dict[str, _Model]) -> str:
     prefix = f"KWS_{name.upper()}"
     thresholds = loaded.thresholds
@@ -245,6 +249,11 @@ def _cascade_header(loaded: Bundle, name: str, models: dict[str, _Model]) -> str
         "/* A model's int8 input is round(feature * FEATURE_SCALE / input scale) + zero point,",
         " * clamped to [-128, 127]. */",
         f"#define {prefix}_FEATURE_SCALE {loaded.feature_scale:.9g}f",
+        "",
+        "/* The noise floor the models were trained and measured with: pink noise at this RMS",
+        " * (int16 units; kws.noise_floor's seeded period, or any pink noise at the level) added",
+        " * to every sample before the frontend, clipped to int16. 0: none. */",
+        f"#define {prefix}_NOISE_FLOOR_RMS {_floor_rms(loaded.noise_floor_dbfs):.9g}f",
         "",
         "/* Scores are logits; thresholds are probabilities of their sigmoid, compared with the",
         " * mean of the last few probabilities. */",

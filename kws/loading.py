@@ -15,7 +15,7 @@ from kws.errors import BundleError
 from kws.manifest import ModelSpec
 from kws.model import TfliteModel
 from kws.mww import load_microwakeword
-from kws.noise_floor import NoiseFloor
+from kws.noise_floor import FROM_BUNDLE, FloorChoice, NoiseFloor
 from kws.thresholds import Thresholds
 
 
@@ -23,7 +23,7 @@ def load_cascade(
     path: str | Path,
     full_only: bool = False,
     reference_kernels: bool = False,
-    noise_floor_dbfs: float | None = None,
+    noise_floor_dbfs: FloorChoice = FROM_BUNDLE,
     **overrides: Any,
 ) -> Cascade:
     """Load a bundle folder (``manifest.json``) or a microWakeWord ``.json`` config as a Cascade;
@@ -31,19 +31,20 @@ def load_cascade(
 
     ``overrides`` replace manifest thresholds (``detect=0.9``, ``wake=0.3``, ...); None keeps
     the manifest's. ``noise_floor_dbfs``: a ``kws.noise_floor.NoiseFloor`` at that level under
-    the audio (None: none).
+    the audio; ``FROM_BUNDLE`` (the default): the level the bundle was trained with, if any (a
+    microWakeWord config has none); None: no floor.
 
     Raises:
         BundleError: the bundle is missing, corrupt or does not match this runtime.
         ThresholdError: an override or the noise floor is out of range or of the wrong type.
     """
     source = Path(path)
-    floor = None if noise_floor_dbfs is None else NoiseFloor(noise_floor_dbfs)
     if source.suffix == ".json" and source.is_file():
         cascade = load_microwakeword(source, reference_kernels=reference_kernels, **overrides)
-        cascade.noise_floor = floor
+        cascade.noise_floor = _floor(noise_floor_dbfs, None)
         return cascade
     bundle = read_bundle(source)
+    floor = _floor(noise_floor_dbfs, bundle.noise_floor_dbfs)
     if "full" not in bundle.models:
         raise BundleError(f"{source}: manifest has no 'full' model")
 
@@ -64,6 +65,12 @@ def load_cascade(
         bundle=bundle,
         noise_floor=floor,
     )
+
+
+def _floor(choice: FloorChoice, recorded: float | None) -> NoiseFloor | None:
+    if isinstance(choice, str) and choice == FROM_BUNDLE:
+        return None if recorded is None else NoiseFloor(recorded)
+    return None if choice is None else NoiseFloor(choice)  # checks what a caller gave
 
 
 def load_model(bundle_dir: Path, spec: ModelSpec, feature_scale: float) -> TfliteModel:

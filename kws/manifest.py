@@ -24,6 +24,7 @@ from kws.errors import BundleError
 from kws.frontend import FEATURE_SCALE, FrontendConfig
 from kws.frontend.config import HOP_S
 from kws.model import score_activation
+from kws.noise_floor import floor_problem
 from kws.thresholds import Thresholds, threshold_problem
 from kws.untrusted import escape_unprintable
 
@@ -271,6 +272,7 @@ _BUNDLE_KEYS = (
     "feature_scale",
     "models",
     "thresholds",
+    "noise_floor_dbfs",
     "evaluation",
     "training",
 )
@@ -291,6 +293,7 @@ class Bundle:
     feature_scale: float
     models: Mapping[str, ModelSpec]
     thresholds: Thresholds
+    noise_floor_dbfs: float | None = None
     evaluation: Mapping[str, Any] | None = None
     training: Mapping[str, Any] | None = None
     extra: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
@@ -335,6 +338,9 @@ class Bundle:
         for section in ("evaluation", "training"):
             if section in manifest and not isinstance(manifest[section], dict):
                 raise BundleError(f"{source}: {section} must be an object")
+        floor = manifest.get("noise_floor_dbfs")
+        if floor is not None and floor_problem(floor) is not None:
+            raise BundleError(f"{source}: noise_floor_dbfs {floor_problem(floor)}")
         return cls(
             schema_version=SCHEMA_VERSION,
             keyword=keyword,
@@ -343,6 +349,7 @@ class Bundle:
             feature_scale=float(scale),
             models=MappingProxyType(specs),
             thresholds=thresholds,
+            noise_floor_dbfs=None if floor is None else float(floor),
             evaluation=frozen_json(manifest["evaluation"]) if "evaluation" in manifest else None,
             training=frozen_json(manifest["training"]) if "training" in manifest else None,
             extra=_extra(manifest, _BUNDLE_KEYS),
@@ -365,6 +372,8 @@ class Bundle:
                 if name in REQUIRED_THRESHOLD_KEYS or value != defaults[name]
             },
         }
+        if self.noise_floor_dbfs is not None:
+            manifest["noise_floor_dbfs"] = self.noise_floor_dbfs
         for section, value in (("evaluation", self.evaluation), ("training", self.training)):
             if value is not None:
                 manifest[section] = thawed_json(value)

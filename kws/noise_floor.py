@@ -8,14 +8,21 @@ A floor of pink noise at the training's quietest level masks that detail; louder
 room masks it anyway, so the floor changes little once the room is noisy.
 
 The noise is one seeded period of ``PERIOD_SAMPLES`` pink noise (shaped in the frequency
-domain, so it loops without a seam), scaled to ``dbfs`` RMS, added sample by sample from the
-start of the stream and rounded: the same audio gives the same output in any chunking, and a
-device can play the same table from flash or make its own floor.
+domain, so it loops without a seam), scaled to ``dbfs`` RMS and rounded to int16, added sample
+by sample from the start of the stream, clipped to int16: the same audio gives the same output
+in any chunking, and a device can play the same table from flash or make its own floor.
+
+A bundle records its level (``noise_floor_dbfs`` in ``manifest.json``); ``kws train`` adds
+the same floor to every clip and stream it makes (``DEFAULT_DBFS`` unless told otherwise), so
+validation, thresholds and the test split are measured through it, and ``load_cascade`` puts
+it under what the cascade hears unless the caller says otherwise.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+from typing import Any, Final, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -26,17 +33,59 @@ PERIOD_SAMPLES = 1 << 16  # 4.1 s at 16 kHz
 SEED = 0
 LOWEST_DBFS = -120.0
 HIGHEST_DBFS = -20.0
+# Where the training data's noise stops: speech at -32 to -8 dBFS over noise at 0-30 dB SNR
+# (``training.data.clips``) never has a floor under about -62 dBFS.
+DEFAULT_DBFS = -60.0
+_INT16_MIN, _INT16_MAX = np.int32(-32768), np.int32(32767)
+# ``load_cascade(noise_floor_dbfs=FROM_BUNDLE)``: the level the bundle records (none if it
+# records none).
+FROM_BUNDLE: Final = "bundle"
+FloorChoice = float | None | Literal["bundle"]
 
 
+def floor_problem(dbfs: Any) -> str | None:
+    """Why ``dbfs`` cannot be a noise floor's level, or None when it can."""
+    if (
+        isinstance(dbfs, bool)
+        or not isinstance(dbfs, (int, float))
+        or not math.isfinite(dbfs)
+        or not LOWEST_DBFS <= dbfs <= HIGHEST_DBFS
+    ):
+        return f"must be {LOWEST_DBFS:g} to {HIGHEST_DBFS:g} dBFS, got {dbfs!r}"
+    return None
+
+
+def parse_floor(text: str) -> float | None:
+    """A command line's ``--noise-floor``: a level in dBFS, or "off" for none.
+
+    Raises:
+        ThresholdError: neither "off" nor a level ``floor_problem`` accepts.
+    """
+    if text.strip().lower() in ("off", "none"):
+        return None
+    try:
+        dbfs = float(text)
+    except ValueError:
+        dbfs = text  # type: ignore[assignment]  # reported below as it was given
+    problem = floor_problem(dbfs)
+    if problem is not None:
+        raise ThresholdError(f"noise floor {problem} (or 'off')")
+    return dbfs
+
+
+@functools.lru_cache(maxsize=4)
 def pink_period(samples: int = PERIOD_SAMPLES, seed: int = SEED) -> npt.NDArray[np.float64]:
-    """``samples`` of pink noise at unit RMS and zero mean whose end joins its start."""
+    """``samples`` of pink noise at unit RMS and zero mean whose end joins its start (made once
+    per process; read-only)."""
     rng = np.random.default_rng(seed)
     spectrum = np.fft.rfft(rng.standard_normal(samples))
     bins = np.arange(spectrum.size, dtype=np.float64)
     spectrum[0] = 0.0
     spectrum[1:] /= np.sqrt(bins[1:])
     noise: npt.NDArray[np.float64] = np.fft.irfft(spectrum, samples)
-    return noise / float(np.sqrt(np.mean(noise**2)))
+    noise /= float(np.sqrt(np.mean(noise**2)))
+    noise.flags.writeable = False
+    return noise
 
 
 class NoiseFloor:
@@ -48,17 +97,14 @@ class NoiseFloor:
     """
 
     def __init__(self, dbfs: float) -> None:
-        if (
-            isinstance(dbfs, bool)
-            or not isinstance(dbfs, (int, float))
-            or not math.isfinite(dbfs)
-            or not LOWEST_DBFS <= dbfs <= HIGHEST_DBFS
-        ):
-            raise ThresholdError(
-                f"noise floor must be {LOWEST_DBFS:g} to {HIGHEST_DBFS:g} dBFS, got {dbfs!r}"
-            )
+        problem = floor_problem(dbfs)
+        if problem is not None:
+            raise ThresholdError(f"noise floor {problem}")
         self.dbfs = float(dbfs)
-        self._table = pink_period() * (32768.0 * 10.0 ** (self.dbfs / 20.0))
+        # rounded once: pcm + round(floor) is round(pcm + floor) for integer pcm, one add per
+        # sample as a device would do it from a table; two periods, so a chunk is one slice
+        period = np.rint(pink_period() * (32768.0 * 10.0 ** (self.dbfs / 20.0))).astype(np.int32)
+        self._table = np.concatenate([period, period])
         self._position = 0
 
     def reset(self) -> None:
@@ -66,8 +112,20 @@ class NoiseFloor:
 
     def add(self, pcm: npt.NDArray[np.int16]) -> npt.NDArray[np.int16]:
         """``pcm`` with the floor's next ``pcm.size`` samples added (a new array)."""
-        start = self._position % PERIOD_SAMPLES
+        start = self._position
         self._position = (start + pcm.size) % PERIOD_SAMPLES
-        floor = np.take(self._table, np.arange(start, start + pcm.size), mode="wrap")
-        mixed: npt.NDArray[np.int16] = np.clip(np.rint(pcm + floor), -32768, 32767).astype(np.int16)
-        return mixed
+        if pcm.size <= PERIOD_SAMPLES:
+            floor = self._table[start : start + pcm.size]
+        else:
+            floor = np.take(self._table, np.arange(start, start + pcm.size), mode="wrap")
+        mixed = pcm.astype(np.int32)
+        mixed += floor
+        np.maximum(mixed, _INT16_MIN, out=mixed)  # np.clip costs twice as much per call
+        np.minimum(mixed, _INT16_MAX, out=mixed)
+        return mixed.astype(np.int16)
+
+
+def add_floor(pcm: npt.NDArray[np.int16], dbfs: float | None) -> npt.NDArray[np.int16]:
+    """``pcm`` (one stream from its start) with the floor at ``dbfs`` under it; ``pcm`` itself
+    when ``dbfs`` is None."""
+    return pcm if dbfs is None else NoiseFloor(dbfs).add(pcm)

@@ -25,6 +25,8 @@ from kws.cascade import Cascade, Detector
 from kws.errors import BundleError, TrainingError
 from kws.frontend import FEATURE_SCALE, FrontendConfig
 from kws.model import TfliteModel
+from kws.noise_floor import DEFAULT_DBFS as DEFAULT_FLOOR_DBFS
+from kws.noise_floor import NoiseFloor
 from kws.thresholds import Thresholds
 from training import evaluate
 from training.data import DataRecipe, Dataset, Split, build_dataset, kokoro, neural
@@ -89,6 +91,9 @@ class TrainOptions:
     kokoro_speakers: int = 0
     # real recordings, one folder per phrase, measured once the bundle is made (measurement only)
     real_speech_dir: Path | None = None
+    # pink noise under every clip and stream, recorded in the bundle so the runtime adds it too
+    # (kws.noise_floor; None: none)
+    noise_floor_dbfs: float | None = DEFAULT_FLOOR_DBFS
 
 
 def data_recipe(options: TrainOptions, keyword: str) -> DataRecipe:
@@ -101,6 +106,7 @@ def data_recipe(options: TrainOptions, keyword: str) -> DataRecipe:
         negatives_dir=options.negatives_dir,
         speech_commands_dir=options.speech_commands_dir,
         neural_voices=_neural_voices(options),
+        noise_floor_dbfs=options.noise_floor_dbfs,
     )
 
 
@@ -650,7 +656,12 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
     }
     if options.real_speech_dir is not None:
         evaluation["real_speech"] = _real_speech_figures(
-            options.real_speech_dir, keyword, contents, entries, thresholds
+            options.real_speech_dir,
+            keyword,
+            contents,
+            entries,
+            thresholds,
+            None if options.noise_floor_dbfs is None else NoiseFloor(options.noise_floor_dbfs),
         )
     curves = evaluate.det_files(
         {name: s.det() for name, s in test_scores.items() if name.endswith("qat")}
@@ -666,13 +677,20 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
         "feature_scale": FEATURE_SCALE,
         "models": {"tiny": entries[("tiny", "qat")], "full": entries[("full", "qat")]},
         "thresholds": thresholds.__dict__,
+        **(
+            {"noise_floor_dbfs": options.noise_floor_dbfs}
+            if options.noise_floor_dbfs is not None
+            else {}
+        ),
         "evaluation": evaluation,
         "training": {
             "command": f"kws train --keyword {keyword!r}"
             + (" --quick" if options.quick else "")
             + f" --seed {options.seed}"
             + "".join(f" --piper-voice {str(p)!r}" for p in options.neural_voices)
-            + (f" --kokoro-speakers {options.kokoro_speakers}" if options.kokoro_speakers else ""),
+            + (f" --kokoro-speakers {options.kokoro_speakers}" if options.kokoro_speakers else "")
+            + _floor_option(options.noise_floor_dbfs),
+            "noise_floor_dbfs": options.noise_floor_dbfs,
             "data": dataset.stats,
             "tiny": tiny_log,
             "full": full_log,
@@ -689,6 +707,13 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
     files |= curves
     advance()
     return _write_or_keep(options, manifest, files)
+
+
+def _floor_option(dbfs: float | None) -> str:
+    """The ``--noise-floor`` a training command was given, where it is not the default."""
+    if dbfs == DEFAULT_FLOOR_DBFS:
+        return ""
+    return " --noise-floor off" if dbfs is None else f" --noise-floor {dbfs:g}"
 
 
 def _write_or_keep(
@@ -715,6 +740,7 @@ def _real_speech_figures(
     contents: dict[tuple[str, str], bytes],
     entries: dict[tuple[str, str], dict[str, Any]],
     thresholds: Thresholds,
+    floor: NoiseFloor | None,
 ) -> dict[str, Any]:
     """The shipped cascade on real recordings (``kws bench realspeech``'s protocol, without its
     stream): measured after every choice is made, never used for one."""
@@ -722,7 +748,7 @@ def _real_speech_figures(
 
     tiny = _spec_for(contents[("tiny", "qat")], entries[("tiny", "qat")])
     full = _spec_for(contents[("full", "qat")], entries[("full", "qat")])
-    cascade = Cascade(keyword, full, thresholds, tiny=tiny)
+    cascade = Cascade(keyword, full, thresholds, tiny=tiny, noise_floor=floor)
     figures = real_speech_figures(cascade, keyword, data_dir)
     figures["note"] = "measurement only: no model, threshold or setting was chosen by it"
     return figures

@@ -40,7 +40,9 @@ import numpy.typing as npt
 from kws.errors import KwsError
 from kws.frontend.config import SAMPLE_RATE_HZ
 from kws.metrics import REFRACTORY_S, per_hour
+from kws.noise_floor import FROM_BUNDLE, FloorChoice
 from kws_cli.bench.frontend import machine_name
+from kws_cli.commands.options import floor_argument
 from training.realspeech import (
     LEAD_IN_S,
     NOISE_KINDS,
@@ -80,12 +82,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--seed", type=int, default=0, help="noise and stream (default 0)")
     parser.add_argument(
         "--noise-floor",
-        type=float,
+        type=floor_argument,
         action="append",
         default=[],
-        metavar="DBFS",
-        help="also each kws bundle with this noise floor under all it hears (repeatable; "
-        "kws.noise_floor)",
+        metavar="DBFS|off",
+        help="also each kws bundle with this noise floor under all it hears instead of its own, "
+        "or with none ('off') (repeatable; kws.noise_floor)",
     )
     parser.add_argument("--json", action="store_true")
     parser.set_defaults(run_target=run)
@@ -142,13 +144,14 @@ class _OpenWakeWord:
         return times
 
 
-def _kws_detectors(models: list[Path], noise_floors: list[float]) -> list[Detector]:
-    """Each bundle as it is, then with each noise floor."""
+def _kws_detectors(models: list[Path], noise_floors: list[FloorChoice]) -> list[Detector]:
+    """Each bundle as it is (with its own noise floor), then with each floor (None: none)."""
     from kws.loading import load_cascade
 
     detectors = []
     for path in models:
-        for floor in [None, *noise_floors]:
+        choices: list[FloorChoice] = [FROM_BUNDLE, *noise_floors]
+        for floor in choices:
             # fails here, once, for a broken bundle or a floor out of range
             cascade = load_cascade(path, noise_floor_dbfs=floor)
             thresholds = cascade.thresholds
@@ -157,7 +160,9 @@ def _kws_detectors(models: list[Path], noise_floors: list[float]) -> list[Detect
                 if cascade.tiny is not None
                 else f"cutoff {thresholds.detect:g}"
             )
-            name = f"kws {path.name}" + ("" if floor is None else f" + floor {floor:g} dBFS")
+            heard = cascade.noise_floor
+            level = "no floor" if heard is None else f"floor {heard.dbfs:g} dBFS"
+            name = f"kws {path.name}, {level}"
             build = functools.partial(load_cascade, path, noise_floor_dbfs=floor)
             detectors.append(Detector(name, cascade.keyword, point, build))
     return detectors
@@ -214,10 +219,11 @@ def measure(
     snr_db: float = 10.0,
     stream_minutes: float = 60.0,
     seed: int = 0,
-    noise_floors: tuple[float, ...] = (),
+    noise_floors: tuple[FloorChoice, ...] = (),
 ) -> dict[str, Any]:
     """Every detector on every folder of ``data_dir`` and on the keyword-free stream; each kws
-    bundle also with each of ``noise_floors`` (dBFS) under all it hears.
+    bundle with the noise floor it records, then also with each of ``noise_floors`` (dBFS; None:
+    none) under all it hears instead.
 
     Raises:
         KwsError: no folder of audio, or a model that cannot be loaded.

@@ -15,6 +15,8 @@ from kws.paths import printable
 
 def register(subparsers: Any) -> None:
     from kws.defaults import user_models_dir
+    from kws.noise_floor import DEFAULT_DBFS
+    from kws_cli.commands.options import floor_argument
 
     parser = subparsers.add_parser(
         "train",
@@ -64,6 +66,15 @@ def register(subparsers: Any) -> None:
         metavar="DIR",
         help="recordings of real people, one folder per phrase (as ../shared/realspeech): the "
         "finished bundle is measured on them for its card; nothing is chosen by them",
+    )
+    parser.add_argument(
+        "--noise-floor",
+        type=floor_argument,
+        default=DEFAULT_DBFS,
+        metavar="DBFS|off",
+        help=f"pink noise at DBFS RMS under every clip and stream, recorded in the bundle so "
+        f"the runtime adds it too, or 'off' (default {DEFAULT_DBFS:g}: where the training "
+        "noise stops; kws.noise_floor)",
     )
     parser.add_argument(
         "--cache-dir", type=Path, default=Path(".cache/kws"), help="synthesized clips, features"
@@ -192,6 +203,7 @@ def _train(args: argparse.Namespace, out: Path, terminal: TextIO) -> Path:
         neural_voices=tuple(args.piper_voice or ()),
         kokoro_speakers=args.kokoro_speakers,
         real_speech_dir=args.real_speech,
+        noise_floor_dbfs=args.noise_floor,
     )
     console = Console(file=terminal)
     columns = (

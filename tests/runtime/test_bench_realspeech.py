@@ -55,7 +55,7 @@ def test_a_recording_is_heard_after_its_room_tone_and_mixed_at_the_snr() -> None
 def test_the_shipped_bundle_and_the_peers_on_a_phrase_folder(phrase_dir: Path) -> None:
     figures = measure(phrase_dir, [default_bundle_dir()], snr_db=10.0, stream_minutes=0.3)
     rows = {row["detector"]: row for row in figures["rows"]}
-    ours = rows["kws hey_jarvis"]
+    ours = rows["kws hey_jarvis, floor -60 dBFS"]
     assert ours["keyword"] == "hey jarvis" and ours["recordings"] == 1
     assert ours["frr_clean"] == 0.0  # make demo's recording is found
     assert ours["others_accepted"] == 0.0 and ours["others"] == 1
@@ -84,7 +84,7 @@ def test_json_output_has_a_row_per_detector(phrase_dir: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "kws", "bench", "realspeech", str(phrase_dir)]
         + ["--model", str(default_bundle_dir()), "--stream-minutes", "0", "--json"]
-        + ["--noise-floor", "-60"],
+        + ["--noise-floor", "off", "--noise-floor", "-50"],
         capture_output=True,
         text=True,
         timeout=600,
@@ -92,10 +92,11 @@ def test_json_output_has_a_row_per_detector(phrase_dir: Path) -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     figures = json.loads(result.stdout)
     assert figures["stream_hours"] == 0 and figures["folders"] == {"hey jarvis": 1, "other talk": 1}
-    assert [row["detector"] for row in figures["rows"]][:2] == [
-        "kws hey_jarvis",
-        "kws hey_jarvis + floor -60 dBFS",
+    assert [row["detector"] for row in figures["rows"]][:3] == [
+        "kws hey_jarvis, floor -60 dBFS",  # the bundle's own
+        "kws hey_jarvis, no floor",
+        "kws hey_jarvis, floor -50 dBFS",
     ]
-    assert figures["noise_floors_dbfs"] == [-60.0]
-    floored = figures["rows"][1]
-    assert floored["frr_clean"] == 0.0  # make demo's recording is still found over the floor
+    assert figures["noise_floors_dbfs"] == [None, -50.0]
+    # make demo's recording is found with and without a floor
+    assert [row["frr_clean"] for row in figures["rows"][:3]] == [0.0, 0.0, 0.0]

@@ -60,6 +60,12 @@ def test_the_arena_is_what_the_memory_check_adds_up(exported: list[Path]) -> Non
     assert check["fits"]
 
 
+def test_the_cascade_header_carries_the_bundle_s_noise_floor(exported: list[Path]) -> None:
+    header = next(p for p in exported if p.name.endswith("cascade.h")).read_text()
+    rms = float(re.search(r"NOISE_FLOOR_RMS ([0-9.]+)f", header).group(1))  # type: ignore[union-attr]
+    assert rms == pytest.approx(32768 * 10 ** (-60 / 20), rel=1e-6)  # the manifest's -60 dBFS
+
+
 def test_io_positions_follow_the_subgraph_order(exported: list[Path]) -> None:
     inputs, outputs = tflite_ops.io_tensors((BUNDLE / "tiny.tflite").read_bytes())
     header = (exported[0].parent / "hey_jarvis_tiny_model.h").read_text()

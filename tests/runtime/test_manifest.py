@@ -40,10 +40,13 @@ def test_the_shipped_manifests_are_typed(random_bundle: Path) -> None:
         assert tiny.bytes == (path.parent / tiny.file).stat().st_size
         assert tiny.arena_bytes and tiny.macs_per_inference
         assert bundle.evaluation is not None and "qat_vs_ptq" in bundle.evaluation
-    # the random fixture has no detect_smoothing, evaluation or training: they stay absent
+        assert bundle.noise_floor_dbfs == -60.0
+    # the random fixture has no detect_smoothing, noise floor, evaluation or training: they
+    # stay absent
     bundle = read_bundle(random_bundle)
-    assert bundle.thresholds.detect_smoothing == 1
+    assert bundle.thresholds.detect_smoothing == 1 and bundle.noise_floor_dbfs is None
     assert bundle.evaluation is None and bundle.training is None
+    assert "noise_floor_dbfs" not in bundle.to_dict()
 
 
 def test_a_bundle_is_read_only(random_bundle: Path) -> None:
@@ -79,6 +82,8 @@ def test_keys_this_runtime_does_not_type_are_kept() -> None:
         (lambda m: m.update(evaluation=[1, 2]), "evaluation must be an object"),
         (lambda m: m.update(schema_version=2), "schema version 2; this kws reads version 1"),
         (lambda m: m.pop("keyword"), "names no keyword"),
+        (lambda m: m.update(noise_floor_dbfs=-5), "noise_floor_dbfs must be -120 to -20 dBFS"),
+        (lambda m: m.update(noise_floor_dbfs="-60"), "noise_floor_dbfs must be"),
     ],
 )
 def test_what_the_types_cannot_hold_is_refused(change, message) -> None:  # type: ignore[no-untyped-def]

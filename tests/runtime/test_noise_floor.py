@@ -12,7 +12,14 @@ from kws.audio import read_audio
 from kws.defaults import resolve_bundle
 from kws.errors import ThresholdError
 from kws.loading import load_cascade
-from kws.noise_floor import PERIOD_SAMPLES, NoiseFloor, pink_period
+from kws.noise_floor import (
+    DEFAULT_DBFS,
+    PERIOD_SAMPLES,
+    NoiseFloor,
+    add_floor,
+    parse_floor,
+    pink_period,
+)
 
 REPLAY = Path(__file__).parents[1] / "fixtures" / "replay"
 
@@ -63,7 +70,36 @@ def test_the_cascade_hears_the_audio_with_the_floor_in_any_chunking() -> None:
         found = [d for s in range(0, pcm.size, chunk) for d in floored.process(pcm[s : s + chunk])]
         results.append(([d.to_dict() for d in found], floored.counters.as_dict()))
     assert results[0] == results[1] == results[2]
-    by_hand = load_cascade(bundle)
+    by_hand = load_cascade(bundle, noise_floor_dbfs=None)
     found = by_hand.process(NoiseFloor(-60.0).add(pcm))
     assert ([d.to_dict() for d in found], by_hand.counters.as_dict()) == results[0]
     assert results[0][0], "the keyword is still found over a -60 dBFS floor"
+
+
+def test_a_bundle_brings_its_floor_unless_the_caller_says_otherwise() -> None:
+    bundle = resolve_bundle("hey_jarvis")
+    own = load_cascade(bundle)
+    assert own.bundle is not None and own.bundle.noise_floor_dbfs == DEFAULT_DBFS
+    assert own.noise_floor is not None and own.noise_floor.dbfs == DEFAULT_DBFS
+    assert load_cascade(bundle, noise_floor_dbfs=None).noise_floor is None
+    other = load_cascade(bundle, noise_floor_dbfs=-70.0).noise_floor
+    assert other is not None and other.dbfs == -70.0
+    with pytest.raises(ThresholdError, match="noise floor"):
+        load_cascade(bundle, noise_floor_dbfs="loud")  # type: ignore[arg-type]
+
+
+def test_add_floor_is_the_cascade_s_floor_from_the_start() -> None:
+    pcm = np.zeros(5000, np.int16)
+    assert add_floor(pcm, None) is pcm
+    assert np.array_equal(add_floor(pcm, -60.0), NoiseFloor(-60.0).add(pcm))
+
+
+@pytest.mark.parametrize(("text", "level"), [("off", None), ("OFF", None), ("-60", -60.0)])
+def test_a_command_line_names_a_level_or_off(text: str, level: float | None) -> None:
+    assert parse_floor(text) == level
+
+
+@pytest.mark.parametrize("text", ["", "quiet", "-10", "nan"])
+def test_a_command_line_level_out_of_range_is_refused(text: str) -> None:
+    with pytest.raises(ThresholdError, match="noise floor .*'off'"):
+        parse_floor(text)

@@ -181,3 +181,31 @@ def test_some_positives_follow_a_sentence_after_a_pause() -> None:
 
     assert set(contexts) == set(CONTEXTS)
     assert 4 <= contexts.count("after a sentence and a pause") <= 20
+
+
+def test_every_clip_carries_the_recipe_s_noise_floor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runtime adds the bundle's floor under all it hears; training adds the same floor,
+    from each clip's first sample, so thresholds and test figures are measured through it."""
+    from kws.noise_floor import NoiseFloor
+    from training.data import clips
+    from training.data.clips import ClipJob, SpeechPlan, make_clip
+
+    # espeak-ng's output depends on what the process said before: a fixed "voice" instead
+    tone = (0.3 * np.sin(np.arange(8000) * 0.2)).astype(np.float32)
+    monkeypatch.setattr(clips, "speak", lambda phrase, voice, rng: tone)
+
+    def clip(floor: float | None) -> np.ndarray:
+        plan = SpeechPlan("hey jarvis", ("en+m1",), (), ("hey",), seed=0, noise_floor_dbfs=floor)
+        pcm = make_clip(ClipJob(plan, "test", "neg", 3, keep_pcm=True))[3]
+        assert pcm is not None
+        return np.asarray(pcm)
+
+    bare, floored = clip(None), clip(-60.0)
+    lead = 16000  # the lead-in heard before the clip kept
+    with_floor = NoiseFloor(-60.0).add(np.zeros(lead + bare.size, np.int16))[lead:]
+    expected = np.clip(bare.astype(np.int32) + with_floor, -32768, 32767)
+    assert not np.array_equal(bare, floored)
+    assert np.abs(floored.astype(np.int32) - expected).max() <= 1  # rounding of the float sum
+    assert DataRecipe("nova").noise_floor_dbfs == -60.0
+    no_floor = DataRecipe("nova", noise_floor_dbfs=None)
+    assert DataRecipe("nova").cache_key("x") != no_floor.cache_key("x")

@@ -21,26 +21,32 @@ from training.data.cache import save_cache
 from training.data.containers import ClipSet, Dataset, Split
 
 
-def _wait_for_workers(process: subprocess.Popen[bytes], timeout_s: float = 300.0) -> None:
-    """Until ``process`` has started its data workers (one per core, Linux's /proc says so),
-    and half a second more: work is under way. A signal while the pool is still forking its
-    workers can hang kws train (a known, open race: seen 1 run in 2 with a cold Numba cache),
-    so the test signals after it."""
+def _wait_for_workers(
+    process: subprocess.Popen[bytes], wanted: int, settle_s: float, timeout_s: float = 300.0
+) -> None:
+    """Until ``process`` has ``wanted`` child processes (Linux's /proc says so: the data pool's
+    workers, or the resource tracker that comes just before them), and ``settle_s`` more."""
     children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
-    wanted = min(2, os.cpu_count() or 1)
     deadline = time.monotonic() + timeout_s
     while len(children.read_text().split()) < wanted:
         assert process.poll() is None, "kws train ended before it started its workers"
         assert time.monotonic() < deadline, "no worker processes in time"
-        time.sleep(0.05)
-    time.sleep(0.5)
+        time.sleep(0.002)
+    time.sleep(settle_s)
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs Linux's /proc")
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize(
+    ("signum", "when"),
+    [
+        (signal.SIGINT, "working"),
+        (signal.SIGTERM, "working"),
+        (signal.SIGINT, "first child"),  # the pool may still be forking its workers
+    ],
+)
 def test_interrupted_training_keeps_previous_bundle(
-    signum: int, tmp_path: Path, random_bundle: Path
+    signum: int, when: str, tmp_path: Path, random_bundle: Path
 ) -> None:
     out = tmp_path / "word"
     shutil.copytree(random_bundle, out)
@@ -62,7 +68,10 @@ def test_interrupted_training_keeps_previous_bundle(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    _wait_for_workers(process)  # data generation (or training) has started its worker processes
+    if when == "working":  # every data worker started, half a second into their clips
+        _wait_for_workers(process, min(2, os.cpu_count() or 1), settle_s=0.5)
+    else:
+        _wait_for_workers(process, 1, settle_s=0.0)
     process.send_signal(signum)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr.decode()[-2000:]
@@ -218,3 +227,25 @@ def test_an_interrupt_while_the_models_train_stops_every_worker(
     assert "Traceback" not in stderr.decode()
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+
+
+def test_signals_wait_while_the_data_pool_starts_its_workers() -> None:
+    """A KeyboardInterrupt raised while the pool forks could leave a worker the executor has
+    not recorded, which nothing kills and the exit waits for: a signal that arrives then is
+    held until every worker has started, and delivered right after."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from training.data.dataset import _signals_held, _start_workers, _stop_now
+
+    pool = ProcessPoolExecutor(max_workers=2)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with _signals_held():
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.05)  # Python would have run the handler by now
+                _start_workers(pool, 2)
+                started = len(pool._processes)  # type: ignore[attr-defined]
+        assert started == 2
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+    finally:
+        _stop_now(pool)

@@ -90,6 +90,8 @@ def test_quick_training_prints_its_result_on_stdout_and_no_tensorflow_lines(
 @pytest.mark.slow
 def test_quick_training_writes_a_valid_int8_bundle(quick_bundle: Path) -> None:
     manifest = read_bundle(quick_bundle).to_dict()
+    # the floor training put under every clip is the one the runtime will add
+    assert manifest["noise_floor_dbfs"] == manifest["training"]["noise_floor_dbfs"] == -60.0
     tiny, full = manifest["models"]["tiny"], manifest["models"]["full"]
     assert tiny["bytes"] <= 20 * 1024 and full["bytes"] <= 100 * 1024
     assert tiny["streaming"] and tiny["states"] and not full["streaming"]

@@ -16,6 +16,7 @@ import numpy.typing as npt
 from kws import synth
 from kws.frontend import compute_features
 from kws.frontend.config import SAMPLE_RATE_HZ
+from kws.noise_floor import add_floor
 from training.data import augment, kokoro, neural, text
 
 SPLITS = ("train", "val", "test")
@@ -52,6 +53,7 @@ class SpeechPlan:
     confusables: tuple[str, ...]
     seed: int
     neural_voices: tuple[str, ...] = ()  # Piper voices (``training.data.neural``)
+    noise_floor_dbfs: float | None = None  # ``kws.noise_floor`` under each clip (None: none)
 
 
 @dataclass(frozen=True)
@@ -217,9 +219,10 @@ def _negative(plan: SpeechPlan, voice: str, rng: np.random.Generator, n_clip: in
 
 
 def make_clip(job: ClipJob) -> Record:
-    """One 2 s clip over background noise, as (features, keyword end frame or -1, voice, pcm
-    or None, context). Features are computed over 1 s of lead-in (noise, and for some positives
-    the end of a sentence before the keyword) that is then dropped."""
+    """One 2 s clip over background noise and the plan's noise floor, as (features, keyword end
+    frame or -1, voice, pcm or None, context). Features are computed over 1 s of lead-in
+    (noise, and for some positives the end of a sentence before the keyword) that is then
+    dropped."""
     plan = job.plan
     rng = _rng(plan, job.split, int(job.kind == "pos"), job.index)
     voice = pick_voice(plan, rng)
@@ -243,7 +246,7 @@ def make_clip(job: ClipJob) -> Record:
     reference_rms = clip_rms if clip_rms > 1e-4 else 0.01
     audio = noise * (reference_rms / (augment.rms(noise) * 10 ** (snr_db / 20.0)))
     audio += clip
-    pcm = augment.to_int16(audio)
+    pcm = add_floor(augment.to_int16(audio), plan.noise_floor_dbfs)
     frames = compute_features(pcm)[n_lead // HOP_SAMPLES :]
     end_frame = -1 if end_sample < 0 else min(frames.shape[0] - 1, end_sample // HOP_SAMPLES)
     return frames, end_frame, voice, (pcm[n_lead:] if job.keep_pcm else None), context

@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from kws.noise_floor import DEFAULT_DBFS
+
 # Per split: positives, negatives, minutes of keyword-free stream.
 QUICK_BUDGET = {"train": (240, 400, 2.0), "val": (60, 100, 1.5), "test": (60, 100, 3.0)}
 FULL_BUDGET = {"train": (3000, 4000, 180.0), "val": (600, 500, 180.0), "test": (800, 600, 240.0)}
@@ -27,6 +29,8 @@ class DataRecipe:
     cores) changes speed only, so it is not part of the cache key. ``neural_voices`` speak a
     share of the training split only (``training.data.neural``): with one or two neural voices
     no held-out one is left, so validation and test stay espeak-ng voices never trained on.
+    ``noise_floor_dbfs`` is the ``kws.noise_floor`` level under every clip and stream of every
+    split (None: none), as the runtime adds it under what the bundle hears.
     """
 
     keyword: str
@@ -39,6 +43,7 @@ class DataRecipe:
     negatives_dir: Path | None = None
     speech_commands_dir: Path | None = None
     neural_voices: tuple[str, ...] = ()  # Piper voice ids for the training split
+    noise_floor_dbfs: float | None = DEFAULT_DBFS
     workers: int | None = None
 
     def budget(self, split: str) -> tuple[int, int, float]:

@@ -13,16 +13,22 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
+import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from kws import noise_floor
 from kws import synth as espeak
 from kws.frontend import FrontendConfig, compute_features
 from kws.frontend.config import SAMPLE_RATE_HZ
+from kws.noise_floor import add_floor
 from training.data import neural, phonemes, text
 from training.data.cache import load_cache, save_cache
 from training.data.clips import (
@@ -88,6 +94,7 @@ def _code_digest() -> str:
     for name in _CODE_FILES:
         digest.update((here / name).read_bytes())
     digest.update(Path(espeak.__file__).read_bytes())
+    digest.update(Path(noise_floor.__file__).read_bytes())
     return digest.hexdigest()[:12]
 
 
@@ -150,14 +157,17 @@ def build_dataset(recipe: DataRecipe, cache_dir: Path, progress: Any = None) -> 
             confusables,
             recipe.seed,
             recipe.neural_voices if split == "train" else (),
+            recipe.noise_floor_dbfs,
         )
         for split in SPLITS
     }
     workers = recipe.workers or os.cpu_count() or 1
     splits: dict[str, Split] = {}
     seconds: dict[str, float] = {}
-    pool = ProcessPoolExecutor(max_workers=workers)
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_signals)
     try:
+        with _signals_held():
+            _start_workers(pool, workers)
         for split in SPLITS:
             split_started = time.monotonic()
             splits[split] = _build_split(recipe, plans[split], split, real, pool, progress)
@@ -187,6 +197,42 @@ def build_dataset(recipe: DataRecipe, cache_dir: Path, progress: Any = None) -> 
     dataset = Dataset(splits["train"], splits["val"], splits["test"], recipe, stats)
     save_cache(cache_path, dataset)
     return dataset
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM that arrive inside are delivered as it ends. A KeyboardInterrupt
+    raised while the pool forks its workers could leave a worker started but not yet recorded
+    by the executor: ``_stop_now`` could not kill it, and the exit waited for it forever."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread handles signals
+        return
+    caught: list[int] = []
+    held = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.getsignal(signum) for signum in held}
+    for signum in held:
+        signal.signal(signum, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if caught:
+            signal.raise_signal(caught[0])
+
+
+def _start_workers(pool: ProcessPoolExecutor, workers: int) -> None:
+    """Start every worker now (a fork-based pool starts them all at its first task; others
+    one per task while none is idle)."""
+    for future in [pool.submit(int) for _ in range(workers)]:
+        future.result()
+
+
+def _worker_signals() -> None:
+    """A worker leaves Ctrl-C to its parent, which stops the pool (``_stop_now``); SIGTERM ends
+    it as usual."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _stop_now(pool: ProcessPoolExecutor) -> None:
@@ -229,6 +275,7 @@ def _build_split(
             progress.advance(task)
     pieces = chunks + real.streams.get(split, [])
     stream_pcm = np.concatenate(pieces) if pieces else np.zeros(0, np.int16)
+    stream_pcm = add_floor(stream_pcm, recipe.noise_floor_dbfs)
     # One call over the whole stream: the runtime sees it as one continuous recording.
     stream_features = compute_features(stream_pcm)
     positives = results[:n_pos] + real.positives.get(split, [])

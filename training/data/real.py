@@ -18,6 +18,7 @@ from kws.audio import audio_files, is_keyword_folder, read_audio
 from kws.errors import TrainingError
 from kws.frontend import compute_features
 from kws.frontend.config import SAMPLE_RATE_HZ
+from kws.noise_floor import add_floor
 from training.data import augment
 
 if TYPE_CHECKING:
@@ -85,8 +86,15 @@ def speech_end_sample(pcm: npt.NDArray[np.int16]) -> int:
     return int((loud[-1] + 1) * 160) if loud.size else pcm.size
 
 
-def clip_record(pcm: npt.NDArray[np.int16], voice: str, positive: bool, keep_pcm: bool) -> Record:
-    """Place a clip in a 2 s canvas (keyword end at ~1.6 s for positives) after 1 s lead-in."""
+def clip_record(
+    pcm: npt.NDArray[np.int16],
+    voice: str,
+    positive: bool,
+    keep_pcm: bool,
+    floor_dbfs: float | None = None,
+) -> Record:
+    """Place a clip in a 2 s canvas (keyword end at ~1.6 s for positives) after 1 s lead-in,
+    over a ``kws.noise_floor`` at ``floor_dbfs`` (None: none)."""
     canvas = np.zeros(LEAD_IN_SAMPLES + CLIP_SAMPLES, np.int16)
     if positive:
         end = speech_end_sample(pcm)
@@ -99,16 +107,22 @@ def clip_record(pcm: npt.NDArray[np.int16], voice: str, positive: bool, keep_pcm
         offset = LEAD_IN_SAMPLES
     piece = piece[: canvas.size - offset]
     canvas[offset : offset + piece.size] = piece
+    canvas = add_floor(canvas, floor_dbfs)
     frames = compute_features(canvas)[LEAD_IN_SAMPLES // 160 :]
     end_frame = min(frames.shape[0] - 1, int(1.6 * 100)) if positive else -1
     context = RECORDING if positive else ""
     return frames, end_frame, voice, (canvas[LEAD_IN_SAMPLES:] if keep_pcm else None), context
 
 
-def augmented_record(pcm: npt.NDArray[np.int16], voice: str, rng: np.random.Generator) -> Record:
+def augmented_record(
+    pcm: npt.NDArray[np.int16],
+    voice: str,
+    rng: np.random.Generator,
+    floor_dbfs: float | None = None,
+) -> Record:
     """One augmented copy of a keyword recording over 1 s of lead-in noise: speaker, room and
-    microphone changes, speech at -32 to -8 dBFS, noise at 0-25 dB SNR, the keyword ending at
-    1.3-1.85 s into the 2 s clip."""
+    microphone changes, speech at -32 to -8 dBFS, noise at 0-25 dB SNR and the noise floor at
+    ``floor_dbfs``, the keyword ending at 1.3-1.85 s into the 2 s clip."""
     audio = augment.augment_speech(augment.to_float(pcm[: speech_end_sample(pcm)]), rng)
     end_sample = int(rng.uniform(1.3, 1.85) * SAMPLE_RATE_HZ)
     audio = audio[-end_sample:]
@@ -122,7 +136,8 @@ def augmented_record(pcm: npt.NDArray[np.int16], voice: str, rng: np.random.Gene
     snr_db = float(rng.uniform(0.0, 25.0))
     noise *= augment.rms(clip) / (max(augment.rms(noise), 1e-9) * 10 ** (snr_db / 20.0))
     noise[LEAD_IN_SAMPLES:] += clip
-    frames = compute_features(augment.to_int16(noise))[LEAD_IN_SAMPLES // 160 :]
+    frames = compute_features(add_floor(augment.to_int16(noise), floor_dbfs))
+    frames = frames[LEAD_IN_SAMPLES // 160 :]
     return frames, min(frames.shape[0] - 1, end_sample // 160), voice, None, RECORDING
 
 
@@ -141,23 +156,26 @@ def load_real_audio(recipe: DataRecipe) -> RealAudio:
             split = _split_by_name(path.stem)
             pcm, _ = read_audio(path)
             voice = f"user:{path.stem}"
-            _add(real.positives, split, clip_record(pcm, voice, True, split == "test"))
+            record = clip_record(pcm, voice, True, split == "test", recipe.noise_floor_dbfs)
+            _add(real.positives, split, record)
             if split != "train":
                 continue
             name_seed = int(hashlib.sha256(path.name.encode()).hexdigest()[:8], 16)
             for copy in range(AUGMENTED_COPIES):
                 rng = np.random.default_rng([recipe.seed, name_seed, copy])
-                _add(real.positives, split, augmented_record(pcm, voice, rng))
+                record = augmented_record(pcm, voice, rng, recipe.noise_floor_dbfs)
+                _add(real.positives, split, record)
     if recipe.negatives_dir is not None:
         for path in _audio_files(Path(recipe.negatives_dir)):
             pcm, _ = read_audio(path)
             _add(real.streams, _split_by_name(path.stem), pcm)
     if recipe.speech_commands_dir is not None:
-        _load_speech_commands(Path(recipe.speech_commands_dir), recipe.keyword, recipe.seed, real)
+        _load_speech_commands(Path(recipe.speech_commands_dir), recipe, real)
     return real
 
 
-def _load_speech_commands(root: Path, keyword: str, seed: int, real: RealAudio) -> None:
+def _load_speech_commands(root: Path, recipe: DataRecipe, real: RealAudio) -> None:
+    keyword, seed = recipe.keyword, recipe.seed
     if not root.is_dir():
         raise TrainingError(f"{root} is not a Speech Commands folder")
 
@@ -184,7 +202,9 @@ def _load_speech_commands(root: Path, keyword: str, seed: int, real: RealAudio) 
             split = "test" if relative in testing else "val" if relative in validation else "train"
             pcm, _ = read_audio(path)
             speaker = path.name.split("_nohash_")[0]
-            record = clip_record(pcm, f"sc:{speaker}", positive, split == "test")
+            record = clip_record(
+                pcm, f"sc:{speaker}", positive, split == "test", recipe.noise_floor_dbfs
+            )
             _add(real.positives if positive else real.negatives, split, record)
     noise_dir = root / "_background_noise_"
     if noise_dir.is_dir():
