@@ -36,7 +36,6 @@ HIGHEST_DBFS = -20.0
 # Where the training data's noise stops: speech at -32 to -8 dBFS over noise at 0-30 dB SNR
 # (``training.data.clips``) never has a floor under about -62 dBFS.
 DEFAULT_DBFS = -60.0
-_INT16_MIN, _INT16_MAX = np.int32(-32768), np.int32(32767)
 # ``load_cascade(noise_floor_dbfs=FROM_BUNDLE)``: the level the bundle records (none if it
 # records none).
 FROM_BUNDLE: Final = "bundle"
@@ -102,10 +101,13 @@ class NoiseFloor:
             raise ThresholdError(f"noise floor {problem}")
         self.dbfs = float(dbfs)
         # rounded once: pcm + round(floor) is round(pcm + floor) for integer pcm, one add per
-        # sample as a device would do it from a table; two periods, so a chunk is one slice
-        period = np.rint(pink_period() * (32768.0 * 10.0 ** (self.dbfs / 20.0))).astype(np.int32)
-        self._table = np.concatenate([period, period])
+        # sample as a device would do it from a table
+        scale = 32768.0 * 10.0 ** (self.dbfs / 20.0)
+        self._table = np.rint(pink_period() * scale).astype(np.int32)
         self._position = 0
+        from kws.frontend.bits import add_looped_saturating  # Numba: not for a manifest's reader
+
+        self._add = add_looped_saturating
 
     def reset(self) -> None:
         self._position = 0
@@ -114,15 +116,9 @@ class NoiseFloor:
         """``pcm`` with the floor's next ``pcm.size`` samples added (a new array)."""
         start = self._position
         self._position = (start + pcm.size) % PERIOD_SAMPLES
-        if pcm.size <= PERIOD_SAMPLES:
-            floor = self._table[start : start + pcm.size]
-        else:
-            floor = np.take(self._table, np.arange(start, start + pcm.size), mode="wrap")
-        mixed = pcm.astype(np.int32)
-        mixed += floor
-        np.maximum(mixed, _INT16_MIN, out=mixed)  # np.clip costs twice as much per call
-        np.minimum(mixed, _INT16_MAX, out=mixed)
-        return mixed.astype(np.int16)
+        mixed = np.empty(pcm.size, np.int16)
+        self._add(np.ascontiguousarray(pcm, np.int16), self._table, start, mixed)
+        return mixed
 
 
 def add_floor(pcm: npt.NDArray[np.int16], dbfs: float | None) -> npt.NDArray[np.int16]:
