@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from kws.bundle import read_bundle
     from kws.defaults import resolve_bundle
     from kws.errors import BundleError
     from kws.export_c import check_destination, export_c
@@ -53,6 +55,14 @@ def run(args: argparse.Namespace) -> int:
                     f"({error.name} is missing)"
                 ) from error
             paths = write_microwakeword(bundle_dir, args.out)
+        floor = read_bundle(bundle_dir).noise_floor_dbfs
+        if floor is not None:
+            print(
+                f"kws export: note: the bundle adds a {floor:g} dBFS noise floor under the audio, "
+                "which microWakeWord's runtime does not: on very clean audio the export misses "
+                "more (docs/RESULTS.md)",
+                file=sys.stderr,
+            )
     for path in paths:
         print(printable(path))
     return 0

@@ -69,7 +69,9 @@ def test_pymicro_wakeword_finds_the_demo_keyword_and_nothing_else(
 def test_its_misses_match_our_full_model_on_held_out_voices(exported: Path) -> None:
     """100 clips in the test split's voices (never trained on): "so I was saying", a pause,
     "hey jarvis", at 10 or 20 dB SNR. pymicro-wakeword with the export and kws's full model
-    alone (the same int8 kernels, its own decision rule) miss within 2 points of each other."""
+    alone (the same int8 kernels, its own decision rule) miss within 2 points of each other.
+    Both hear the same audio: our bundle's noise floor is left out, as microWakeWord's runtime
+    adds none."""
     from kws.synth import VoiceSettings, synthesize
     from training.data import augment
     from training.data.dataset import split_voices
@@ -77,7 +79,7 @@ def test_its_misses_match_our_full_model_on_held_out_voices(exported: Path) -> N
     voices = split_voices(seed=0)["test"]
     rng = np.random.default_rng(2)
     pause = np.zeros(8000, np.int16)
-    full_only = load_cascade(BUNDLE, full_only=True)
+    full_only = load_cascade(BUNDLE, full_only=True, noise_floor_dbfs=None)
     detector = pymicro_wakeword.MicroWakeWord.from_config(exported)
     ours = theirs = 0
     for index in range(HELD_OUT_CLIPS):
@@ -114,14 +116,20 @@ def test_a_folder_with_files_is_refused(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
 
 
-def test_the_command_writes_two_files_and_says_nothing_else(tmp_path: Path) -> None:
+def test_the_command_writes_two_files_and_notes_only_the_floor(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "kws", "export", "--format", "microwakeword", "hey_jarvis",
          str(tmp_path / "out")],
         capture_output=True,
         text=True,
     )  # fmt: skip
-    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert result.returncode == 0, result.stderr
+    # the shipped bundle's -60 dBFS floor, which the export cannot carry, is the one line
+    assert result.stderr.splitlines() == [
+        "kws export: note: the bundle adds a -60 dBFS noise floor under the audio, which "
+        "microWakeWord's runtime does not: on very clean audio the export misses more "
+        "(docs/RESULTS.md)"
+    ]
     assert [Path(line).name for line in result.stdout.splitlines()] == [
         "hey_jarvis.json",
         "hey_jarvis.tflite",
