@@ -194,18 +194,22 @@ class Cascade:
 
         Raises ``AudioError`` unless ``pcm`` is a 1-D int16 array."""
         samples = validate_pcm(pcm)
-        if self.noise_floor is not None:
-            samples = self.noise_floor.add(samples)
+        floor = self.noise_floor
         held = self._held_samples
         total = held + samples.shape[0]
         if total <= _PIECE_SAMPLES:
-            self._held[held:total] = samples
+            if floor is None:
+                self._held[held:total] = samples
+            else:  # straight into the held audio: no array per chunk
+                floor.add_into(samples, self._held[held:total])
             frames = self.frontend.frames_completed(total)
             if frames - self._held_hops <= self._quiet_hops():
                 self._pass(frames - self._held_hops)
                 self._held_samples, self._held_hops = total, frames
                 return []
             return self._take(self._held[:total])
+        if floor is not None:
+            samples = floor.add(samples)
         self._take(self._held[:held])  # its hops run no model: nothing to detect
         detections: list[Detection] = []
         for start in range(0, samples.shape[0], _PIECE_SAMPLES):

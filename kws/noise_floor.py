@@ -114,11 +114,16 @@ class NoiseFloor:
 
     def add(self, pcm: npt.NDArray[np.int16]) -> npt.NDArray[np.int16]:
         """``pcm`` with the floor's next ``pcm.size`` samples added (a new array)."""
+        mixed = np.empty(pcm.size, np.int16)
+        self.add_into(np.ascontiguousarray(pcm, np.int16), mixed)
+        return mixed
+
+    def add_into(self, pcm: npt.NDArray[np.int16], out: npt.NDArray[np.int16]) -> None:
+        """``add`` written into ``out`` (``pcm``'s size; both contiguous int16, as the cascade's
+        checked input and its held-audio buffer are)."""
         start = self._position
         self._position = (start + pcm.size) % PERIOD_SAMPLES
-        mixed = np.empty(pcm.size, np.int16)
-        self._add(np.ascontiguousarray(pcm, np.int16), self._table, start, mixed)
-        return mixed
+        self._add(pcm, self._table, start, out)
 
 
 def add_floor(pcm: npt.NDArray[np.int16], dbfs: float | None) -> npt.NDArray[np.int16]:
