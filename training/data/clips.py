@@ -2,7 +2,10 @@
 
 Runs in worker processes: every function here takes a picklable job and returns plain arrays,
 and draws all randomness from a ``numpy.random.Generator`` seeded by (recipe seed, split, kind,
-index), so a clip is the same whichever worker makes it and in whichever order.
+index). espeak-ng itself is not a pure function: it carries state from one utterance to the
+next within a process (the same phrase and settings said twice differ by a few samples;
+``espeak_ng_SetRandSeed``, re-initialising it and a reset utterance do not clear it), so a
+clip is the same only where its worker said the same things before it, not for any order.
 """
 
 from __future__ import annotations
