@@ -274,3 +274,15 @@ def test_the_card_shows_real_speech_and_context_figures() -> None:
     assert "| smart mirror | 58.0% | 58.8% | 0.1% of 401 |" in card
     manifest["evaluation"]["real_speech"] = {"folders": {"snowboy": 401}, "others": 401}
     assert "| smart mirror | no recordings of it | - | ? of 401 |" in render_card(manifest)
+
+
+def test_the_card_says_whether_its_figures_include_the_noise_floor() -> None:
+    from kws.bundle import render_card
+
+    trained = {"keyword": "snowboy", "noise_floor_dbfs": -60.0}
+    trained["training"] = {"noise_floor_dbfs": -60.0}
+    assert "Pink noise at -60 dBFS RMS" in render_card(trained)
+    assert "the figures below were measured through it" in render_card(trained)
+    added_later = {"keyword": "hey jarvis", "noise_floor_dbfs": -60.0, "training": {}}
+    assert "added after this bundle was trained" in render_card(added_later)
+    assert "Noise floor" not in render_card({"keyword": "alexa"})
