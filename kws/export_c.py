@@ -25,6 +25,7 @@ from kws import bundle, tflite_ops
 from kws.errors import BundleError
 from kws.frontend.config import HOP_S
 from kws.manifest import Bundle, ModelSpec, TensorSpec
+from kws.noise_floor import floor_rms
 
 ROLES = ("tiny", "full")
 _BYTES_PER_LINE = 16
@@ -223,13 +224,11 @@ def _hops(seconds: float) -> int:
     return int(round(seconds / HOP_S))
 
 
-def _floor_rms(dbfs: float | None) -> float:
-    return 0.0 if dbfs is None else 32768.0 * 10.0 ** (dbfs / 20.0)
-
-
 def _cascade_header(loaded: Bundle, name: str, models: dict[str, _Model]) -> str:
     prefix = f"KWS_{name.upper()}"
     thresholds = loaded.thresholds
+    floor = loaded.noise_floor_dbfs
+    noise_rms = 0.0 if floor is None else floor_rms(floor)
     full = models["full"].spec
     preroll = _hops(thresholds.preroll_s)
     ring = max(full.window_frames, preroll, models.get("tiny", models["full"]).spec.stride_frames)
@@ -253,7 +252,7 @@ def _cascade_header(loaded: Bundle, name: str, models: dict[str, _Model]) -> str
         "/* The noise floor the models were trained and measured with: pink noise at this RMS",
         " * (int16 units; kws.noise_floor's seeded period, or any pink noise at the level) added",
         " * to every sample before the frontend, clipped to int16. 0: none. */",
-        f"#define {prefix}_NOISE_FLOOR_RMS {_floor_rms(loaded.noise_floor_dbfs):.9g}f",
+        f"#define {prefix}_NOISE_FLOOR_RMS {noise_rms:.9g}f",
         "",
         "/* Scores are logits; thresholds are probabilities of their sigmoid, compared with the",
         " * mean of the last few probabilities. */",

@@ -339,8 +339,9 @@ class Bundle:
             if section in manifest and not isinstance(manifest[section], dict):
                 raise BundleError(f"{source}: {section} must be an object")
         floor = manifest.get("noise_floor_dbfs")
-        if floor is not None and floor_problem(floor) is not None:
-            raise BundleError(f"{source}: noise_floor_dbfs {floor_problem(floor)}")
+        problem = None if floor is None else floor_problem(floor)
+        if problem is not None:
+            raise BundleError(f"{source}: noise_floor_dbfs {problem}")
         return cls(
             schema_version=SCHEMA_VERSION,
             keyword=keyword,

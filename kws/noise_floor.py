@@ -54,6 +54,11 @@ def floor_problem(dbfs: Any) -> str | None:
     return None
 
 
+def floor_rms(dbfs: float) -> float:
+    """The floor's RMS in int16 units (full scale 32768) at ``dbfs``."""
+    return float(32768.0 * 10.0 ** (dbfs / 20.0))
+
+
 def parse_floor(text: str) -> float | None:
     """A command line's ``--noise-floor``: a level in dBFS, or "off" for none.
 
@@ -102,8 +107,7 @@ class NoiseFloor:
         self.dbfs = float(dbfs)
         # rounded once: pcm + round(floor) is round(pcm + floor) for integer pcm, one add per
         # sample as a device would do it from a table
-        scale = 32768.0 * 10.0 ** (self.dbfs / 20.0)
-        self._table = np.rint(pink_period() * scale).astype(np.int32)
+        self._table = np.rint(pink_period() * floor_rms(self.dbfs)).astype(np.int32)
         self._position = 0
         from kws.frontend.bits import add_looped_saturating  # Numba: not for a manifest's reader
 
