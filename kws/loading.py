@@ -51,7 +51,7 @@ def load_cascade(
     def model(role: str) -> TfliteModel:
         spec = bundle.models[role]
         payload = read_model(source, role, spec)
-        return TfliteModel(payload, spec.to_dict(), bundle.feature_scale, reference_kernels)
+        return TfliteModel(payload, spec, bundle.feature_scale, reference_kernels)
 
     full = model("full")
     tiny = model("tiny") if "tiny" in bundle.models else None
@@ -80,4 +80,4 @@ def load_model(bundle_dir: Path, spec: ModelSpec, feature_scale: float) -> Tflit
     Raises:
         BundleError: see ``kws.bundle.read_model``, and a model the spec does not describe.
     """
-    return TfliteModel(read_model(Path(bundle_dir), spec.file, spec), spec.to_dict(), feature_scale)
+    return TfliteModel(read_model(Path(bundle_dir), spec.file, spec), spec, feature_scale)

@@ -23,12 +23,12 @@ from typing import Any
 from kws.errors import BundleError
 from kws.frontend import FEATURE_SCALE, FrontendConfig
 from kws.frontend.config import HOP_S
-from kws.model import score_activation
 from kws.noise_floor import floor_problem
 from kws.thresholds import Thresholds, threshold_problem
 from kws.untrusted import escape_unprintable
 
 SCHEMA_VERSION = 1
+SCORE_ACTIVATIONS = ("none", "sigmoid")
 REQUIRED_MODEL_KEYS = (
     "file",
     "sha256",
@@ -56,7 +56,14 @@ MODEL_COUNT_KEYS = (
     "arena_bytes",
     "bytes",
 )
-_MODEL_KEYS = (*REQUIRED_MODEL_KEYS, *MODEL_COUNT_KEYS, "architecture", "score_activation")
+_MODEL_KEYS = (
+    *REQUIRED_MODEL_KEYS,
+    *MODEL_COUNT_KEYS,
+    "architecture",
+    "score_activation",
+    "internal_state",
+)
+_ZERO_POINT_RANGES = {"int8": (-128, 127), "uint8": (0, 255)}
 _TENSOR_KEYS = ("name", "index", "shape", "dtype", "scale", "zero_point")
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -91,6 +98,20 @@ def _extra(entry: Mapping[str, Any], known: tuple[str, ...]) -> Mapping[str, Any
     """The keys of ``entry`` outside ``known``, read-only."""
     unknown = {key: value for key, value in entry.items() if key not in known}
     return frozen_json(unknown) if unknown else _EMPTY
+
+
+def score_activation(spec: Mapping[str, Any], label: str) -> str:
+    """A model entry's ``score_activation`` ("none" when absent), checked: the one check.
+
+    Raises:
+        BundleError: naming ``label`` (a model's role or file) and the values allowed.
+    """
+    activation = spec.get("score_activation", "none")
+    if activation not in SCORE_ACTIVATIONS:
+        raise BundleError(
+            f"{label}: score_activation {activation!r} is not one of {', '.join(SCORE_ACTIVATIONS)}"
+        )
+    return str(activation)
 
 
 @dataclass(frozen=True)
@@ -128,8 +149,12 @@ class TensorSpec:
             raise BundleError(f"{where} {name!r}: dtype must be int8 or uint8")
         if not _is_number(entry.get("scale")) or entry["scale"] <= 0:
             raise BundleError(f"{where} {name!r}: scale must be a positive number")
-        if not _is_int(entry.get("zero_point"), -255):
-            raise BundleError(f"{where} {name!r}: zero_point must be an integer")
+        low, high = _ZERO_POINT_RANGES[entry["dtype"]]
+        if not _is_int(entry.get("zero_point"), low) or entry["zero_point"] > high:
+            raise BundleError(
+                f"{where} {name!r}: zero_point must be an integer {low}..{high} for "
+                f"{entry['dtype']}, got {reprlib.repr(entry.get('zero_point'))}"
+            )
         return cls(
             name=name,
             index=entry["index"],
@@ -176,6 +201,9 @@ class ModelSpec:
     params: int | None = None
     arena_bytes: int | None = None
     bytes: int | None = None  # the model file's size
+    # the state lives inside the model (microWakeWord's resource variables), not in tensors the
+    # runtime carries: only a new interpreter starts it afresh
+    internal_state: bool = False
     extra: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
 
     @classmethod
@@ -218,6 +246,8 @@ class ModelSpec:
                 raise BundleError(f"model {role!r}: {key} must be a non-negative integer")
         if "architecture" in model and not isinstance(model["architecture"], str):
             raise BundleError(f"model {role!r}: architecture must be text")
+        if not isinstance(model.get("internal_state", False), bool):
+            raise BundleError(f"model {role!r}: internal_state must be true or false")
         return cls(
             file=model["file"],
             sha256=model["sha256"],
@@ -235,11 +265,12 @@ class ModelSpec:
             params=model.get("params"),
             arena_bytes=model.get("arena_bytes"),
             bytes=model.get("bytes"),
+            internal_state=model.get("internal_state", False),
             extra=_extra(model, _MODEL_KEYS),
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The manifest's entry for this model (what ``kws.model.TfliteModel`` reads)."""
+        """The manifest's entry for this model (what ``from_dict`` reads back)."""
         entry: dict[str, Any] = {
             "file": self.file,
             "architecture": self.architecture,
@@ -257,6 +288,7 @@ class ModelSpec:
             "arena_bytes": self.arena_bytes,
             "sha256": self.sha256,
             "bytes": self.bytes,
+            "internal_state": self.internal_state or None,  # written only when true
         }
         return {
             **{key: value for key, value in entry.items() if value is not None},

@@ -1,11 +1,11 @@
-"""Run one INT8 TFLite model with LiteRT, as the bundle manifest describes it.
+"""Run one INT8 TFLite model with LiteRT, as its ``kws.manifest.ModelSpec`` describes it.
 
 Features arrive as uint16 frontend frames; a lookup table turns them into the model's int8 input
 (``uint16 * feature_scale`` quantized with the input's scale and zero point) without float math
 per call. Streaming models carry their state tensors between calls (external state): each state
 output is fed back to its input, requantized if the converter gave the two different scales.
 
-A model whose manifest entry says ``"score_activation": "sigmoid"`` outputs a logit (kws's own
+A model whose spec says ``score_activation="sigmoid"`` outputs a logit (kws's own
 models: an int8 sigmoid output saturates at 255/256); its score is the sigmoid of the
 dequantized output, computed here in float. Without the key the output is the probability
 itself (microWakeWord's models).
@@ -32,25 +32,10 @@ import numpy as np
 import numpy.typing as npt
 
 from kws.errors import BundleError
+from kws.manifest import ModelSpec, TensorSpec
 from kws.stderr_filter import LITERT_INFO, dropping
 
 _DTYPES = {"int8": np.int8, "uint8": np.uint8}
-SCORE_ACTIVATIONS = ("none", "sigmoid")
-
-
-def score_activation(spec: dict[str, Any], label: str) -> str:
-    """The manifest entry's ``score_activation`` ("none" when absent), checked: the one check,
-    for manifests (``kws.bundle``) and for models built from any spec.
-
-    Raises:
-        BundleError: naming ``label`` (a model's role or file) and the values allowed.
-    """
-    activation = spec.get("score_activation", "none")
-    if activation not in SCORE_ACTIVATIONS:
-        raise BundleError(
-            f"{label}: score_activation {activation!r} is not one of {', '.join(SCORE_ACTIVATIONS)}"
-        )
-    return str(activation)
 
 
 def feature_lut(
@@ -82,35 +67,25 @@ class TfliteModel:
     def __init__(
         self,
         model_content: bytes,
-        spec: dict[str, Any],
+        spec: ModelSpec,
         feature_scale: float,
         reference_kernels: bool = False,
         in_place: bool = True,
     ) -> None:
-        """``in_place=False`` keeps LiteRT's copying calls (the reference the in-place path is
-        tested against)."""
-        try:
-            self._setup(model_content, spec, feature_scale, reference_kernels, in_place)
-        except (KeyError, TypeError, ValueError, IndexError, OverflowError) as error:
-            raise BundleError(
-                f"{spec.get('file', 'model') if isinstance(spec, dict) else 'model'}: "
-                f"manifest does not describe this model ({type(error).__name__}: {error})"
-            ) from error
+        """Check ``spec`` (validated when it was made) against the model itself.
 
-    def _setup(
-        self,
-        model_content: bytes,
-        spec: dict[str, Any],
-        feature_scale: float,
-        reference_kernels: bool,
-        in_place: bool,
-    ) -> None:
+        ``in_place=False`` keeps LiteRT's copying calls (the reference the in-place path is
+        tested against).
+
+        Raises:
+            BundleError: not a loadable TFLite model, or one ``spec`` does not describe.
+        """
         from ai_edge_litert.interpreter import OpResolverType
 
         self.spec = spec
-        self.stride_frames = int(spec["stride_frames"])
-        self.window_frames = int(spec["window_frames"])
-        self.streaming = bool(spec["streaming"])
+        self.stride_frames = spec.stride_frames
+        self.window_frames = spec.window_frames
+        self.streaming = spec.streaming
         self._model_content = model_content
         self.feature_scale = feature_scale
         self._resolver = (
@@ -124,58 +99,48 @@ class TfliteModel:
         try:
             self.interpreter = self._new_interpreter()
         except (ValueError, RuntimeError) as error:
-            raise BundleError(
-                f"{spec.get('file', 'model')}: not a loadable TFLite model"
-            ) from error
-        actual_inputs = {d["index"]: d for d in self.interpreter.get_input_details()}
-        actual_outputs = {d["index"]: d for d in self.interpreter.get_output_details()}
-        inputs = {t["name"]: t for t in spec["inputs"]}
-        outputs = {t["name"]: t for t in spec["outputs"]}
+            raise BundleError(f"{spec.file}: not a loadable TFLite model") from error
+        inputs = {tensor.name: tensor for tensor in spec.inputs}
+        outputs = {tensor.name: tensor for tensor in spec.outputs}
         for role, table, actual in (
-            ("input", inputs, actual_inputs),
-            ("output", outputs, actual_outputs),
+            ("input", inputs, self.interpreter.get_input_details()),
+            ("output", outputs, self.interpreter.get_output_details()),
         ):
-            for name, tensor in table.items():
-                _check_tensor(spec, role, name, tensor, actual)
+            by_index = {int(detail["index"]): detail for detail in actual}
+            for tensor in table.values():
+                _check_tensor(spec.file, role, tensor, by_index)
         if "features" not in inputs or "score" not in outputs:
-            raise BundleError(
-                f"{spec.get('file')}: manifest needs a 'features' input and 'score' output"
-            )
+            raise BundleError(f"{spec.file}: manifest needs a 'features' input and 'score' output")
         features = inputs["features"]
-        if int(np.prod(features["shape"])) != self.window_frames * 40 * features["shape"][0]:
+        if math.prod(features.shape) != self.window_frames * 40 * features.shape[0]:
             raise BundleError(
-                f"{spec.get('file')}: features input {features['shape']} does not hold "
+                f"{spec.file}: features input {list(features.shape)} does not hold "
                 f"window_frames={self.window_frames} x 40 channels"
             )
-        self._features_index = features["index"]
-        self._features_shape = tuple(features["shape"])
-        self._lut = feature_lut(
-            feature_scale, features["scale"], features["zero_point"], features["dtype"]
-        )
+        self._features_index = features.index
+        self._features_shape = features.shape
+        self._lut = feature_lut(feature_scale, features.scale, features.zero_point, features.dtype)
         score = outputs["score"]
-        self._score_index = score["index"]
-        self._score_scale = score["scale"]
-        self._score_zero_point = score["zero_point"]
-        activation = score_activation(spec, str(spec.get("file")))
-        self._score_is_logit = activation == "sigmoid"
+        self._score_index = score.index
+        self._score_scale = score.scale
+        self._score_zero_point = score.zero_point
+        self._score_is_logit = spec.score_activation == "sigmoid"
         self._states: list[tuple[int, int, float, float, int, int, Any]] = []
-        for in_name, out_name in spec.get("states", []):
+        for in_name, out_name in spec.states:
             if in_name not in inputs or out_name not in outputs:
-                raise BundleError(
-                    f"{spec.get('file')}: state {in_name}->{out_name} not in manifest"
-                )
+                raise BundleError(f"{spec.file}: state {in_name}->{out_name} not in manifest")
             src, dst = outputs[out_name], inputs[in_name]
-            if src["shape"] != dst["shape"]:
-                raise BundleError(f"{spec.get('file')}: state {in_name} changes shape")
+            if src.shape != dst.shape:
+                raise BundleError(f"{spec.file}: state {in_name} changes shape")
             self._states.append(
                 (
-                    dst["index"],
-                    src["index"],
-                    src["scale"],
-                    dst["scale"],
-                    src["zero_point"],
-                    dst["zero_point"],
-                    _DTYPES[dst["dtype"]],
+                    dst.index,
+                    src.index,
+                    src.scale,
+                    dst.scale,
+                    src.zero_point,
+                    dst.zero_point,
+                    _DTYPES[dst.dtype],
                 )
             )
         self._state_inputs = [state[0] for state in self._states]
@@ -186,10 +151,8 @@ class TfliteModel:
             if s_out != s_in or zp_out != zp_in
         ]
         self._initial_states = [
-            np.full(
-                inputs[name]["shape"], inputs[name]["zero_point"], _DTYPES[inputs[name]["dtype"]]
-            )
-            for name, _ in spec.get("states", [])
+            np.full(inputs[name].shape, inputs[name].zero_point, _DTYPES[inputs[name].dtype])
+            for name, _ in spec.states
         ]
         self._attach_views()
         self._used = False
@@ -254,7 +217,7 @@ class TfliteModel:
         if self._views is not None:
             for view, initial in zip(self._views.state_inputs, self._initial_states, strict=True):
                 view[...] = initial
-        if self.spec.get("internal_state") and self._used:
+        if self.spec.internal_state and self._used:
             # The state of microWakeWord's models lives in resource variables, which LiteRT's
             # reset_all_variables leaves as they were: only a new interpreter starts afresh.
             self.interpreter = self._new_interpreter()
@@ -363,18 +326,18 @@ def _disjoint(arrays: list[npt.NDArray[Any]]) -> bool:
 
 
 def _check_tensor(
-    spec: dict[str, Any], role: str, name: str, tensor: dict[str, Any], actual: dict[int, Any]
+    file: str, role: str, tensor: TensorSpec, actual: dict[int, dict[str, Any]]
 ) -> None:
-    where = f"{spec.get('file', 'model')}: {role} {name!r}"
-    detail = actual.get(int(tensor.get("index", -1)))
+    where = f"{file}: {role} {tensor.name!r}"
+    detail = actual.get(tensor.index)
     if detail is None:
-        raise BundleError(f"{where} index {tensor.get('index')} is not a model {role}")
+        raise BundleError(f"{where} index {tensor.index} is not a model {role}")
     dtype = np.dtype(detail["dtype"]).name
     if dtype not in _DTYPES:
         raise BundleError(f"{where} is {dtype}; kws runs only int8/uint8 quantized models")
-    if dtype != tensor.get("dtype"):
-        raise BundleError(f"{where} is {dtype} but the manifest says {tensor.get('dtype')}")
-    if [int(d) for d in detail["shape"]] != list(tensor.get("shape", [])):
+    if dtype != tensor.dtype:
+        raise BundleError(f"{where} is {dtype} but the manifest says {tensor.dtype}")
+    if tuple(int(d) for d in detail["shape"]) != tensor.shape:
         raise BundleError(
-            f"{where} has shape {list(detail['shape'])} but the manifest says {tensor.get('shape')}"
+            f"{where} has shape {list(detail['shape'])} but the manifest says {list(tensor.shape)}"
         )

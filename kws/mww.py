@@ -8,6 +8,7 @@ the mean of the last ``sliding_window_size`` probabilities reaching ``probabilit
 
 from __future__ import annotations
 
+import hashlib
 import reprlib
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from kws.cascade import Cascade
 from kws.errors import BundleError
 from kws.frontend import FEATURE_SCALE
+from kws.manifest import ModelSpec
 from kws.metrics import REFRACTORY_S
 from kws.model import TfliteModel, tensor_summary
 from kws.thresholds import Thresholds, threshold_problem
@@ -27,8 +29,12 @@ from kws.untrusted import (
 )
 
 
-def microwakeword_spec(model_content: bytes, file_name: str) -> dict[str, Any]:
-    """A manifest-style model entry read off the model itself."""
+def microwakeword_spec(model_content: bytes, file_name: str) -> ModelSpec:
+    """The model's spec, read off the model itself (its state lives inside it).
+
+    Raises:
+        BundleError: not one input and one output, or tensors kws cannot run.
+    """
     from ai_edge_litert.interpreter import Interpreter
 
     interpreter = Interpreter(model_content=model_content)
@@ -38,8 +44,9 @@ def microwakeword_spec(model_content: bytes, file_name: str) -> dict[str, Any]:
     if len(inputs) != 1 or len(outputs) != 1:
         raise BundleError(f"{file_name}: expected one input and one output (microWakeWord)")
     stride = int(inputs[0]["shape"][1])
-    return {
+    entry = {
         "file": file_name,
+        "sha256": hashlib.sha256(model_content).hexdigest(),
         "streaming": True,
         "internal_state": True,
         "stride_frames": stride,
@@ -48,6 +55,7 @@ def microwakeword_spec(model_content: bytes, file_name: str) -> dict[str, Any]:
         "outputs": [tensor_summary(outputs[0], "score")],
         "states": [],
     }
+    return ModelSpec.from_dict(file_name, entry)
 
 
 def load_microwakeword(

@@ -20,10 +20,16 @@ from typing import Any
 import numpy as np
 
 from kws import metrics
-from kws.bundle import check_bundle_destination, check_writable_folder, write_bundle
+from kws.bundle import (
+    check_bundle_destination,
+    check_writable_folder,
+    sha256_bytes,
+    write_bundle,
+)
 from kws.cascade import Cascade, Detector
 from kws.errors import BundleError, TrainingError
 from kws.frontend import FEATURE_SCALE, FrontendConfig
+from kws.manifest import ModelSpec
 from kws.model import TfliteModel
 from kws.noise_floor import DEFAULT_DBFS as DEFAULT_FLOOR_DBFS
 from kws.noise_floor import NoiseFloor
@@ -277,8 +283,12 @@ def model_entry(
     }
 
 
-def _spec_for(content: bytes, entry: dict[str, Any]) -> TfliteModel:
-    return TfliteModel(content, entry, FEATURE_SCALE, reference_kernels=True)
+def _model_for(
+    content: bytes, entry: dict[str, Any], reference_kernels: bool = True
+) -> TfliteModel:
+    """The exported model ``content`` as the runtime runs it, its entry checked as a bundle's."""
+    spec = ModelSpec.from_dict(entry["file"], {**entry, "sha256": sha256_bytes(content)})
+    return TfliteModel(content, spec, FEATURE_SCALE, reference_kernels)
 
 
 @dataclass(frozen=True)
@@ -331,7 +341,7 @@ def _int8_candidates(
         advance()
 
     def rank(epochs: int, content: bytes, entry: dict[str, Any]) -> Candidate:
-        model = TfliteModel(content, entry, FEATURE_SCALE, reference_kernels=False)
+        model = _model_for(content, entry, reference_kernels=False)
         scores = evaluate.model_scores(
             model, val.positives, val.stream_features, val.stream_hours, role.smoothing
         )
@@ -487,7 +497,7 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
     memories: dict[str, dict[bytes, float]] = {"tiny": {}, "full": {}}
 
     def measure(key: tuple[str, str], split: Split) -> evaluate.Scores:
-        model = _spec_for(contents[key], entries[key])
+        model = _model_for(contents[key], entries[key])
         scores = evaluate.model_scores(
             evaluate.Remembered(model, memories[key[0]]) if key[1] == "qat" else model,
             split.positives,
@@ -539,10 +549,10 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
         parallel), remembering what they scored."""
         return (
             evaluate.Remembered(
-                _spec_for(contents[("tiny", "qat")], entries[("tiny", "qat")]), memories["tiny"]
+                _model_for(contents[("tiny", "qat")], entries[("tiny", "qat")]), memories["tiny"]
             ),
             evaluate.Remembered(
-                _spec_for(contents[("full", "qat")], entries[("full", "qat")]), memories["full"]
+                _model_for(contents[("full", "qat")], entries[("full", "qat")]), memories["full"]
             ),
         )
 
@@ -746,8 +756,8 @@ def _real_speech_figures(
     stream): measured after every choice is made, never used for one."""
     from training.realspeech import real_speech_figures
 
-    tiny = _spec_for(contents[("tiny", "qat")], entries[("tiny", "qat")])
-    full = _spec_for(contents[("full", "qat")], entries[("full", "qat")])
+    tiny = _model_for(contents[("tiny", "qat")], entries[("tiny", "qat")])
+    full = _model_for(contents[("full", "qat")], entries[("full", "qat")])
     cascade = Cascade(keyword, full, thresholds, tiny=tiny, noise_floor=floor)
     figures = real_speech_figures(cascade, keyword, data_dir)
     figures["note"] = "measurement only: no model, threshold or setting was chosen by it"

@@ -136,7 +136,7 @@ def _checks(
     from firmware_sim.simulator import model_cost
     from kws.model import TfliteModel
 
-    simulator = model_cost(TfliteModel(payload, spec.to_dict(), scale), spec)
+    simulator = model_cost(TfliteModel(payload, spec, scale), spec)
     totals = entry["totals"]
     manifest_macs = spec.macs_per_inference or 0
     entry["checks"] = {

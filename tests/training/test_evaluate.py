@@ -208,6 +208,7 @@ def test_remembered_models_score_replays_exactly_and_run_once() -> None:
 
     from kws.defaults import default_bundle_dir
     from kws.frontend import FEATURE_SCALE
+    from kws.manifest import ModelSpec
     from kws.model import TfliteModel
     from training.evaluate import Remembered, score_sequence
 
@@ -216,7 +217,8 @@ def test_remembered_models_score_replays_exactly_and_run_once() -> None:
 
     def model(role: str) -> TfliteModel:
         content = (bundle / f"{role}.tflite").read_bytes()
-        return TfliteModel(content, manifest["models"][role], FEATURE_SCALE, True)
+        spec = ModelSpec.from_dict(role, manifest["models"][role])
+        return TfliteModel(content, spec, FEATURE_SCALE, True)
 
     rng = np.random.default_rng(0)
     shared = rng.integers(0, 700, (90, 40)).astype(np.uint16)

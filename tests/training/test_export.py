@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from kws.bundle import sha256_bytes
+from kws.manifest import ModelSpec
 from kws.model import TfliteModel
 from training.export import SCORE_LOGIT_RANGE, convert_int8, describe, set_score_range
 from training.fit import to_input
@@ -15,7 +17,8 @@ from training.models import FullSpec, build_full, keras
 
 def _runner(content: bytes) -> TfliteModel:
     spec = {"file": "full.tflite", "streaming": False, "stride_frames": 3, "window_frames": 150}
-    return TfliteModel(content, {**spec, **describe(content)}, 0.0390625, reference_kernels=True)
+    entry = {**spec, **describe(content), "sha256": sha256_bytes(content)}
+    return TfliteModel(content, ModelSpec.from_dict("full", entry), 0.0390625, True)
 
 
 def test_rewritten_score_range_keeps_the_logits() -> None:

@@ -55,6 +55,8 @@ def test_streaming_equals_non_streaming_in_float(models) -> None:  # type: ignor
 
 
 def test_int8_streaming_export_tracks_float(models) -> None:  # type: ignore[no-untyped-def]
+    from kws.bundle import sha256_bytes
+    from kws.manifest import ModelSpec
     from kws.model import TfliteModel
 
     spec, tiny, streaming, rng = models
@@ -76,9 +78,10 @@ def test_int8_streaming_export_tracks_float(models) -> None:  # type: ignore[no-
         "stride_frames": 3,
         "window_frames": 3,
         "score_activation": "sigmoid",
+        "sha256": sha256_bytes(content),
         **io,
     }
-    model = TfliteModel(content, spec_entry, 1.0, reference_kernels=True)
+    model = TfliteModel(content, ModelSpec.from_dict("tiny", spec_entry), 1.0, True)
     frames = sequences[0]
     float_scores = _stream(streaming, spec, frames)
     int8_scores = [

@@ -51,4 +51,4 @@ def test_float_model_is_refused(random_bundle: Path) -> None:
     content = tf.lite.TFLiteConverter.from_keras_model(build_full(FullSpec())).convert()
     bundle = read_bundle(random_bundle)
     with pytest.raises(BundleError, match="int8"):
-        TfliteModel(content, bundle.models["full"].to_dict(), bundle.feature_scale)
+        TfliteModel(content, bundle.models["full"], bundle.feature_scale)
