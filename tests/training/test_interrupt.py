@@ -241,7 +241,9 @@ def test_signals_wait_while_the_data_pool_starts_its_workers() -> None:
     try:
         with pytest.raises(KeyboardInterrupt):
             with _signals_held():
-                os.kill(os.getpid(), signal.SIGINT)
+                # raise_signal goes to this (the main) thread at once; os.kill to the process
+                # may land on one of TensorFlow's threads while earlier tests' are alive
+                signal.raise_signal(signal.SIGINT)
                 time.sleep(0.05)  # Python would have run the handler by now
                 _start_workers(pool, 2)
                 started = len(pool._processes)  # type: ignore[attr-defined]
