@@ -180,50 +180,61 @@ def _train(args: argparse.Namespace, out: Path, terminal: TextIO) -> Path:
             return
         default_unraisable(unraisable)
 
-    sys.unraisablehook = quiet_interrupt
-    # before TensorFlow's import (seconds): a SIGTERM then is the same clean exit, not a kill
-    signal.signal(signal.SIGTERM, interrupted)
-    signal.signal(signal.SIGINT, interrupted)
+    # put back as found: ``main`` also runs in-process (tests, scripts), where a handler or a
+    # hook left behind would swallow a later Ctrl-C (an interrupt raised inside a finalizer
+    # reaches the hook, which says nothing once this run's stop was requested)
+    previous_handlers = {
+        signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
-        from training.pipeline import TrainOptions, train
-    except ImportError as error:
-        raise TrainingError(
-            f"training needs TensorFlow: pip install 'kws[train]' ({error.name} is missing)"
-        ) from error
-    options = TrainOptions(
-        keyword=args.keyword,
-        out_dir=out,
-        quick=args.quick,
-        seed=args.seed,
-        target_fa_per_hour=args.target_fa_per_hour,
-        cache_dir=args.cache_dir,
-        recordings_dir=args.recordings,
-        negatives_dir=args.negatives,
-        speech_commands_dir=args.speech_commands,
-        neural_voices=tuple(args.piper_voice or ()),
-        kokoro_speakers=args.kokoro_speakers,
-        real_speech_dir=args.real_speech,
-        noise_floor_dbfs=args.noise_floor,
-    )
-    console = Console(file=terminal)
-    columns = (
-        TextColumn("{task.description:<24}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
-    try:
-        # not drawn where nobody watches it (a log, a pipe): it would end with one final frame
-        with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
-            bundle: Path = train(options, CheckedProgress(progress, stop))
-    except Exception:
-        if stop.requested:
-            # The KeyboardInterrupt landed inside TensorFlow's C++ code and came back out as
-            # another error (seen: SystemError, AttributeError on a SymbolicTensor).
-            raise KeyboardInterrupt from None
-        raise
-    return bundle
+        sys.unraisablehook = quiet_interrupt
+        # before TensorFlow's import (seconds): a SIGTERM then is the same clean exit, not a kill
+        signal.signal(signal.SIGTERM, interrupted)
+        signal.signal(signal.SIGINT, interrupted)
+        try:
+            from training.pipeline import TrainOptions, train
+        except ImportError as error:
+            raise TrainingError(
+                f"training needs TensorFlow: pip install 'kws[train]' ({error.name} is missing)"
+            ) from error
+        options = TrainOptions(
+            keyword=args.keyword,
+            out_dir=out,
+            quick=args.quick,
+            seed=args.seed,
+            target_fa_per_hour=args.target_fa_per_hour,
+            cache_dir=args.cache_dir,
+            recordings_dir=args.recordings,
+            negatives_dir=args.negatives,
+            speech_commands_dir=args.speech_commands,
+            neural_voices=tuple(args.piper_voice or ()),
+            kokoro_speakers=args.kokoro_speakers,
+            real_speech_dir=args.real_speech,
+            noise_floor_dbfs=args.noise_floor,
+        )
+        console = Console(file=terminal)
+        columns = (
+            TextColumn("{task.description:<24}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+        )
+        try:
+            # not drawn where nobody watches it (a log, a pipe): it would end with one final frame
+            with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
+                bundle: Path = train(options, CheckedProgress(progress, stop))
+        except Exception:
+            if stop.requested:
+                # The KeyboardInterrupt landed inside TensorFlow's C++ code and came back out as
+                # another error (seen: SystemError, AttributeError on a SymbolicTensor).
+                raise KeyboardInterrupt from None
+            raise
+        return bundle
+    finally:
+        sys.unraisablehook = default_unraisable
+        for signum, handler in previous_handlers.items():
+            signal.signal(signum, handler)
 
 
 def _where_to_find(bundle: Path) -> str:
