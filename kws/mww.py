@@ -8,11 +8,11 @@ the mean of the last ``sliding_window_size`` probabilities reaching ``probabilit
 
 from __future__ import annotations
 
-import hashlib
 import reprlib
 from pathlib import Path
 from typing import Any
 
+from kws.bundle import sha256_bytes
 from kws.cascade import Cascade
 from kws.errors import BundleError
 from kws.frontend import FEATURE_SCALE
@@ -46,7 +46,7 @@ def microwakeword_spec(model_content: bytes, file_name: str) -> ModelSpec:
     stride = int(inputs[0]["shape"][1])
     entry = {
         "file": file_name,
-        "sha256": hashlib.sha256(model_content).hexdigest(),
+        "sha256": sha256_bytes(model_content),  # as a bundle records it
         "streaming": True,
         "internal_state": True,
         "stride_frames": stride,
