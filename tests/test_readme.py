@@ -45,7 +45,7 @@ def test_the_results_table_is_the_manifest(name: str) -> None:
     thresholds = manifest["thresholds"]
     kb = [f"{models[role]['bytes'] / 1024:.1f} KB" for role in ("tiny", "full")]
     assert cells[1] == " / ".join(kb)
-    assert cells[2] == f"{thresholds['wake']:g} / {thresholds['detect']:.5f}"
+    assert cells[2] == f"{thresholds['wake']:g} / {round(thresholds['detect'], 5):g}"
     assert cells[3] == f"{cascade['frr']:.1%}"
     assert cells[4] == f"{cascade['fa_per_hour']:g}"
     assert cells[5] == f"{cascade['duty_cycle_full']:.2%}"
