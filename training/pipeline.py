@@ -36,8 +36,8 @@ from kws.noise_floor import NoiseFloor
 from kws.thresholds import Thresholds
 from training import evaluate
 from training.data import DataRecipe, Dataset, Split, build_dataset, kokoro, neural
+from training.data.cache import load_cache
 from training.data.clips import NEGATIVE_CLIPS_ARE
-from training.data.dataset import cached_dataset
 from training.export import (
     SCORE_LOGIT_RANGE,
     arena_estimate_bytes,
@@ -371,7 +371,10 @@ class TrainJob:
     role: str  # "tiny" or "full"
     index: int  # 0 for the tiny model, 1.. for the full model's initialisations
     recipe: DataRecipe
-    cache_dir: Path
+    # the file the parent wrote or read: a worker must not hash the code and the texts again,
+    # which an install in the same environment meanwhile changes (the corpus reads packages'
+    # metadata), and look for another file
+    cache_path: Path
     settings: FitSettings
 
 
@@ -391,11 +394,11 @@ def train_and_rank(job: TrainJob, tick: Callable[[], None]) -> _Trained:
     """One training, in a process of its own (``training.workers``): train the model, export
     its int8 candidates and rank them on validation. The dataset comes from the feature cache
     the parent wrote; each job has its own seed (the full model's initialisations differ)."""
-    dataset = cached_dataset(job.recipe, job.cache_dir)
+    dataset = load_cache(job.cache_path, job.recipe)
     if dataset is None:  # not three generations at once: the parent wrote it moments ago
         raise TrainingError(
-            f"the feature cache in {job.cache_dir} changed during training (a real-data folder "
-            "edited?); run kws train again"
+            f"the feature cache {job.cache_path} went missing or unreadable during training "
+            "(deleted?); run kws train again"
         )
     seed = np.random.SeedSequence([job.settings.seed, job.index]).generate_state(1)[0]
     keras.utils.set_random_seed(int(seed))
@@ -440,11 +443,12 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
     keyword = check_keyword(options.keyword)
     recipe = data_recipe(options, keyword)
     dataset = build_dataset(recipe, options.cache_dir, progress)
+    assert dataset.cache_path is not None  # build_dataset stores what it builds
     lap("data")
     settings = _fit_settings(options.quick, options.seed)
     starts = settings.full_starts
-    trainings = [TrainJob("tiny", 0, recipe, options.cache_dir, settings)] + [
-        TrainJob("full", index + 1, recipe, options.cache_dir, settings) for index in range(starts)
+    trainings = [TrainJob("tiny", 0, recipe, dataset.cache_path, settings)] + [
+        TrainJob("full", index + 1, recipe, dataset.cache_path, settings) for index in range(starts)
     ]
     labels = ["train tiny"] + [
         "train full" if starts == 1 else f"train full ({index + 1} of {starts})"

@@ -73,6 +73,43 @@ def test_a_training_worker_never_generates_the_dataset_itself(tmp_path: Path) ->
     from training.fit import FitSettings
     from training.pipeline import TrainJob, train_and_rank
 
-    job = TrainJob("full", 1, DataRecipe("hey nova", quick=True), tmp_path, FitSettings())
-    with pytest.raises(TrainingError, match="feature cache .* changed during training"):
+    missing = tmp_path / "dataset-0123456789abcdef.npz"
+    job = TrainJob("full", 1, DataRecipe("hey nova", quick=True), missing, FitSettings())
+    with pytest.raises(TrainingError, match="feature cache .* went missing or unreadable"):
         train_and_rank(job, lambda: None)
+
+
+def test_a_training_worker_reads_the_file_the_parent_wrote(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not a file found by hashing the code and texts again: an install into the environment
+    during a training changes the text corpus's digest (it reads packages' metadata), and the
+    workers of a run of 2026-12-03 looked for a dataset that was never built."""
+    from training import pipeline
+    from training.data import DataRecipe, build_dataset
+    from training.data import dataset as dataset_module
+    from training.fit import FitSettings
+    from training.pipeline import TrainJob, train_and_rank
+
+    recipe = DataRecipe(
+        "hey nova",
+        quick=True,
+        n_positive=4,
+        n_negative=4,
+        stream_minutes={"train": 0.1, "val": 0.1, "test": 0.1},
+        workers=1,
+    )
+    written = build_dataset(recipe, tmp_path).cache_path
+    assert written is not None and written.is_file()
+    monkeypatch.setattr(dataset_module.text, "corpus_digest", lambda: "another corpus")
+
+    class Found(Exception):
+        pass
+
+    def stop_at_training(model: Any, frames: int, dataset: Any, *args: Any) -> None:
+        raise Found(dataset.cache_path)
+
+    monkeypatch.setattr(pipeline, "_train_one", stop_at_training)
+    with pytest.raises(Found) as found:
+        train_and_rank(TrainJob("tiny", 0, recipe, written, FitSettings()), lambda: None)
+    assert found.value.args == (written,)

@@ -101,4 +101,4 @@ def load_cache(path: Path, recipe: DataRecipe) -> Dataset | None:
         stats = json.loads(str(arrays["stats"]))
     except (OSError, KeyError, ValueError):
         return None
-    return Dataset(splits["train"], splits["val"], splits["test"], recipe, stats)
+    return Dataset(splits["train"], splits["val"], splits["test"], recipe, stats, path)

@@ -110,6 +110,7 @@ class Dataset:
     test: Split
     recipe: DataRecipe
     stats: dict[str, Any] = field(default_factory=dict)
+    cache_path: Path | None = None  # the feature cache file it was read from or written to
 
     def split(self, name: str) -> Split:
         value: Split = getattr(self, name)

@@ -124,11 +124,6 @@ def _cache_path(recipe: DataRecipe, cache_dir: Path) -> Path:
     return Path(cache_dir) / f"dataset-{key}.npz"
 
 
-def cached_dataset(recipe: DataRecipe, cache_dir: Path) -> Dataset | None:
-    """The dataset for ``recipe`` from ``cache_dir``, or None when it is not there (or stale)."""
-    return load_cache(_cache_path(recipe, cache_dir), recipe)
-
-
 def build_dataset(recipe: DataRecipe, cache_dir: Path, progress: Any = None) -> Dataset:
     """Build (or load from ``cache_dir``) the three splits for ``recipe``.
 
@@ -194,7 +189,7 @@ def build_dataset(recipe: DataRecipe, cache_dir: Path, progress: Any = None) -> 
         "seconds": round(time.monotonic() - started, 1),
         "cache_hit": False,
     }
-    dataset = Dataset(splits["train"], splits["val"], splits["test"], recipe, stats)
+    dataset = Dataset(splits["train"], splits["val"], splits["test"], recipe, stats, cache_path)
     save_cache(cache_path, dataset)
     return dataset
 
