@@ -70,7 +70,9 @@ def run(args: argparse.Namespace) -> int:
     from kws.loading import load_cascade
     from kws.stdin_audio import stdin_chunks
     from kws.thresholds import check_threshold
+    from kws_cli.fast_start import skip_numba_blas_check
 
+    skip_numba_blas_check()
     if args.threshold is not None:
         check_threshold("detect", args.threshold, "--threshold")
     if args.wake_threshold is not None:
