@@ -194,27 +194,32 @@ class Cascade:
 
         Raises ``AudioError`` unless ``pcm`` is a 1-D int16 array."""
         samples = validate_pcm(pcm)
-        floor = self.noise_floor
         held = self._held_samples
         total = held + samples.shape[0]
         if total <= _PIECE_SAMPLES:
-            if floor is None:
-                self._held[held:total] = samples
-            else:  # straight into the held audio: no array per chunk
-                floor.add_into(samples, self._held[held:total])
+            self._held[held:total] = samples
             frames = self.frontend.frames_completed(total)
             if frames - self._held_hops <= self._quiet_hops():
                 self._pass(frames - self._held_hops)
                 self._held_samples, self._held_hops = total, frames
                 return []
-            return self._take(self._held[:total])
-        if floor is not None:
-            samples = floor.add(samples)
-        self._take(self._held[:held])  # its hops run no model: nothing to detect
+            return self._take(self._held_with_floor(total))
+        self._take(self._held_with_floor(held))  # its hops run no model: nothing to detect
+        if self.noise_floor is not None:
+            samples = self.noise_floor.add(samples)
         detections: list[Detection] = []
         for start in range(0, samples.shape[0], _PIECE_SAMPLES):
             detections += self._take(samples[start : start + _PIECE_SAMPLES])
         return detections
+
+    def _held_with_floor(self, count: int) -> npt.NDArray[np.int16]:
+        """The first ``count`` held samples, the noise floor added in place: audio is held as
+        it came and gets its floor once, when it is framed (one call per stride at 10 ms
+        chunks instead of one per chunk; the floor runs on in stream order all the same)."""
+        held = self._held[:count]
+        if self.noise_floor is not None and count:
+            self.noise_floor.add_into(held, held)
+        return held
 
     def _take(self, pcm: npt.NDArray[np.int16]) -> list[Detection]:
         """Frame ``pcm`` (the held audio's hops already counted) into the ring, then take the
@@ -227,7 +232,7 @@ class Cascade:
     def process_features(self, frames: npt.NDArray[np.uint16]) -> list[Detection]:
         """Feed uint16 feature frames [n, 40]; return detections completed by them."""
         if self._held_samples:  # audio given to ``process`` comes first
-            self._take(self._held[: self._held_samples])
+            self._take(self._held_with_floor(self._held_samples))
         detections: list[Detection] = []
         for start in range(0, frames.shape[0], WRITE_AHEAD_FRAMES):
             piece = frames[start : start + WRITE_AHEAD_FRAMES]
