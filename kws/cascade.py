@@ -146,7 +146,7 @@ class Cascade:
         )
         # The PC ring also holds the frames of the piece being taken, written ahead of the hop.
         self._ring_frames = self._buffer_frames + WRITE_AHEAD_FRAMES
-        self._ring = np.zeros((self._ring_frames, 40), dtype=np.uint16)
+        self._ring = np.zeros((self._ring_frames, self.frontend.config.num_channels), np.uint16)
         self._held = np.zeros(_PIECE_SAMPLES, dtype=np.int16)
         self._wake_window_hops = int(round(thresholds.wake_window_s / HOP_S))
         if not self.full_only and self._wake_window_hops < 1:
@@ -230,7 +230,7 @@ class Cascade:
         return self._advance(written - counted) if written > counted else []
 
     def process_features(self, frames: npt.NDArray[np.uint16]) -> list[Detection]:
-        """Feed uint16 feature frames [n, 40]; return detections completed by them."""
+        """Feed uint16 feature frames [n, channels]; return detections completed by them."""
         if self._held_samples:  # audio given to ``process`` comes first
             self._take(self._held_with_floor(self._held_samples))
         detections: list[Detection] = []

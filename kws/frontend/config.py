@@ -4,6 +4,12 @@ Defaults are the TensorFlow Lite Micro audio frontend as microWakeWord (and ``py
 run it: 30 ms window, 10 ms hop, 40 channels over 125-7500 Hz, noise reduction, PCAN on, log
 scale shift 6. Bundles record ``to_dict()`` and ``hash()``; a bundle whose hash differs from the
 runtime's is refused, so every field that changes the features must be in the hash.
+
+The configuration is fixed for bundles: training, the cascade (``Cascade`` builds ``Frontend()``
+and a ring of its ``num_channels``) and the bundle loader use the defaults only. The other
+settings serve the frontend on its own (``Frontend(config)``, ``compute_features``), its tests
+against TFLM's own configurations and the benchmarks; making them reach a bundle would need the
+cascade, the C export and training to take the bundle's configuration.
 """
 
 from __future__ import annotations
