@@ -26,9 +26,9 @@ from firmware_sim.profile import Profile
 from firmware_sim.simulator import SimResult, Simulation
 from kws.cascade import Cascade
 from kws.frontend import Frontend
-from kws.frontend.config import HOP_S
+from kws.frontend.config import HOP_S, SAMPLE_RATE_HZ
 
-CHUNK_SAMPLES = 30 * 16_000
+CHUNK_SAMPLES = 30 * SAMPLE_RATE_HZ
 KWS_POWER_GOAL_MW = 1.0  # issue 17: the KWS power, without the microphone, at most 1 mW
 
 MLPERF_SOURCE = (
@@ -90,7 +90,7 @@ def simulate(
         feed, simulation = gated.feed_pcm, gated
     for start in range(0, audio.pcm.size, CHUNK_SAMPLES):
         feed(audio.pcm[start : start + CHUNK_SAMPLES])
-        on_progress(min(audio.pcm.size, start + CHUNK_SAMPLES) / 16_000)
+        on_progress(min(audio.pcm.size, start + CHUNK_SAMPLES) / SAMPLE_RATE_HZ)
     return simulation, simulation.result()
 
 

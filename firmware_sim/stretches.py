@@ -22,6 +22,7 @@ from firmware_sim.profile import Profile
 from firmware_sim.scenarios import generate, get_scenario
 from firmware_sim.simulator import Simulation
 from kws.frontend import Frontend
+from kws.frontend.config import SAMPLE_RATE_HZ
 from kws.loading import load_cascade
 
 DENSE_KEYWORDS_PER_HOUR = 120.0  # one keyword in every 30 s chunk of the generator
@@ -87,7 +88,7 @@ def _run(
             else:
                 features = frontend.process(pcm) if features is None else features
                 device.feed(features)
-        on_seconds(pcm.size / 16_000)
+        on_seconds(pcm.size / SAMPLE_RATE_HZ)
     return [device.result() for device in devices], keyword_times
 
 

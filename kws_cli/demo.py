@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
+from kws.frontend.config import SAMPLE_RATE_HZ
 from kws_cli.main import main as kws_main
 
 SNR_DB = 10.0
@@ -48,7 +49,7 @@ def make_recordings(folder: Path, keyword: str = "hey jarvis") -> tuple[Path, Pa
         speech = augment.to_float(np.concatenate([silence, silence, *pieces, silence]))
         noisy = augment.mix_at_snr(speech, augment.make_noise("pink", speech.size, rng), SNR_DB)
         path = folder / name
-        soundfile.write(path, augment.to_int16(noisy), 16000)
+        soundfile.write(path, augment.to_int16(noisy), SAMPLE_RATE_HZ)
         paths.append(path)
     print(
         f"synthesized with espeak-ng voice {voice} (not used in training), "

@@ -29,6 +29,7 @@ from kws.bundle import (
 from kws.cascade import Cascade, Detector
 from kws.errors import BundleError, TrainingError
 from kws.frontend import FEATURE_SCALE, FrontendConfig
+from kws.frontend.config import SAMPLE_RATE_HZ
 from kws.manifest import ModelSpec
 from kws.model import TfliteModel
 from kws.noise_floor import DEFAULT_DBFS as DEFAULT_FLOOR_DBFS
@@ -132,7 +133,7 @@ def check_keyword(keyword: str) -> str:
         raise TrainingError(f"the keyword {keyword!r} must be English letters, spaces, ' or -")
     from kws.synth import synthesize
 
-    if synthesize(phrase).size < 0.15 * 16000:
+    if synthesize(phrase).size < 0.15 * SAMPLE_RATE_HZ:
         raise TrainingError(f"the keyword {keyword!r} is too short to speak (under 0.15 s)")
     return phrase
 

@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from kws.errors import KwsError
+from kws.frontend.config import SAMPLE_RATE_HZ
 from kws_cli.bench.frontend import machine_name
 
 SLICES = 12  # turns each row takes over the audio
@@ -154,7 +155,7 @@ def _run_chunk_size(
 
     chunk_samples = chunk_ms * 16
     chunks = [pcm[start : start + chunk_samples] for start in range(0, pcm.size, chunk_samples)]
-    hours = pcm.size / 16000 / 3600
+    hours = pcm.size / SAMPLE_RATE_HZ / 3600
     cascade = load_cascade(model_dir)
     full_always = load_cascade(model_dir, full_only=True)
     mww = pymicro_wakeword.MicroWakeWord.from_builtin(pymicro_wakeword.Model.HEY_JARVIS)
@@ -246,7 +247,7 @@ def measure(
             by_name["kws full only"]["x_cheaper_than_microwakeword"] >= GOAL_FULL_X
         )
     return {
-        "audio_s": round(pcm.size / 16000, 1),
+        "audio_s": round(pcm.size / SAMPLE_RATE_HZ, 1),
         "runs": runs,
         "goals_met": goals,
         "machine": f"{machine_name()}, Python {platform.python_version()}",

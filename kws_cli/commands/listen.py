@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from kws.frontend.config import SAMPLE_RATE_HZ
 from kws_cli.commands.options import add_noise_floor
 
 MAX_SILENT_READS = 5  # consecutive 1 s timeouts before the device counts as gone
@@ -73,7 +74,7 @@ def listen_loop(
                     break
                 continue
             silent_reads = 0
-            summary.seconds += block.size / 16000
+            summary.seconds += block.size / SAMPLE_RATE_HZ
             started = time.thread_time()
             detections = cascade.process(block)
             summary.detector_cpu_s += time.thread_time() - started
