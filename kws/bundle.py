@@ -1,4 +1,6 @@
-"""Model bundles: a folder with ``manifest.json``, ``tiny.tflite``, ``full.tflite`` and ``CARD.md``.
+"""Model bundles: a folder with ``manifest.json`` (what the runtime needs), ``tiny.tflite``,
+``full.tflite``, and from training ``report.json`` (what it measured), ``CARD.md`` (rendered
+from both by ``training.card``) and the DET curve files.
 
 A bundle is data. Loading it (``read_bundle``) reads JSON and bytes and checks them; it never
 executes code. The manifest's types and their one validation are ``kws.manifest``'s.
@@ -32,12 +34,19 @@ def sha256_bytes(payload: bytes) -> str:
     return hashlib.sha256(payload).hexdigest()
 
 
-def write_bundle(out_dir: str | Path, manifest: dict[str, Any], files: dict[str, bytes]) -> Path:
+def write_bundle(
+    out_dir: str | Path,
+    manifest: dict[str, Any],
+    files: dict[str, bytes],
+    report: dict[str, Any] | None = None,
+) -> Path:
     """Write a bundle folder atomically and return its path.
 
-    ``files`` maps file names (no folders) to bytes; each model's ``sha256`` and ``bytes`` in
-    the manifest are filled in from them. The folder is first written beside ``out_dir`` and
-    renamed into place only when complete.
+    ``manifest`` goes to ``manifest.json`` (schema 2: what the runtime needs), ``report`` (what
+    training measured: ``evaluation``, ``training``), if any, to ``report.json``. ``files`` maps
+    other file names (no folders) to bytes (the models, a card); each model's ``sha256`` and
+    ``bytes`` in the manifest are filled in from them. The folder is first written beside
+    ``out_dir`` and renamed into place only when complete.
 
     Raises:
         BundleError: a file name escapes the folder, a model's file is missing, or the disk
@@ -46,8 +55,12 @@ def write_bundle(out_dir: str | Path, manifest: dict[str, Any], files: dict[str,
     out_path = Path(out_dir)
     manifest = json.loads(json.dumps(manifest))  # deep copy, and proof it is plain JSON
     manifest.setdefault("schema_version", SCHEMA_VERSION)
+    files = dict(files)
+    if report is not None:
+        report = {"schema_version": SCHEMA_VERSION, "keyword": manifest.get("keyword"), **report}
+        files["report.json"] = json.dumps(report, indent=2).encode() + b"\n"
     for name in files:
-        if Path(name).name != name or name in ("", ".", ".."):
+        if Path(name).name != name or name in ("", ".", "..", "manifest.json"):
             raise BundleError(f"bundle file name {name!r} must be a plain file name")
     for role, model in manifest.get("models", {}).items():
         payload = files.get(model.get("file", ""))
@@ -63,7 +76,6 @@ def write_bundle(out_dir: str | Path, manifest: dict[str, Any], files: dict[str,
         for name, payload in files.items():
             _write_synced(staging / name, payload)
         _write_synced(staging / "manifest.json", json.dumps(manifest, indent=2).encode() + b"\n")
-        _write_synced(staging / "CARD.md", render_card(manifest).encode())
         staging.chmod(0o777 & ~_umask())  # mkdtemp made it 0700; a bundle is shared like a folder
         _swap_into_place(staging, out_path)
     except OSError as error:
@@ -165,7 +177,7 @@ def _write_synced(path: Path, payload: bytes) -> None:
 
 
 def read_bundle(path: str | Path) -> Bundle:
-    """Read and verify the bundle in the folder ``path``: its manifest checked
+    """Read and verify the bundle in the folder ``path``: its manifest and report checked
     (``Bundle.from_dict``) and every model file inside the folder, matching its checksum.
 
     Raises:
@@ -178,7 +190,12 @@ def read_bundle(path: str | Path) -> Bundle:
     manifest_path = bundle_dir / "manifest.json"
     if not manifest_path.is_file():
         raise BundleError(f"{bundle_dir} has no manifest.json")
-    bundle = Bundle.from_dict(read_json(manifest_path), str(manifest_path), bundle_dir.resolve())
+    manifest = read_json(manifest_path)
+    report_path = bundle_dir / "report.json"
+    report = None
+    if isinstance(manifest, dict) and manifest.get("schema_version") != 1 and report_path.exists():
+        report = read_json(report_path)
+    bundle = Bundle.from_dict(manifest, str(manifest_path), bundle_dir.resolve(), report)
     for role, spec in bundle.models.items():
         read_model(bundle_dir, role, spec)
     return bundle
@@ -209,171 +226,3 @@ def read_model(bundle_dir: Path, role: str, spec: ModelSpec) -> bytes:
     if sha256_bytes(payload) != spec.sha256:
         raise BundleError(f"model {role!r} file {path.name} does not match its sha256 checksum")
     return payload
-
-
-def _percent(value: Any, missing: str = "?") -> str:
-    return f"{100 * value:.1f}%" if isinstance(value, (int, float)) else missing
-
-
-def _real_speech_lines(keyword: str, figures: Any) -> list[str]:
-    """The card's section on real people (``kws train --real-speech``), if measured."""
-    if not isinstance(figures, dict):
-        return []
-    folders = figures.get("folders", {})
-    lines = [
-        "",
-        "## Real people (measurement only)",
-        "",
-        f"Recordings in `{figures.get('data_dir', '?')}`: "
-        + ", ".join(f"{phrase} {count}" for phrase, count in folders.items())
-        + f", each after {figures.get('lead_in_s', '?')} s of its own room tone, as "
-        f"`kws bench realspeech` plays them; noisy: mixed at {figures.get('snr_db', '?')} dB SNR. "
-        "Nothing in training was chosen by them.",
-        "",
-        "| cascade at the shipped thresholds | missed clean | missed noisy | others accepted |",
-        "|---|---|---|---|",
-        f"| {keyword} | {_percent(figures.get('frr_clean'), 'no recordings of it')} | "
-        f"{_percent(figures.get('frr_noisy'), '-')} | {_percent(figures.get('others_accepted'))} "
-        f"of {figures.get('others', '?')} |",
-    ]
-    return lines
-
-
-def _floor_lines(manifest: dict[str, Any]) -> list[str]:
-    """The card's word on the bundle's noise floor, and whether its figures include it."""
-    floor = manifest.get("noise_floor_dbfs")
-    if floor is None:
-        return []
-    trained = manifest.get("training", {}).get("noise_floor_dbfs")
-    measured = (
-        "Training's clips and streams carried the same floor: the figures below were measured "
-        "through it."
-        if trained == floor
-        else "It was added after this bundle was trained: the figures below were measured "
-        "without it (docs/RESULTS.md measures the bundle with it)."
-    )
-    return [
-        "",
-        "## Noise floor",
-        "",
-        f"Pink noise at {floor:g} dBFS RMS is added under all audio before the frontend "
-        f"(`kws.noise_floor`; `--noise-floor off` leaves it out). {measured}",
-    ]
-
-
-def render_card(manifest: dict[str, Any]) -> str:
-    """A model card (Markdown) generated from the manifest's own figures."""
-    lines = [f"# {manifest.get('keyword', '?')} — kws model card", ""]
-    lines += ["Generated from `manifest.json`; every figure below was measured at export.", ""]
-    lines += ["## Models", ""]
-    lines += [
-        "| model | architecture | input | params | int8 bytes | MACs per inference | "
-        "inferences per s when running | arena estimate |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for role, model in manifest.get("models", {}).items():
-        shape = model.get("inputs", [{}])[0].get("shape", "?")
-        per_second = 100 / model["stride_frames"] if model.get("stride_frames") else "?"
-        lines.append(
-            f"| {role} | {model.get('architecture', '?')} | {shape} | {model.get('params', '?')} | "
-            f"{model.get('bytes', '?')} | {model.get('macs_per_inference', '?')} | "
-            f"{per_second if isinstance(per_second, str) else round(per_second, 1)} | "
-            f"{model.get('arena_bytes', '?')} |"
-        )
-    thresholds = manifest.get("thresholds", {})
-    if thresholds:
-        lines += ["", "## Thresholds", ""]
-        lines += [f"- {key}: {value}" for key, value in thresholds.items()]
-        choice = manifest.get("evaluation", {}).get("threshold_choice")
-        if isinstance(choice, dict):
-            lines += [
-                "",
-                f"Chosen on {choice.get('on', '?')}: the full model alone needs a detect "
-                f"threshold of {choice.get('full_alone_detect', '?')} for "
-                f"{manifest['evaluation'].get('target_fa_per_hour', '?')} FA/h; the cascade "
-                "meets that rate at the detect threshold above, with the wake threshold a step "
-                "below the highest that keeps "
-                f"{_percent(choice.get('wake_keeps_of_full_detections'))} of the full model's "
-                f"detections (wake, detect by step: "
-                + ", ".join(
-                    f"{r.get('wake')}, {r.get('detect')}"
-                    for r in choice.get("steps", [])
-                    if isinstance(r, dict)
-                )
-                + ").",
-            ]
-    lines += _floor_lines(manifest)
-    evaluation = manifest.get("evaluation", {})
-    if evaluation:
-        split = evaluation.get("test_split", {})
-        lines += ["", "## Measured performance (held-out test voices)", ""]
-        lines += [
-            f"Test split: {split.get('positives', '?')} keyword clips "
-            f"({split.get('positives_snr_db', '?')} SNR), {split.get('stream_hours', '?')} h "
-            f"of keyword-free stream ({split.get('stream_is', 'speech and noise')}), "
-            f"{split.get('negative_clips', '?')} keyword-free clips "
-            f"({split.get('negative_clips_are', '?')}). FRR = false-reject rate, FA/h = false "
-            "accepts per hour of the stream, clips accepted = share of keyword-free clips that "
-            "fire.",
-            "",
-        ]
-        lines += ["| detector | FRR | FA/h | clips accepted |", "|---|---|---|---|"]
-        for label, key in (
-            ("cascade at the shipped thresholds", "cascade_at_shipped_thresholds"),
-            ("full model on every step, same detect threshold", "full_only_at_shipped_thresholds"),
-        ):
-            row = evaluation.get(key, {})
-            lines.append(
-                f"| {label} | {_percent(row.get('frr'))} | {row.get('fa_per_hour', '?')} | "
-                f"{_percent(row.get('negative_clips_accepted'))} |"
-            )
-        peer = evaluation.get("microwakeword", {})
-        if peer.get("available"):
-            at = peer.get("at_its_cutoff", {})
-            lines.append(
-                f"| {peer.get('model')} at its cutoff {at.get('cutoff')} | "
-                f"{_percent(at.get('frr'))} | {at.get('fa_per_hour', '?')} | "
-                f"{_percent(at.get('negative_clips_accepted'))} |"
-            )
-        cascade = evaluation.get("cascade_at_shipped_thresholds", {})
-        contexts = {k[4:]: v for k, v in cascade.items() if k.startswith("frr ")}
-        if contexts:
-            lines += [
-                "",
-                "The cascade's FRR by what the keyword follows: "
-                + ", ".join(f"{context} {_percent(frr)}" for context, frr in contexts.items())
-                + ".",
-            ]
-        lines += _real_speech_lines(manifest.get("keyword", "?"), evaluation.get("real_speech"))
-        comparison = evaluation.get("qat_vs_ptq", {})
-        if comparison:
-            target = evaluation.get("target_fa_per_hour", "?")
-            lines += [
-                "",
-                f"Quantization-aware training against post-training quantization (FRR at {target} "
-                "FA/h, and the mean FRR at 0.5, 1, 2 and 5 FA/h, on the test split; the QAT epoch "
-                "kept is the one whose int8 model missed least on validation, 0 meaning the "
-                "PTQ model):",
-                "",
-                "| model | QAT FRR | PTQ FRR | QAT mean FRR | PTQ mean FRR | QAT epochs kept |",
-                "|---|---|---|---|---|---|",
-            ]
-            for role, row in comparison.items():
-                kept = row.get("qat_epochs_kept", "?")
-                lines.append(
-                    f"| {role} | {_percent(row.get('qat_frr'))} | {_percent(row.get('ptq_frr'))} | "
-                    f"{_percent(row.get('qat_mean_frr_0.5_to_5_fa_per_hour'))} | "
-                    f"{_percent(row.get('ptq_mean_frr_0.5_to_5_fa_per_hour'))} | "
-                    f"{kept} of {row.get('qat_epochs_trained', '?')} |"
-                )
-        lines += [
-            "",
-            "Full figures (QAT and PTQ exports of both models, DET data in `det.csv`):",
-            "",
-        ]
-        lines += ["```json", json.dumps(evaluation, indent=2), "```"]
-    training = manifest.get("training", {})
-    if training:
-        lines += ["", "## Training", ""]
-        lines += [f"- {key}: `{json.dumps(value)}`" for key, value in training.items()]
-    return "\n".join(lines) + "\n"

@@ -1,14 +1,21 @@
 """A bundle's ``manifest.json`` as types: ``Bundle``, its ``ModelSpec`` per role and their
 ``TensorSpec``s, with the decision policy as ``kws.thresholds.Thresholds``.
 
-``Bundle.from_dict`` is the one validation of a manifest's content; ``kws.bundle.read_bundle``
-adds what needs the folder (model files inside it, matching their checksums). ``to_dict`` gives
-the manifest back, ``to_dict(from_dict(d)) == d``: a model's optional figures stay absent (None),
-keys this runtime does not type are kept in ``extra`` (a newer kws may record more figures).
-Three defaults are not told apart from the keys they stand for: ``to_dict`` leaves out
+Schema 2 splits a bundle in two: ``manifest.json`` holds what the runtime needs (keyword,
+frontend, models, thresholds, noise floor); ``report.json`` what training measured and did
+(``evaluation``, ``training``), which the runtime only shows (``kws models``) and training
+renders into ``CARD.md``. Schema 1 manifests held both; they are read as if split (the
+migration is ``Bundle.from_dict``'s: nothing on disk is rewritten).
+
+``Bundle.from_dict`` is the one validation of a manifest's (and its report's) content;
+``kws.bundle.read_bundle`` adds what needs the folder (model files inside it, matching their
+checksums). ``to_dict`` gives the schema 2 manifest back and ``report_dict`` the report, so
+``to_dict(from_dict(d)) == d`` for a schema 2 manifest: a model's optional figures stay absent
+(None), keys this runtime does not type are kept in ``extra`` (a newer kws may record more
+figures). Three defaults are not told apart from the keys they stand for: ``to_dict`` leaves out
 ``detect_smoothing`` at 1 and writes ``feature_scale`` and every frontend field (a manifest
-without them means those values). What training measured (``evaluation``, ``training``) is
-carried as read-only JSON (mappings and tuples), not typed yet.
+without them means those values). The report's sections are carried as read-only JSON
+(mappings and tuples), not typed yet.
 """
 
 from __future__ import annotations
@@ -27,7 +34,9 @@ from kws.noise_floor import floor_problem
 from kws.thresholds import Thresholds, threshold_problem
 from kws.untrusted import escape_unprintable
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_SCHEMA_VERSIONS = (1, 2)  # 1: evaluation and training inside manifest.json
+REPORT_SECTIONS = ("evaluation", "training")
 SCORE_ACTIVATIONS = ("none", "sigmoid")
 REQUIRED_MODEL_KEYS = (
     "file",
@@ -333,23 +342,38 @@ class Bundle:
 
     @classmethod
     def from_dict(
-        cls, manifest: Any, source: str = "manifest", folder: Path | None = None
+        cls,
+        manifest: Any,
+        source: str = "manifest",
+        folder: Path | None = None,
+        report: Any = None,
     ) -> Bundle:
-        """Check a manifest (parsed JSON) and return it typed; ``source`` (the manifest's path)
-        starts the messages.
+        """Check a manifest (parsed JSON) and, for schema 2, its report (parsed
+        ``report.json``, None when there is none) and return them typed; ``source`` (the
+        manifest's path) starts the messages. A schema 1 manifest carries its report inside.
 
         Raises:
             BundleError: not an object, a schema version this kws does not read, a frontend
                 that differs from this runtime's, a model entry, threshold, feature scale or
-                keyword that is missing or wrong.
+                keyword that is missing or wrong, a report section that is not an object.
         """
         if not isinstance(manifest, dict):
             raise BundleError(f"{source} must hold a JSON object")
         version = manifest.get("schema_version")
-        if version != SCHEMA_VERSION:
+        if version not in READABLE_SCHEMA_VERSIONS or isinstance(version, bool):
             raise BundleError(
-                f"{source} has schema version {version!r}; this kws reads version {SCHEMA_VERSION}"
+                f"{source} has schema version {version!r}; this kws reads versions "
+                + " and ".join(str(v) for v in READABLE_SCHEMA_VERSIONS)
             )
+        if version == 1:
+            report = {key: manifest[key] for key in REPORT_SECTIONS if key in manifest}
+        else:
+            inside = [key for key in REPORT_SECTIONS if key in manifest]
+            if inside:
+                raise BundleError(
+                    f"{source}: {inside[0]} belongs in report.json from schema version 2 on"
+                )
+        sections = _report_sections(report, source)
         frontend = _frontend(manifest, source)
         models = manifest.get("models")
         if not isinstance(models, dict) or not models:
@@ -367,9 +391,6 @@ class Bundle:
                 f"{source}: keyword {reprlib.repr(keyword)} holds control characters; a "
                 "keyword is printable text"
             )
-        for section in ("evaluation", "training"):
-            if section in manifest and not isinstance(manifest[section], dict):
-                raise BundleError(f"{source}: {section} must be an object")
         floor = manifest.get("noise_floor_dbfs")
         problem = None if floor is None else floor_problem(floor)
         if problem is not None:
@@ -383,14 +404,14 @@ class Bundle:
             models=MappingProxyType(specs),
             thresholds=thresholds,
             noise_floor_dbfs=None if floor is None else float(floor),
-            evaluation=frozen_json(manifest["evaluation"]) if "evaluation" in manifest else None,
-            training=frozen_json(manifest["training"]) if "training" in manifest else None,
+            evaluation=sections.get("evaluation"),
+            training=sections.get("training"),
             extra=_extra(manifest, _BUNDLE_KEYS),
             folder=folder,
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The manifest: plain JSON data, as ``manifest.json`` holds it."""
+        """The manifest (schema 2): plain JSON data, as ``manifest.json`` holds it."""
         defaults = {f.name: f.default for f in fields(Thresholds)}
         manifest: dict[str, Any] = {
             "schema_version": self.schema_version,
@@ -407,11 +428,33 @@ class Bundle:
         }
         if self.noise_floor_dbfs is not None:
             manifest["noise_floor_dbfs"] = self.noise_floor_dbfs
-        for section, value in (("evaluation", self.evaluation), ("training", self.training)):
-            if value is not None:
-                manifest[section] = thawed_json(value)
         manifest.update(thawed_json(self.extra))
         return manifest
+
+    def report_dict(self) -> dict[str, Any] | None:
+        """What training measured and did, as ``report.json`` holds it; None when neither."""
+        if self.evaluation is None and self.training is None:
+            return None
+        report: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "keyword": self.keyword}
+        for section, value in (("evaluation", self.evaluation), ("training", self.training)):
+            if value is not None:
+                report[section] = thawed_json(value)
+        return report
+
+
+def _report_sections(report: Any, source: str) -> dict[str, Any]:
+    """The report's sections, frozen; ``{}`` for no report."""
+    if report is None:
+        return {}
+    if not isinstance(report, dict):
+        raise BundleError(f"{source}: its report must hold a JSON object")
+    sections = {}
+    for section in REPORT_SECTIONS:
+        if section in report:
+            if not isinstance(report[section], dict):
+                raise BundleError(f"{source}: {section} must be an object")
+            sections[section] = frozen_json(report[section])
+    return sections
 
 
 def _frontend(manifest: dict[str, Any], source: str) -> FrontendConfig:

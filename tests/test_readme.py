@@ -17,8 +17,11 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def _manifest(name: str) -> dict[str, Any]:
-    manifest: dict[str, Any] = json.loads((SHIPPED_MODELS_DIR / name / "manifest.json").read_text())
-    return manifest
+    """The shipped bundle's manifest with its report's evaluation."""
+    folder = SHIPPED_MODELS_DIR / name
+    manifest: dict[str, Any] = json.loads((folder / "manifest.json").read_text())
+    report = json.loads((folder / "report.json").read_text())
+    return {**manifest, "evaluation": report["evaluation"]}
 
 
 def _results_rows() -> dict[str, list[str]]:

@@ -30,12 +30,13 @@ from kws.cascade import Cascade, Detector
 from kws.errors import BundleError, TrainingError
 from kws.frontend import FEATURE_SCALE, FrontendConfig
 from kws.frontend.config import SAMPLE_RATE_HZ
-from kws.manifest import ModelSpec
+from kws.manifest import SCHEMA_VERSION, ModelSpec
 from kws.model import TfliteModel
 from kws.noise_floor import DEFAULT_DBFS as DEFAULT_FLOOR_DBFS
 from kws.noise_floor import NoiseFloor
 from kws.thresholds import Thresholds
 from training import evaluate
+from training.card import render_card
 from training.data import DataRecipe, Dataset, Split, build_dataset, kokoro, neural
 from training.data.cache import load_cache
 from training.data.clips import NEGATIVE_CLIPS_ARE
@@ -685,7 +686,7 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
         target,
     )
     manifest = {
-        "schema_version": 1,
+        "schema_version": SCHEMA_VERSION,
         "keyword": keyword,
         "frontend": FrontendConfig().to_dict(),
         "frontend_hash": FrontendConfig().hash(),
@@ -697,6 +698,8 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
             if options.noise_floor_dbfs is not None
             else {}
         ),
+    }
+    report = {
         "evaluation": evaluation,
         "training": {
             "command": f"kws train --keyword {keyword!r}"
@@ -721,7 +724,7 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
     files = {"tiny.tflite": contents[("tiny", "qat")], "full.tflite": contents[("full", "qat")]}
     files |= curves
     advance()
-    return _write_or_keep(options, manifest, files)
+    return _write_or_keep(options, manifest, report, files)
 
 
 def _floor_option(dbfs: float | None) -> str:
@@ -732,18 +735,27 @@ def _floor_option(dbfs: float | None) -> str:
 
 
 def _write_or_keep(
-    options: TrainOptions, manifest: dict[str, Any], files: dict[str, bytes]
+    options: TrainOptions,
+    manifest: dict[str, Any],
+    report: dict[str, Any],
+    files: dict[str, bytes],
 ) -> Path:
-    """Write the bundle to ``--out``; should that fail after all (the disk filled, the mount
-    went read-only), keep it under the cache folder and say where, so the training is not lost.
+    """Write the bundle (its card rendered from the manifest and report) to ``--out``; should
+    that fail after all (the disk filled, the mount went read-only), keep it under the cache
+    folder and say where, so the training is not lost.
     """
+    # the card shows the models' sizes and checksums, which write_bundle fills in
+    for model in manifest["models"].values():
+        payload = files[model["file"]]
+        model["sha256"], model["bytes"] = sha256_bytes(payload), len(payload)
+    files = files | {"CARD.md": render_card(manifest, report).encode()}
     try:
-        return write_bundle(options.out_dir, manifest, files)
+        return write_bundle(options.out_dir, manifest, files, report)
     except BundleError as error:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         kept = options.cache_dir / "unsaved_bundles" / f"{Path(options.out_dir).name}-{stamp}"
         try:
-            write_bundle(kept, manifest, files)
+            write_bundle(kept, manifest, files, report)
         except BundleError:
             raise error from None
         raise TrainingError(f"{error}; the finished bundle is kept at {kept}") from error

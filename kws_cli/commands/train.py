@@ -128,8 +128,8 @@ def run(args: argparse.Namespace) -> int:
             # this process's own: the progress display shows its Python lines unfiltered
             warnings.filterwarnings("ignore", module=r"(tensorflow|tf_keras|keras)\b")
         bundle = _train(args, out, terminal)
-    manifest = json.loads((bundle / "manifest.json").read_text())
-    evaluation = manifest["evaluation"]
+    report = json.loads((bundle / "report.json").read_text())
+    evaluation = report["evaluation"]
     print(f"bundle written: {printable(bundle)}")
     print(_where_to_find(bundle), file=sys.stderr)  # a hint, not the result: not on stdout
     print(
@@ -137,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
             {
                 "cascade": evaluation["cascade_at_shipped_thresholds"],
                 "qat_vs_ptq": evaluation["qat_vs_ptq"],
-                "wall_time_s": manifest["training"]["wall_time_s"],
+                "wall_time_s": report["training"]["wall_time_s"],
             },
             indent=2,
         )

@@ -25,12 +25,25 @@ def _edit_manifest(bundle: Path, change) -> None:  # type: ignore[no-untyped-def
     (bundle / "manifest.json").write_text(json.dumps(manifest))
 
 
-def test_round_trip_records_checksums_and_card(random_bundle: Path) -> None:
+def test_round_trip_records_checksums(random_bundle: Path) -> None:
     bundle = read_bundle(random_bundle)
     assert bundle.models["tiny"].bytes == (random_bundle / "tiny.tflite").stat().st_size
     assert len(bundle.models["full"].sha256) == 64
-    card = (random_bundle / "CARD.md").read_text()
-    assert "test word" in card and "| tiny" in card
+
+
+def test_a_report_goes_to_its_own_file(random_bundle: Path, tmp_path: Path) -> None:
+    manifest = read_bundle(random_bundle).to_dict()
+    files = {name: (random_bundle / name).read_bytes() for name in ("tiny.tflite", "full.tflite")}
+    report = {"evaluation": {"target_fa_per_hour": 0.5}, "training": {"command": "kws train"}}
+    written = write_bundle(tmp_path / "b", manifest, files, report)
+    assert "evaluation" not in json.loads((written / "manifest.json").read_text())
+    on_disk = json.loads((written / "report.json").read_text())
+    assert on_disk == {"schema_version": 2, "keyword": "test word", **report}
+    bundle = read_bundle(written)
+    assert bundle.evaluation == {"target_fa_per_hour": 0.5}
+    assert bundle.report_dict() == on_disk
+    with pytest.raises(BundleError, match="plain file name"):
+        write_bundle(tmp_path / "c", manifest, files | {"manifest.json": b"{}"})
 
 
 def test_checksum_mismatch_is_refused(random_bundle: Path, tmp_path: Path) -> None:
@@ -243,46 +256,3 @@ def test_an_unwritable_destination_is_found_before_writing(tmp_path: Path) -> No
     finally:
         locked.chmod(0o755)
     check_bundle_destination(tmp_path / "new" / "deeper" / "bundle")  # created when written
-
-
-def test_the_card_shows_real_speech_and_context_figures() -> None:
-    from kws.bundle import render_card
-
-    manifest = {
-        "keyword": "smart mirror",
-        "evaluation": {
-            "cascade_at_shipped_thresholds": {
-                "frr": 0.2,
-                "frr alone": 0.1,
-                "frr after a sentence and a pause": 0.3,
-            },
-            "real_speech": {
-                "data_dir": "realspeech",
-                "folders": {"smart mirror": 369, "snowboy": 401},
-                "lead_in_s": 1.0,
-                "snr_db": 10.0,
-                "frr_clean": 0.58,
-                "frr_noisy": 0.588,
-                "others_accepted": 0.001,
-                "others": 401,
-            },
-        },
-    }
-    card = render_card(manifest)
-    assert "by what the keyword follows: alone 10.0%, after a sentence and a pause 30.0%" in card
-    assert "## Real people (measurement only)" in card
-    assert "| smart mirror | 58.0% | 58.8% | 0.1% of 401 |" in card
-    manifest["evaluation"]["real_speech"] = {"folders": {"snowboy": 401}, "others": 401}
-    assert "| smart mirror | no recordings of it | - | ? of 401 |" in render_card(manifest)
-
-
-def test_the_card_says_whether_its_figures_include_the_noise_floor() -> None:
-    from kws.bundle import render_card
-
-    trained = {"keyword": "snowboy", "noise_floor_dbfs": -60.0}
-    trained["training"] = {"noise_floor_dbfs": -60.0}
-    assert "Pink noise at -60 dBFS RMS" in render_card(trained)
-    assert "the figures below were measured through it" in render_card(trained)
-    added_later = {"keyword": "hey jarvis", "noise_floor_dbfs": -60.0, "training": {}}
-    assert "added after this bundle was trained" in render_card(added_later)
-    assert "Noise floor" not in render_card({"keyword": "alexa"})

@@ -1,5 +1,6 @@
 """The manifest as types: the shipped manifests round-trip exactly, what is not typed is kept,
-and a cascade carries the bundle it was loaded from."""
+schema 1 bundles (report inside the manifest) read as their schema 2 split, and a cascade
+carries the bundle it was loaded from."""
 
 from __future__ import annotations
 
@@ -79,8 +80,9 @@ def test_keys_this_runtime_does_not_type_are_kept() -> None:
         (lambda m: m["models"]["tiny"].update(macs_per_inference="many"), "macs_per_inference"),
         (lambda m: m["models"]["tiny"].update(architecture=3), "architecture must be text"),
         (lambda m: m["models"]["tiny"].update(sha256=None), "sha256 must be text"),
-        (lambda m: m.update(evaluation=[1, 2]), "evaluation must be an object"),
-        (lambda m: m.update(schema_version=2), "schema version 2; this kws reads version 1"),
+        (lambda m: m.update(evaluation={}), "evaluation belongs in report.json"),
+        (lambda m: m.update(schema_version=3), "schema version 3; this kws reads versions 1 and 2"),
+        (lambda m: m.update(schema_version=1, training=[1, 2]), "training must be an object"),
         (lambda m: m.pop("keyword"), "names no keyword"),
         (lambda m: m.update(noise_floor_dbfs=-5), "noise_floor_dbfs must be -120 to -20 dBFS"),
         (lambda m: m.update(noise_floor_dbfs="-60"), "noise_floor_dbfs must be"),
@@ -118,3 +120,50 @@ def test_model_spec_round_trips_through_replace() -> None:
     changed = replace(spec, arena_bytes=None)
     assert "arena_bytes" not in changed.to_dict()
     assert ModelSpec.from_dict("tiny", changed.to_dict()) == changed
+
+
+def _as_schema_1(folder: Path) -> dict:  # type: ignore[type-arg]
+    """The bundle's manifest as kws wrote it before schema 2: the report inside."""
+    manifest = json.loads((folder / "manifest.json").read_text())
+    report = json.loads((folder / "report.json").read_text())
+    return {**manifest, "schema_version": 1, **{k: report[k] for k in ("evaluation", "training")}}
+
+
+@pytest.mark.parametrize("path", MANIFESTS, ids=lambda p: p.parent.name)
+def test_a_schema_1_bundle_reads_as_its_schema_2_split(path: Path, tmp_path: Path) -> None:
+    """The committed bundles through both paths: as shipped (manifest.json + report.json) and
+    as schema 1 wrote them (one manifest.json), which loads through the migration."""
+    split = read_bundle(path.parent)
+    old = tmp_path / "old"
+    shutil.copytree(path.parent, old)
+    (old / "report.json").unlink()
+    (old / "manifest.json").write_text(json.dumps(_as_schema_1(path.parent), indent=2))
+    migrated = read_bundle(old)
+    assert replace(migrated, folder=None) == replace(split, folder=None)
+    assert migrated.schema_version == 2 and migrated.evaluation is not None
+    assert migrated.to_dict() == json.loads(path.read_text())
+    assert migrated.report_dict() == json.loads((path.parent / "report.json").read_text())
+    # the manifest holds what the runtime needs; what training measured is the report's
+    assert set(json.loads(path.read_text())) == {
+        "schema_version",
+        "keyword",
+        "frontend",
+        "frontend_hash",
+        "feature_scale",
+        "models",
+        "thresholds",
+        "noise_floor_dbfs",
+    }
+
+
+def test_a_report_that_is_not_an_object_is_refused(tmp_path: Path) -> None:
+    bundle = tmp_path / "b"
+    shutil.copytree(MANIFESTS[0].parent, bundle)
+    (bundle / "report.json").write_text("[1, 2]")
+    with pytest.raises(BundleError, match="its report must hold a JSON object"):
+        read_bundle(bundle)
+    (bundle / "report.json").write_text('{"evaluation": "good"}')
+    with pytest.raises(BundleError, match="evaluation must be an object"):
+        read_bundle(bundle)
+    (bundle / "report.json").unlink()  # a bundle without a report is a bundle all the same
+    assert read_bundle(bundle).evaluation is None

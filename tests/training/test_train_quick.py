@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -64,9 +65,17 @@ def _phrase_folders(root: Path) -> None:
             soundfile.write(root / folder / f"{index}.flac", padded, 16000)
 
 
+def _manifest_and_report(bundle_dir: Path) -> dict[str, Any]:
+    """The bundle's manifest with its report's sections, as one dict (schema 1's shape)."""
+    bundle = read_bundle(bundle_dir)
+    report = bundle.report_dict()
+    assert report is not None  # training writes one
+    return {**bundle.to_dict(), "evaluation": report["evaluation"], "training": report["training"]}
+
+
 @pytest.mark.slow
 def test_quick_training_measures_the_bundle_on_the_real_speech_folder(quick_bundle: Path) -> None:
-    manifest = read_bundle(quick_bundle).to_dict()
+    manifest = _manifest_and_report(quick_bundle)
     figures = manifest["evaluation"]["real_speech"]
     assert figures["folders"] == {"good morning": 1, "hey nova": 2}
     assert figures["frr_clean"] in (0.0, 0.5, 1.0) and figures["frr_noisy"] in (0.0, 0.5, 1.0)
@@ -89,7 +98,7 @@ def test_quick_training_prints_its_result_on_stdout_and_no_tensorflow_lines(
 
 @pytest.mark.slow
 def test_quick_training_writes_a_valid_int8_bundle(quick_bundle: Path) -> None:
-    manifest = read_bundle(quick_bundle).to_dict()
+    manifest = _manifest_and_report(quick_bundle)
     # the floor training put under every clip is the one the runtime will add
     assert manifest["noise_floor_dbfs"] == manifest["training"]["noise_floor_dbfs"] == -60.0
     tiny, full = manifest["models"]["tiny"], manifest["models"]["full"]
@@ -154,8 +163,8 @@ def test_quick_bundle_runs_in_litert(quick_bundle: Path) -> None:
 
 @pytest.mark.slow
 def test_rerun_reuses_the_feature_cache(quick_bundle: Path) -> None:
-    manifest = json.loads((quick_bundle / "manifest.json").read_text())
-    assert manifest["training"]["data"]["cache_hit"] is False
+    report = json.loads((quick_bundle / "report.json").read_text())
+    assert report["training"]["data"]["cache_hit"] is False
     from training.data import build_dataset
     from training.pipeline import TrainOptions, data_recipe
 
@@ -270,10 +279,11 @@ def test_a_bundle_that_cannot_be_written_at_the_end_is_kept_in_the_cache(
     monkeypatch.setattr(pipeline, "write_bundle", read_only_mount)
     options = pipeline.TrainOptions("word", out, cache_dir=tmp_path / "cache")
     with pytest.raises(TrainingError, match="Read-only file system; the finished bundle is kept"):
-        pipeline._write_or_keep(options, manifest, files)
+        pipeline._write_or_keep(options, manifest, {"training": {}}, files)
     (kept,) = (tmp_path / "cache" / "unsaved_bundles").iterdir()
     assert kept.name.startswith("word-")
     assert read_bundle(kept).models["full"].sha256 == manifest["models"]["full"]["sha256"]
+    assert (kept / "CARD.md").is_file() and read_bundle(kept).training == {}
 
 
 def test_a_missing_real_speech_folder_is_refused_before_any_work(tmp_path: Path) -> None:

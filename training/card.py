@@ -1,0 +1,182 @@
+"""A bundle's model card (``CARD.md``), rendered by training from what the bundle records:
+its manifest (models, thresholds, noise floor) and its report (what training measured and did).
+The runtime never renders or reads it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def _percent(value: Any, missing: str = "?") -> str:
+    return f"{100 * value:.1f}%" if isinstance(value, (int, float)) else missing
+
+
+def _real_speech_lines(keyword: str, figures: Any) -> list[str]:
+    """The card's section on real people (``kws train --real-speech``), if measured."""
+    if not isinstance(figures, dict):
+        return []
+    folders = figures.get("folders", {})
+    lines = [
+        "",
+        "## Real people (measurement only)",
+        "",
+        f"Recordings in `{figures.get('data_dir', '?')}`: "
+        + ", ".join(f"{phrase} {count}" for phrase, count in folders.items())
+        + f", each after {figures.get('lead_in_s', '?')} s of its own room tone, as "
+        f"`kws bench realspeech` plays them; noisy: mixed at {figures.get('snr_db', '?')} dB SNR. "
+        "Nothing in training was chosen by them.",
+        "",
+        "| cascade at the shipped thresholds | missed clean | missed noisy | others accepted |",
+        "|---|---|---|---|",
+        f"| {keyword} | {_percent(figures.get('frr_clean'), 'no recordings of it')} | "
+        f"{_percent(figures.get('frr_noisy'), '-')} | {_percent(figures.get('others_accepted'))} "
+        f"of {figures.get('others', '?')} |",
+    ]
+    return lines
+
+
+def _floor_lines(manifest: dict[str, Any]) -> list[str]:
+    """The card's word on the bundle's noise floor, and whether its figures include it."""
+    floor = manifest.get("noise_floor_dbfs")
+    if floor is None:
+        return []
+    trained = manifest.get("training", {}).get("noise_floor_dbfs")
+    measured = (
+        "Training's clips and streams carried the same floor: the figures below were measured "
+        "through it."
+        if trained == floor
+        else "It was added after this bundle was trained: the figures below were measured "
+        "without it (docs/RESULTS.md measures the bundle with it)."
+    )
+    return [
+        "",
+        "## Noise floor",
+        "",
+        f"Pink noise at {floor:g} dBFS RMS is added under all audio before the frontend "
+        f"(`kws.noise_floor`; `--noise-floor off` leaves it out). {measured}",
+    ]
+
+
+def render_card(manifest: dict[str, Any], report: dict[str, Any] | None = None) -> str:
+    """A model card (Markdown) from a bundle's manifest and report (schema 1: the manifest
+    alone, which held both)."""
+    manifest = {**manifest, **(report or {})}
+    lines = [f"# {manifest.get('keyword', '?')} — kws model card", ""]
+    lines += [
+        "Generated from `manifest.json` and `report.json`; every figure below was measured at "
+        "export.",
+        "",
+    ]
+    lines += ["## Models", ""]
+    lines += [
+        "| model | architecture | input | params | int8 bytes | MACs per inference | "
+        "inferences per s when running | arena estimate |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for role, model in manifest.get("models", {}).items():
+        shape = model.get("inputs", [{}])[0].get("shape", "?")
+        per_second = 100 / model["stride_frames"] if model.get("stride_frames") else "?"
+        lines.append(
+            f"| {role} | {model.get('architecture', '?')} | {shape} | {model.get('params', '?')} | "
+            f"{model.get('bytes', '?')} | {model.get('macs_per_inference', '?')} | "
+            f"{per_second if isinstance(per_second, str) else round(per_second, 1)} | "
+            f"{model.get('arena_bytes', '?')} |"
+        )
+    thresholds = manifest.get("thresholds", {})
+    if thresholds:
+        lines += ["", "## Thresholds", ""]
+        lines += [f"- {key}: {value}" for key, value in thresholds.items()]
+        choice = manifest.get("evaluation", {}).get("threshold_choice")
+        if isinstance(choice, dict):
+            lines += [
+                "",
+                f"Chosen on {choice.get('on', '?')}: the full model alone needs a detect "
+                f"threshold of {choice.get('full_alone_detect', '?')} for "
+                f"{manifest['evaluation'].get('target_fa_per_hour', '?')} FA/h; the cascade "
+                "meets that rate at the detect threshold above, with the wake threshold a step "
+                "below the highest that keeps "
+                f"{_percent(choice.get('wake_keeps_of_full_detections'))} of the full model's "
+                f"detections (wake, detect by step: "
+                + ", ".join(
+                    f"{r.get('wake')}, {r.get('detect')}"
+                    for r in choice.get("steps", [])
+                    if isinstance(r, dict)
+                )
+                + ").",
+            ]
+    lines += _floor_lines(manifest)
+    evaluation = manifest.get("evaluation", {})
+    if evaluation:
+        split = evaluation.get("test_split", {})
+        lines += ["", "## Measured performance (held-out test voices)", ""]
+        lines += [
+            f"Test split: {split.get('positives', '?')} keyword clips "
+            f"({split.get('positives_snr_db', '?')} SNR), {split.get('stream_hours', '?')} h "
+            f"of keyword-free stream ({split.get('stream_is', 'speech and noise')}), "
+            f"{split.get('negative_clips', '?')} keyword-free clips "
+            f"({split.get('negative_clips_are', '?')}). FRR = false-reject rate, FA/h = false "
+            "accepts per hour of the stream, clips accepted = share of keyword-free clips that "
+            "fire.",
+            "",
+        ]
+        lines += ["| detector | FRR | FA/h | clips accepted |", "|---|---|---|---|"]
+        for label, key in (
+            ("cascade at the shipped thresholds", "cascade_at_shipped_thresholds"),
+            ("full model on every step, same detect threshold", "full_only_at_shipped_thresholds"),
+        ):
+            row = evaluation.get(key, {})
+            lines.append(
+                f"| {label} | {_percent(row.get('frr'))} | {row.get('fa_per_hour', '?')} | "
+                f"{_percent(row.get('negative_clips_accepted'))} |"
+            )
+        peer = evaluation.get("microwakeword", {})
+        if peer.get("available"):
+            at = peer.get("at_its_cutoff", {})
+            lines.append(
+                f"| {peer.get('model')} at its cutoff {at.get('cutoff')} | "
+                f"{_percent(at.get('frr'))} | {at.get('fa_per_hour', '?')} | "
+                f"{_percent(at.get('negative_clips_accepted'))} |"
+            )
+        cascade = evaluation.get("cascade_at_shipped_thresholds", {})
+        contexts = {k[4:]: v for k, v in cascade.items() if k.startswith("frr ")}
+        if contexts:
+            lines += [
+                "",
+                "The cascade's FRR by what the keyword follows: "
+                + ", ".join(f"{context} {_percent(frr)}" for context, frr in contexts.items())
+                + ".",
+            ]
+        lines += _real_speech_lines(manifest.get("keyword", "?"), evaluation.get("real_speech"))
+        comparison = evaluation.get("qat_vs_ptq", {})
+        if comparison:
+            target = evaluation.get("target_fa_per_hour", "?")
+            lines += [
+                "",
+                f"Quantization-aware training against post-training quantization (FRR at {target} "
+                "FA/h, and the mean FRR at 0.5, 1, 2 and 5 FA/h, on the test split; the QAT epoch "
+                "kept is the one whose int8 model missed least on validation, 0 meaning the "
+                "PTQ model):",
+                "",
+                "| model | QAT FRR | PTQ FRR | QAT mean FRR | PTQ mean FRR | QAT epochs kept |",
+                "|---|---|---|---|---|---|",
+            ]
+            for role, row in comparison.items():
+                kept = row.get("qat_epochs_kept", "?")
+                lines.append(
+                    f"| {role} | {_percent(row.get('qat_frr'))} | {_percent(row.get('ptq_frr'))} | "
+                    f"{_percent(row.get('qat_mean_frr_0.5_to_5_fa_per_hour'))} | "
+                    f"{_percent(row.get('ptq_mean_frr_0.5_to_5_fa_per_hour'))} | "
+                    f"{kept} of {row.get('qat_epochs_trained', '?')} |"
+                )
+        lines += [
+            "",
+            "Full figures (QAT and PTQ exports of both models, DET data in `det.csv`):",
+            "",
+        ]
+        lines += ["```json", json.dumps(evaluation, indent=2), "```"]
+    training = manifest.get("training", {})
+    if training:
+        lines += ["", "## Training", ""]
+        lines += [f"- {key}: `{json.dumps(value)}`" for key, value in training.items()]
+    return "\n".join(lines) + "\n"
