@@ -427,14 +427,73 @@ def train_and_rank(job: TrainJob, tick: Callable[[], None]) -> _Trained:
     return _Trained(candidates, log)
 
 
+@dataclass(frozen=True)
+class _Kept:
+    """Stage 2's result: every int8 candidate by role, the one kept (the QAT epoch, or zero
+    epochs: the PTQ export), and the PTQ export beside it (keys (role, "qat" | "ptq"))."""
+
+    candidates: dict[str, list[Candidate]]
+    chosen: dict[str, Candidate]
+    picked: dict[tuple[str, str], Candidate]
+    logs: dict[str, dict[str, Any]]  # by role: what its training did
+
+    def model(self, key: tuple[str, str], memory: dict[bytes, float] | None = None) -> Detector:
+        """A fresh interpreter of one picked model (reference kernels), remembering its scores
+        in ``memory`` if given (exact: see ``evaluate.Remembered``)."""
+        model = _model_for(self.picked[key].content, self.picked[key].entry)
+        return model if memory is None else evaluate.Remembered(model, memory)
+
+
+@dataclass(frozen=True)
+class _Measured:
+    """Stage 3's result: the picked models on validation (operating points) and the held-out
+    split (figures, and their test scores by name), and microWakeWord's model beside them."""
+
+    figures: dict[str, Any]
+    test_scores: dict[str, evaluate.Scores]
+    peer: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Operating:
+    """Stage 4's result: the shipped thresholds, chosen on validation, and how."""
+
+    thresholds: Thresholds
+    full_alone_detect: float
+    steps: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class _CascadeFigures:
+    """Stage 5's result: the shipped cascade on the held-out split, its DET curve, and the full
+    model alone at the same detect threshold."""
+
+    shipped: dict[str, float]
+    curve: list[dict[str, float]]
+    full_only: dict[str, float]
+
+
+class _Clock:
+    """Seconds per stage, for the report."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.stage_seconds: dict[str, float] = {}
+
+    def lap(self, stage: str) -> None:
+        elapsed = time.monotonic() - self.started - sum(self.stage_seconds.values())
+        self.stage_seconds[stage] = round(elapsed, 1)
+
+
 def train(options: TrainOptions, progress: Any = None) -> Path:
-    """Run the whole pipeline and write the bundle; returns its path. See the module docstring."""
-    started = time.monotonic()
-    stage_seconds: dict[str, float] = {}
+    """Run the whole pipeline and write the bundle; returns its path. See the module docstring.
 
-    def lap(stage: str) -> None:
-        stage_seconds[stage] = round(time.monotonic() - started - sum(stage_seconds.values()), 1)
-
+    Stages, each a function with a small result: build the data, train and rank the int8
+    candidates (``_train_candidates``), measure the kept ones (``_measure_kept``), choose the
+    operating point on validation (``_choose_operating_point``), measure the cascade on the
+    held-out split (``_measure_cascade``), then the report and the bundle.
+    """
+    clock = _Clock()
     # before any work: a destination that is the user's, or that cannot be written, is refused now
     check_bundle_destination(options.out_dir)
     check_writable_folder(options.cache_dir)
@@ -445,9 +504,77 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
     keyword = check_keyword(options.keyword)
     recipe = data_recipe(options, keyword)
     dataset = build_dataset(recipe, options.cache_dir, progress)
+    clock.lap("data")
+    kept = _train_candidates(recipe, dataset, _fit_settings(options.quick, options.seed), progress)
+    clock.lap("train_and_rank_int8")
+    # steps: at most 8 measurements (set once known), 3 more
+    task = progress.add_task("evaluate", total=11) if progress else None
+    advance = (lambda: progress.advance(task)) if progress else (lambda: None)
+    # what the shipped pair scores is remembered for the threshold search and the test runs of
+    # the cascade, which replay the same audio (exact: see evaluate.Remembered)
+    memories: dict[str, dict[bytes, float]] = {"tiny": {}, "full": {}}
+    target = options.target_fa_per_hour
+    measured = _measure_kept(kept, dataset, keyword, target, memories, advance)
+    if progress:
+        progress.update(task, total=2 * len(_measured_keys(kept)) + 3)
+    clock.lap("measure_kept_models")
+
+    def shipped_pair() -> tuple[Detector, Detector]:
+        """The shipped pair, with interpreters of their own (the two test jobs run in
+        parallel), remembering what they scored."""
+        return (
+            kept.model(("tiny", "qat"), memories["tiny"]),
+            kept.model(("full", "qat"), memories["full"]),
+        )
+
+    operating = _choose_operating_point(shipped_pair, keyword, dataset.val, target, measured)
+    advance()
+    clock.lap("choose_thresholds")
+    cascade = _measure_cascade(shipped_pair, keyword, operating.thresholds, dataset.test, measured)
+    advance()
+    clock.lap("measure_cascade")
+    evaluation = _evaluation(options, keyword, dataset, kept, measured, operating, cascade)
+    curves = evaluate.det_files(
+        {name: s.det() for name, s in measured.test_scores.items() if name.endswith("qat")}
+        | {"cascade": cascade.curve}
+        | (
+            {"microWakeWord": measured.peer.pop("_scores").det()}
+            if "_scores" in measured.peer
+            else {}
+        ),
+        target,
+    )
+    contents = {key: candidate.content for key, candidate in kept.picked.items()}
+    manifest = {
+        "schema_version": SCHEMA_VERSION,
+        "keyword": keyword,
+        "frontend": FrontendConfig().to_dict(),
+        "frontend_hash": FrontendConfig().hash(),
+        "feature_scale": FEATURE_SCALE,
+        "models": {role: kept.picked[(role, "qat")].entry for role in ("tiny", "full")},
+        "thresholds": operating.thresholds.__dict__,
+        **(
+            {"noise_floor_dbfs": options.noise_floor_dbfs}
+            if options.noise_floor_dbfs is not None
+            else {}
+        ),
+    }
+    report = {
+        "evaluation": evaluation,
+        "training": _training_log(options, keyword, dataset, kept, clock),
+    }
+    files = {"tiny.tflite": contents[("tiny", "qat")], "full.tflite": contents[("full", "qat")]}
+    files |= curves
+    advance()
+    return _write_or_keep(options, manifest, report, files)
+
+
+def _train_candidates(
+    recipe: DataRecipe, dataset: Dataset, settings: FitSettings, progress: Any
+) -> _Kept:
+    """Train the tiny model and the full model from each initialisation side by side, each
+    process exporting and ranking its int8 candidates; keep the best of each role."""
     assert dataset.cache_path is not None  # build_dataset stores what it builds
-    lap("data")
-    settings = _fit_settings(options.quick, options.seed)
     starts = settings.full_starts
     trainings = [TrainJob("tiny", 0, recipe, dataset.cache_path, settings)] + [
         TrainJob("full", index + 1, recipe, dataset.cache_path, settings) for index in range(starts)
@@ -461,12 +588,6 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
         [Job(label, _ticks(settings), job) for label, job in zip(labels, trainings, strict=True)],
         progress,
     )
-    lap("train_and_rank_int8")
-    # steps: at most 8 measurements (set once known), 3 more
-    task = progress.add_task("evaluate", total=11) if progress else None
-    advance = (lambda: progress.advance(task)) if progress else (lambda: None)
-    val, test = dataset.val, dataset.test
-    tiny_log = trained[0].log
     candidates = {"tiny": trained[0].candidates}
     by_start = [run.candidates for run in trained[1:]]
     best_by_start = [choose_qat(found) for found in by_start]
@@ -490,22 +611,36 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
         for role, found in candidates.items()
         for kind, candidate in (("qat", chosen[role]), ("ptq", found[0]))
     }
-    contents = {key: candidate.content for key, candidate in picked.items()}
-    entries = {key: candidate.entry for key, candidate in picked.items()}
-    target = options.target_fa_per_hour
-    # the kept models measured with the reference kernels (they round like TFLM): on validation
-    # for the operating points, on the held-out split for the figures; microWakeWord's model on
-    # the same held-out audio alongside
-    measured = [key for key in picked if not (key[1] == "ptq" and picked[key] is chosen[key[0]])]
+    return _Kept(candidates, chosen, picked, {"tiny": trained[0].log, "full": full_log})
 
-    # what the shipped pair scores here is remembered for the threshold search and the test runs
-    # of the cascade, which replay the same audio (exact: see evaluate.Remembered)
-    memories: dict[str, dict[bytes, float]] = {"tiny": {}, "full": {}}
+
+def _measured_keys(kept: _Kept) -> list[tuple[str, str]]:
+    """The picked models to measure: a PTQ export is the kept model itself when QAT kept no
+    epoch, and is measured once."""
+    return [
+        key
+        for key in kept.picked
+        if not (key[1] == "ptq" and kept.picked[key] is kept.chosen[key[0]])
+    ]
+
+
+def _measure_kept(
+    kept: _Kept,
+    dataset: Dataset,
+    keyword: str,
+    target: float,
+    memories: dict[str, dict[bytes, float]],
+    advance: Callable[[], None],
+) -> _Measured:
+    """The kept models measured with the reference kernels (they round like TFLM): on
+    validation for the operating points, on the held-out split for the figures; microWakeWord's
+    model on the same held-out audio alongside."""
+    val, test = dataset.val, dataset.test
+    measured = _measured_keys(kept)
 
     def measure(key: tuple[str, str], split: Split) -> evaluate.Scores:
-        model = _model_for(contents[key], entries[key])
         scores = evaluate.model_scores(
-            evaluate.Remembered(model, memories[key[0]]) if key[1] == "qat" else model,
+            kept.model(key, memories[key[0]] if key[1] == "qat" else None),
             split.positives,
             split.stream_features,
             split.stream_hours,
@@ -520,14 +655,11 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
     ]
     jobs.append(partial(_microwakeword_figures, keyword, dataset, target))
     *results, peer = evaluate.in_parallel(jobs)
-    if progress:
-        progress.update(task, total=2 * len(measured) + 3)
-    lap("measure_kept_models")
     val_scores = dict(zip(measured, results[0::2], strict=True))
     test_scores_by_key = dict(zip(measured, results[1::2], strict=True))
     figures: dict[str, Any] = {}
     test_scores: dict[str, evaluate.Scores] = {}
-    for key in picked:
+    for key in kept.picked:
         role, kind = key
         source = key if key in measured else (role, "qat")  # QAT kept no epoch: the same model
         scores = test_scores_by_key[source]
@@ -549,23 +681,20 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
             ),
             "test_mean_frr_at_0.5_1_2_5_fa_per_hour": round(_mean_frr(scores), 4),
         }
+    return _Measured(figures, test_scores, peer)
 
-    def models() -> tuple[Detector, Detector]:
-        """The shipped pair, with interpreters of their own (the two test jobs below run in
-        parallel), remembering what they scored."""
-        return (
-            evaluate.Remembered(
-                _model_for(contents[("tiny", "qat")], entries[("tiny", "qat")]), memories["tiny"]
-            ),
-            evaluate.Remembered(
-                _model_for(contents[("full", "qat")], entries[("full", "qat")]), memories["full"]
-            ),
-        )
 
-    # Thresholds on validation audio: the full model's own for the target bounds the detect
-    # threshold; wake and detect are then chosen together so the cascade meets the target and
-    # keeps 99.5% of the full model's detections (then a wake step lower, for held-out voices).
-    full_alone_detect = max(0.5, figures["full_qat"]["val_operating_point"]["threshold"])
+def _choose_operating_point(
+    shipped_pair: Callable[[], tuple[Detector, Detector]],
+    keyword: str,
+    val: Split,
+    target: float,
+    measured: _Measured,
+) -> _Operating:
+    """Thresholds on validation audio: the full model's own for the target bounds the detect
+    threshold; wake and detect are then chosen together so the cascade meets the target and
+    keeps 99.5% of the full model's detections (then a wake step lower, for held-out voices)."""
+    full_alone_detect = max(0.5, measured.figures["full_qat"]["val_operating_point"]["threshold"])
     base = Thresholds(
         wake=0.5,
         detect=full_alone_detect,
@@ -575,8 +704,8 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
         refractory_s=metrics.REFRACTORY_S,
         detect_smoothing=DETECT_SMOOTHING,
     )
-    thresholds, threshold_steps = evaluate.choose_thresholds(
-        *models(),
+    thresholds, steps = evaluate.choose_thresholds(
+        *shipped_pair(),
         keyword,
         base,
         val.positives,
@@ -585,12 +714,22 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
         target,
         keep_recall=WAKE_KEEPS_ON_VALIDATION,
     )
-    advance()
+    return _Operating(thresholds, full_alone_detect, steps)
+
+
+def _measure_cascade(
+    shipped_pair: Callable[[], tuple[Detector, Detector]],
+    keyword: str,
+    thresholds: Thresholds,
+    test: Split,
+    measured: _Measured,
+) -> _CascadeFigures:
+    """The shipped cascade on the held-out split, its DET curve (at the detect thresholds
+    where the full model alone crosses ``CASCADE_DET_FA_PER_HOUR`` on the test stream, and the
+    shipped one), and the full model alone at the shipped thresholds; in parallel."""
 
     def cascade_on_test() -> tuple[dict[str, float], list[dict[str, float]]]:
-        """The shipped cascade, then its DET curve: at the detect thresholds where the full
-        model alone crosses these false-accept rates on the test stream (and the shipped one)."""
-        tiny, full = models()
+        tiny, full = shipped_pair()
 
         def cascade(detect: float) -> Cascade:
             return Cascade(keyword, full, replace(thresholds, detect=detect), tiny=tiny)
@@ -602,18 +741,18 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
             test.stream_hours,
             test.negatives,
         )
+        full_scores = measured.test_scores["full qat"]
         curve = evaluate.cascade_det(
             cascade,
             test.positives,
             test.stream_features,
             test.stream_hours,
-            [thresholds.detect]
-            + [test_scores["full qat"].threshold_for(fa) for fa in CASCADE_DET_FA_PER_HOUR],
+            [thresholds.detect] + [full_scores.threshold_for(fa) for fa in CASCADE_DET_FA_PER_HOUR],
         )
         return shipped, curve
 
     def full_only_on_test() -> dict[str, float]:
-        tiny, full = models()
+        tiny, full = shipped_pair()
         return evaluate.cascade_run(
             lambda: Cascade(keyword, full, thresholds, tiny=tiny, full_only=True),
             test.positives,
@@ -622,12 +761,24 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
             test.negatives,
         )
 
-    lap("choose_thresholds")
-    test_runs: list[Callable[[], Any]] = [cascade_on_test, full_only_on_test]
-    (cascade_test, cascade_curve), full_only_test = evaluate.in_parallel(test_runs)
-    advance()
-    lap("measure_cascade")
-    evaluation = {
+    runs: list[Callable[[], Any]] = [cascade_on_test, full_only_on_test]
+    (shipped, curve), full_only = evaluate.in_parallel(runs)
+    return _CascadeFigures(shipped, curve, full_only)
+
+
+def _evaluation(
+    options: TrainOptions,
+    keyword: str,
+    dataset: Dataset,
+    kept: _Kept,
+    measured: _Measured,
+    operating: _Operating,
+    cascade: _CascadeFigures,
+) -> dict[str, Any]:
+    """The report's ``evaluation``: what the bundle was measured to do, and on what."""
+    test, val, target = dataset.test, dataset.val, options.target_fa_per_hour
+    figures = measured.figures
+    evaluation: dict[str, Any] = {
         "target_fa_per_hour": target,
         "test_split": {
             "positives": len(test.positives.features),
@@ -641,13 +792,13 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
         "models": figures,
         "threshold_choice": {
             "on": f"validation voices and {val.stream_hours:.1f} h of validation stream",
-            "full_alone_detect": full_alone_detect,
+            "full_alone_detect": operating.full_alone_detect,
             "wake_keeps_of_full_detections": WAKE_KEEPS_ON_VALIDATION,
-            "steps": threshold_steps,
+            "steps": operating.steps,
         },
-        "cascade_at_shipped_thresholds": {k: round(v, 4) for k, v in cascade_test.items()},
-        "full_only_at_shipped_thresholds": {k: round(v, 4) for k, v in full_only_test.items()},
-        "cascade_det": [{k: round(v, 6) for k, v in row.items()} for row in cascade_curve],
+        "cascade_at_shipped_thresholds": {k: round(v, 4) for k, v in cascade.shipped.items()},
+        "full_only_at_shipped_thresholds": {k: round(v, 4) for k, v in cascade.full_only.items()},
+        "cascade_det": [{k: round(v, 6) for k, v in row.items()} for row in cascade.curve],
         "qat_vs_ptq": {
             role: {
                 "qat_frr": figures[f"{role}_qat"]["test"]["frr_at_target"],
@@ -660,71 +811,51 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
                 "ptq_mean_frr_0.5_to_5_fa_per_hour": figures[f"{role}_ptq"][
                     "test_mean_frr_at_0.5_1_2_5_fa_per_hour"
                 ],
-                "qat_epochs_trained": len(candidates[role]) - 1,
-                "qat_epochs_kept": chosen[role].qat_epochs,
+                "qat_epochs_trained": len(kept.candidates[role]) - 1,
+                "qat_epochs_kept": kept.chosen[role].qat_epochs,
                 "val_mean_frr_0.5_to_5_fa_per_hour_by_qat_epochs": [
-                    round(c.val_mean_frr, 4) for c in candidates[role]
+                    round(c.val_mean_frr, 4) for c in kept.candidates[role]
                 ],
             }
             for role in ("tiny", "full")
         },
-        "microwakeword": peer,
+        "microwakeword": measured.peer,
     }
     if options.real_speech_dir is not None:
         evaluation["real_speech"] = _real_speech_figures(
             options.real_speech_dir,
             keyword,
-            contents,
-            entries,
-            thresholds,
+            {key: candidate.content for key, candidate in kept.picked.items()},
+            {key: candidate.entry for key, candidate in kept.picked.items()},
+            operating.thresholds,
             None if options.noise_floor_dbfs is None else NoiseFloor(options.noise_floor_dbfs),
         )
-    curves = evaluate.det_files(
-        {name: s.det() for name, s in test_scores.items() if name.endswith("qat")}
-        | {"cascade": cascade_curve}
-        | ({"microWakeWord": peer.pop("_scores").det()} if "_scores" in peer else {}),
-        target,
-    )
-    manifest = {
-        "schema_version": SCHEMA_VERSION,
-        "keyword": keyword,
-        "frontend": FrontendConfig().to_dict(),
-        "frontend_hash": FrontendConfig().hash(),
-        "feature_scale": FEATURE_SCALE,
-        "models": {"tiny": entries[("tiny", "qat")], "full": entries[("full", "qat")]},
-        "thresholds": thresholds.__dict__,
-        **(
-            {"noise_floor_dbfs": options.noise_floor_dbfs}
-            if options.noise_floor_dbfs is not None
-            else {}
-        ),
+    return evaluation
+
+
+def _training_log(
+    options: TrainOptions, keyword: str, dataset: Dataset, kept: _Kept, clock: _Clock
+) -> dict[str, Any]:
+    """The report's ``training``: the command, the data, what each training did, and time."""
+    return {
+        "command": f"kws train --keyword {keyword!r}"
+        + (" --quick" if options.quick else "")
+        + f" --seed {options.seed}"
+        + "".join(f" --piper-voice {str(p)!r}" for p in options.neural_voices)
+        + (f" --kokoro-speakers {options.kokoro_speakers}" if options.kokoro_speakers else "")
+        + _floor_option(options.noise_floor_dbfs),
+        "noise_floor_dbfs": options.noise_floor_dbfs,
+        "data": dataset.stats,
+        "tiny": kept.logs["tiny"],
+        "full": kept.logs["full"],
+        "quantization": "QAT (tensorflow-model-optimization; score output not fake-quantized), "
+        "then full-int8 conversion calibrated on representative data, score range fixed; "
+        "the QAT epoch kept is the one whose int8 model misses least on validation "
+        "(0 = the post-training-quantized model; ranked with LiteRT's XNNPACK kernels, "
+        "every figure of a kept model measured with the reference kernels)",
+        "wall_time_s": round(time.monotonic() - clock.started, 1),
+        "stage_seconds": clock.stage_seconds,
     }
-    report = {
-        "evaluation": evaluation,
-        "training": {
-            "command": f"kws train --keyword {keyword!r}"
-            + (" --quick" if options.quick else "")
-            + f" --seed {options.seed}"
-            + "".join(f" --piper-voice {str(p)!r}" for p in options.neural_voices)
-            + (f" --kokoro-speakers {options.kokoro_speakers}" if options.kokoro_speakers else "")
-            + _floor_option(options.noise_floor_dbfs),
-            "noise_floor_dbfs": options.noise_floor_dbfs,
-            "data": dataset.stats,
-            "tiny": tiny_log,
-            "full": full_log,
-            "quantization": "QAT (tensorflow-model-optimization; score output not fake-quantized), "
-            "then full-int8 conversion calibrated on representative data, score range fixed; "
-            "the QAT epoch kept is the one whose int8 model misses least on validation "
-            "(0 = the post-training-quantized model; ranked with LiteRT's XNNPACK kernels, "
-            "every figure of a kept model measured with the reference kernels)",
-            "wall_time_s": round(time.monotonic() - started, 1),
-            "stage_seconds": stage_seconds,
-        },
-    }
-    files = {"tiny.tflite": contents[("tiny", "qat")], "full.tflite": contents[("full", "qat")]}
-    files |= curves
-    advance()
-    return _write_or_keep(options, manifest, report, files)
 
 
 def _floor_option(dbfs: float | None) -> str:
