@@ -305,7 +305,8 @@ class ModelSpec:
         }
 
 
-_BUNDLE_KEYS = (
+# What a schema 2 manifest may hold besides keys a newer kws adds (kept in ``extra``).
+MANIFEST_KEYS = (
     "schema_version",
     "keyword",
     "frontend",
@@ -314,9 +315,8 @@ _BUNDLE_KEYS = (
     "models",
     "thresholds",
     "noise_floor_dbfs",
-    "evaluation",
-    "training",
 )
+_BUNDLE_KEYS = (*MANIFEST_KEYS, *REPORT_SECTIONS)  # schema 1 held the report too
 
 
 @dataclass(frozen=True)
