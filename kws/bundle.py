@@ -49,8 +49,8 @@ def write_bundle(
     ``out_dir`` and renamed into place only when complete.
 
     Raises:
-        BundleError: a file name escapes the folder, a model's file is missing, or the disk
-            refuses the write.
+        BundleError: a file name escapes the folder, a model's file is missing, the manifest or
+            report would not load (``Bundle.from_dict``), or the disk refuses the write.
     """
     out_path = Path(out_dir)
     manifest = json.loads(json.dumps(manifest))  # deep copy, and proof it is plain JSON
@@ -68,6 +68,8 @@ def write_bundle(
             raise BundleError(f"model {role!r} names file {model.get('file')!r}, not given")
         model["sha256"] = sha256_bytes(payload)
         model["bytes"] = len(payload)
+    # what would not load is not written (a schema 1 manifest with its report inside, say)
+    Bundle.from_dict(manifest, f"{out_path / 'manifest.json'} (not written)", report=report)
 
     check_bundle_destination(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)

@@ -44,6 +44,10 @@ def test_a_report_goes_to_its_own_file(random_bundle: Path, tmp_path: Path) -> N
     assert bundle.report_dict() == on_disk
     with pytest.raises(BundleError, match="plain file name"):
         write_bundle(tmp_path / "c", manifest, files | {"manifest.json": b"{}"})
+    # a manifest that would not load is not written: schema 1's report inside a schema 2 one
+    with pytest.raises(BundleError, match="not written.*evaluation belongs in report.json"):
+        write_bundle(tmp_path / "d", manifest | report, files)
+    assert not (tmp_path / "d").exists()
 
 
 def test_checksum_mismatch_is_refused(random_bundle: Path, tmp_path: Path) -> None:
