@@ -209,3 +209,13 @@ def test_every_clip_carries_the_recipe_s_noise_floor(monkeypatch: pytest.MonkeyP
     assert DataRecipe("nova").noise_floor_dbfs == -60.0
     no_floor = DataRecipe("nova", noise_floor_dbfs=None)
     assert DataRecipe("nova").cache_key("x") != no_floor.cache_key("x")
+
+
+def test_the_text_corpus_leaves_out_kws_own_metadata() -> None:
+    """kws's METADATA is its README: with it in the corpus every README edit (once
+    reinstalled) would be a new dataset, and a reinstall during a training a new cache key."""
+    from training.data import text
+
+    files = text._text_files()
+    assert files  # the corpus reads something
+    assert not [path for path in files if "kws-" in path.parent.name]

@@ -91,7 +91,11 @@ def _text_files() -> list[Path]:
     files += sorted(
         p
         for p in packages.glob("*.dist-info/**/*")
-        if p.is_file() and re.match(r"(LICEN[CS]E|COPYING|METADATA|AUTHORS|NOTICE)", p.name)
+        if p.is_file()
+        and re.match(r"(LICEN[CS]E|COPYING|METADATA|AUTHORS|NOTICE)", p.name)
+        # not kws's own: its METADATA is the README, which would make every README edit (once
+        # reinstalled) a new dataset
+        and not p.relative_to(packages).parts[0].startswith("kws-")
     )
     files += [Path("/usr/share/dict/words")]
     return [p for p in files if p.is_file() and p.stat().st_size < 2_000_000]
