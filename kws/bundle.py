@@ -55,10 +55,6 @@ def write_bundle(
     out_path = Path(out_dir)
     manifest = json.loads(json.dumps(manifest))  # deep copy, and proof it is plain JSON
     manifest.setdefault("schema_version", SCHEMA_VERSION)
-    files = dict(files)
-    if report is not None:
-        report = {"schema_version": SCHEMA_VERSION, "keyword": manifest.get("keyword"), **report}
-        files["report.json"] = json.dumps(report, indent=2).encode() + b"\n"
     for name in files:
         if Path(name).name != name or name in ("", ".", "..", "manifest.json"):
             raise BundleError(f"bundle file name {name!r} must be a plain file name")
@@ -69,7 +65,12 @@ def write_bundle(
         model["sha256"] = sha256_bytes(payload)
         model["bytes"] = len(payload)
     # what would not load is not written (a schema 1 manifest with its report inside, say)
-    Bundle.from_dict(manifest, f"{out_path / 'manifest.json'} (not written)", report=report)
+    bundle = Bundle.from_dict(
+        manifest, f"{out_path / 'manifest.json'} (not written)", report=report
+    )
+    report_file = bundle.report_dict()  # with its schema version and keyword
+    if report_file is not None:
+        files = files | {"report.json": json.dumps(report_file, indent=2).encode() + b"\n"}
 
     check_bundle_destination(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)

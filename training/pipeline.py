@@ -282,6 +282,9 @@ def model_entry(
         "macs_per_second": int(round(macs * steps_per_second)),
         "params": int(keras_model.count_params()),
         "arena_bytes": arena_estimate_bytes(content),
+        # of the final bytes (score range set), so the entry is a bundle's as it is
+        "sha256": sha256_bytes(content),
+        "bytes": len(content),
     }
 
 
@@ -289,8 +292,9 @@ def _model_for(
     content: bytes, entry: dict[str, Any], reference_kernels: bool = True
 ) -> TfliteModel:
     """The exported model ``content`` as the runtime runs it, its entry checked as a bundle's."""
-    spec = ModelSpec.from_dict(entry["file"], {**entry, "sha256": sha256_bytes(content)})
-    return TfliteModel(content, spec, FEATURE_SCALE, reference_kernels)
+    return TfliteModel(
+        content, ModelSpec.from_dict(entry["file"], entry), FEATURE_SCALE, reference_kernels
+    )
 
 
 @dataclass(frozen=True)
@@ -544,7 +548,6 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
         ),
         target,
     )
-    contents = {key: candidate.content for key, candidate in kept.picked.items()}
     manifest = {
         "schema_version": SCHEMA_VERSION,
         "keyword": keyword,
@@ -563,7 +566,7 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
         "evaluation": evaluation,
         "training": _training_log(options, keyword, dataset, kept, clock),
     }
-    files = {"tiny.tflite": contents[("tiny", "qat")], "full.tflite": contents[("full", "qat")]}
+    files = {f"{role}.tflite": kept.picked[(role, "qat")].content for role in ("tiny", "full")}
     files |= curves
     advance()
     return _write_or_keep(options, manifest, report, files)
@@ -875,10 +878,6 @@ def _write_or_keep(
     that fail after all (the disk filled, the mount went read-only), keep it under the cache
     folder and say where, so the training is not lost.
     """
-    # the card shows the models' sizes and checksums, which write_bundle fills in
-    for model in manifest["models"].values():
-        payload = files[model["file"]]
-        model["sha256"], model["bytes"] = sha256_bytes(payload), len(payload)
     files = files | {"CARD.md": render_card(manifest, report).encode()}
     try:
         return write_bundle(options.out_dir, manifest, files, report)
