@@ -138,6 +138,14 @@ def render_card(manifest: dict[str, Any], report: dict[str, Any] | None = None) 
                 f"{_percent(at.get('frr'))} | {at.get('fa_per_hour', '?')} | "
                 f"{_percent(at.get('negative_clips_accepted'))} |"
             )
+        oww = evaluation.get("openwakeword", {})
+        if oww.get("available"):
+            at = oww.get("at_its_threshold", {})
+            lines.append(
+                f"| {oww.get('model')} at its threshold {at.get('threshold')} (FA/h on the "
+                f"first {oww.get('stream_hours', '?')} h) | {_percent(at.get('frr'))} | "
+                f"{at.get('fa_per_hour', '?')} | {_percent(at.get('negative_clips_accepted'))} |"
+            )
         cascade = evaluation.get("cascade_at_shipped_thresholds", {})
         contexts = {k[4:]: v for k, v in cascade.items() if k.startswith("frr ")}
         if contexts:

@@ -66,6 +66,7 @@ from training.models import (
     count_macs,
     keras,
 )
+from training.peers import openwakeword_figures
 from training.workers import Job, run_side_by_side
 
 MAX_KEYWORD_CHARS = 40
@@ -451,11 +452,13 @@ class _Kept:
 @dataclass(frozen=True)
 class _Measured:
     """Stage 3's result: the picked models on validation (operating points) and the held-out
-    split (figures, and their test scores by name), and microWakeWord's model beside them."""
+    split (figures, and their test scores by name), and the peers' own models beside them
+    (microWakeWord's on the same features, openWakeWord's on the same audio)."""
 
     figures: dict[str, Any]
     test_scores: dict[str, evaluate.Scores]
     peer: dict[str, Any]
+    openwakeword: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -653,11 +656,11 @@ def _measure_kept(
         advance()
         return scores
 
-    jobs: list[Callable[[], Any]] = [
-        partial(measure, key, split) for key in measured for split in (val, test)
-    ]
+    # openWakeWord's model is the longest job (minutes, for its keywords only): started first
+    jobs: list[Callable[[], Any]] = [partial(openwakeword_figures, keyword, test, target)]
+    jobs += [partial(measure, key, split) for key in measured for split in (val, test)]
     jobs.append(partial(_microwakeword_figures, keyword, dataset, target))
-    *results, peer = evaluate.in_parallel(jobs)
+    openwakeword, *results, peer = evaluate.in_parallel(jobs)
     val_scores = dict(zip(measured, results[0::2], strict=True))
     test_scores_by_key = dict(zip(measured, results[1::2], strict=True))
     figures: dict[str, Any] = {}
@@ -684,7 +687,7 @@ def _measure_kept(
             ),
             "test_mean_frr_at_0.5_1_2_5_fa_per_hour": round(_mean_frr(scores), 4),
         }
-    return _Measured(figures, test_scores, peer)
+    return _Measured(figures, test_scores, peer, openwakeword)
 
 
 def _choose_operating_point(
@@ -823,6 +826,7 @@ def _evaluation(
             for role in ("tiny", "full")
         },
         "microwakeword": measured.peer,
+        "openwakeword": measured.openwakeword,
     }
     if options.real_speech_dir is not None:
         evaluation["real_speech"] = _real_speech_figures(

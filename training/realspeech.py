@@ -50,7 +50,7 @@ def phrase_folders(data_dir: Path) -> dict[str, list[Path]]:
     return folders
 
 
-def _room_tone_lead_in(pcm: npt.NDArray[np.int16]) -> npt.NDArray[np.float32]:
+def room_tone_lead_in(pcm: npt.NDArray[np.int16]) -> npt.NDArray[np.float32]:
     """``LEAD_IN_S`` of the recording's own quietest ``ROOM_TONE_S``, repeated."""
     window = int(ROOM_TONE_S * SAMPLE_RATE_HZ)
     audio = pcm.astype(np.float32) / 32768.0
@@ -71,7 +71,7 @@ def heard(
     from training.data import augment
 
     speech = pcm.astype(np.float32) / 32768.0
-    audio = np.concatenate([_room_tone_lead_in(pcm), speech])
+    audio = np.concatenate([room_tone_lead_in(pcm), speech])
     if snr_db is not None:
         rng = np.random.default_rng([seed, index])
         kind = NOISE_KINDS[index % len(NOISE_KINDS)]

@@ -121,6 +121,7 @@ def test_quick_training_writes_a_valid_int8_bundle(quick_bundle: Path) -> None:
         evaluation["cascade_at_shipped_thresholds"]
     )
     assert evaluation["microwakeword"] == {"available": False}  # no shipped peer for "hey nova"
+    assert evaluation["openwakeword"] == {"available": False}
     assert (quick_bundle / "det.png").stat().st_size > 1000
     det_models = {
         line.split(",")[0] for line in (quick_bundle / "det.csv").read_text().splitlines()
