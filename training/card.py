@@ -121,30 +121,29 @@ def render_card(manifest: dict[str, Any], report: dict[str, Any] | None = None) 
             "",
         ]
         lines += ["| detector | FRR | FA/h | clips accepted |", "|---|---|---|---|"]
-        for label, key in (
-            ("cascade at the shipped thresholds", "cascade_at_shipped_thresholds"),
-            ("full model on every step, same detect threshold", "full_only_at_shipped_thresholds"),
-        ):
-            row = evaluation.get(key, {})
-            lines.append(
-                f"| {label} | {_percent(row.get('frr'))} | {row.get('fa_per_hour', '?')} | "
-                f"{_percent(row.get('negative_clips_accepted'))} |"
+        rows = [
+            (label, evaluation.get(key, {}))
+            for label, key in (
+                ("cascade at the shipped thresholds", "cascade_at_shipped_thresholds"),
+                (
+                    "full model on every step, same detect threshold",
+                    "full_only_at_shipped_thresholds",
+                ),
             )
-        peer = evaluation.get("microwakeword", {})
-        if peer.get("available"):
-            at = peer.get("at_its_cutoff", {})
-            lines.append(
-                f"| {peer.get('model')} at its cutoff {at.get('cutoff')} | "
-                f"{_percent(at.get('frr'))} | {at.get('fa_per_hour', '?')} | "
-                f"{_percent(at.get('negative_clips_accepted'))} |"
-            )
+        ]
+        mww = evaluation.get("microwakeword", {})
+        if mww.get("available"):
+            at = mww.get("at_its_cutoff", {})
+            rows.append((f"{mww.get('model')} at its cutoff {at.get('cutoff')}", at))
         oww = evaluation.get("openwakeword", {})
         if oww.get("available"):
             at = oww.get("at_its_threshold", {})
+            label = f"{oww.get('model')} at its threshold {at.get('threshold')}"
+            rows.append((f"{label} (FA/h on the first {oww.get('stream_hours', '?')} h)", at))
+        for label, row in rows:
             lines.append(
-                f"| {oww.get('model')} at its threshold {at.get('threshold')} (FA/h on the "
-                f"first {oww.get('stream_hours', '?')} h) | {_percent(at.get('frr'))} | "
-                f"{at.get('fa_per_hour', '?')} | {_percent(at.get('negative_clips_accepted'))} |"
+                f"| {label} | {_percent(row.get('frr'))} | {row.get('fa_per_hour', '?')} | "
+                f"{_percent(row.get('negative_clips_accepted'))} |"
             )
         cascade = evaluation.get("cascade_at_shipped_thresholds", {})
         contexts = {k[4:]: v for k, v in cascade.items() if k.startswith("frr ")}
