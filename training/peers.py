@@ -20,14 +20,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from kws.frontend.config import SAMPLE_RATE_HZ
-from training import evaluate
+from kws.frontend.config import HOP_S, SAMPLE_RATE_HZ
 from training.data import ClipSet, Split
 from training.realspeech import LEAD_IN_S, room_tone_lead_in
 
 OPENWAKEWORD_THRESHOLD = 0.5  # its README's default
 OPENWAKEWORD_FRAME_SAMPLES = 1280  # 80 ms: one score per this many samples
-OPENWAKEWORD_FRAME_HOPS = 8  # the same in kws's 10 ms hops
+OPENWAKEWORD_FRAME_HOPS = round(OPENWAKEWORD_FRAME_SAMPLES / SAMPLE_RATE_HZ / HOP_S)  # 8
 _EMBEDDINGS_PER_WINDOW = 16  # what its wake-word models take
 _MEL_FRAMES_PER_EMBEDDING = 76
 _MEL_HOP_SAMPLES = 160  # its melspectrogram: a frame every 10 ms
@@ -111,6 +110,9 @@ class OpenWakeWordScorer:
 def openwakeword_figures(keyword: str, test: Split, target: float) -> dict[str, Any]:
     """openWakeWord's own model for ``keyword`` on the test split's audio: FRR and false
     accepts per hour at its threshold, and its DET point at ``target``."""
+    # here, not at the top: it brings TensorFlow, and `kws bench realspeech` imports this module
+    from training import evaluate
+
     path = openwakeword_model(keyword)
     if path is None:
         return {"available": False}

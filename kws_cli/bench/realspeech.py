@@ -43,6 +43,11 @@ from kws.metrics import REFRACTORY_S, per_hour
 from kws.noise_floor import FROM_BUNDLE, FloorChoice
 from kws_cli.bench.frontend import machine_name
 from kws_cli.commands.options import floor_argument
+from training.peers import (
+    OPENWAKEWORD_FRAME_SAMPLES,
+    OPENWAKEWORD_THRESHOLD,
+    openwakeword_model,
+)
 from training.realspeech import (
     LEAD_IN_S,
     NOISE_KINDS,
@@ -53,8 +58,6 @@ from training.realspeech import (
     recording_figures,
 )
 
-OPENWAKEWORD_THRESHOLD = 0.5  # its README's default
-OPENWAKEWORD_FRAME_SAMPLES = 1280  # 80 ms, what its models are fed
 PEER_KEYWORDS = ("alexa", "hey jarvis", "hey mycroft", "okay nabu")
 
 
@@ -194,22 +197,17 @@ def _peer_detectors(phrases: set[str]) -> list[Detector]:
             )
     except ImportError:
         pass
-    try:
-        import openwakeword
-
-        for keyword in wanted:
-            entry = openwakeword.models.get(keyword.replace(" ", "_"))
-            if entry is not None:
-                detectors.append(
-                    Detector(
-                        f"openWakeWord {Path(entry['model_path']).stem}",
-                        keyword,
-                        f"threshold {OPENWAKEWORD_THRESHOLD:g}",
-                        functools.partial(_OpenWakeWord, entry["model_path"]),
-                    )
+    for keyword in wanted:
+        model_path = openwakeword_model(keyword)
+        if model_path is not None:
+            detectors.append(
+                Detector(
+                    f"openWakeWord {Path(model_path).stem}",
+                    keyword,
+                    f"threshold {OPENWAKEWORD_THRESHOLD:g}",
+                    functools.partial(_OpenWakeWord, model_path),
                 )
-    except ImportError:
-        pass
+            )
     return detectors
 
 

@@ -83,3 +83,14 @@ def test_a_split_without_audio_says_so() -> None:
         "available": False,
         "reason": "the test split kept no audio",
     }
+
+
+def test_the_peer_module_leaves_tensorflow_out_of_the_realspeech_bench() -> None:
+    """`kws bench realspeech` imports ``training.peers`` and runs on the runtime install."""
+    import subprocess
+    import sys
+
+    check = "import sys, kws_cli.bench.realspeech; print('tensorflow' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "False"
