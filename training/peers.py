@@ -15,14 +15,16 @@ after it count.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from kws.frontend.config import HOP_S, SAMPLE_RATE_HZ
-from training.data import ClipSet, Split
 from training.realspeech import LEAD_IN_S, room_tone_lead_in
+
+if TYPE_CHECKING:  # `kws bench realspeech` imports this module: no dataset code (scipy) at start
+    from training.data import ClipSet, Split
 
 OPENWAKEWORD_THRESHOLD = 0.5  # its README's default
 OPENWAKEWORD_FRAME_SAMPLES = 1280  # 80 ms: one score per this many samples
