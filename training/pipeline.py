@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from kws import metrics
 from kws.bundle import (
@@ -72,6 +73,8 @@ from training.workers import Job, run_side_by_side
 MAX_KEYWORD_CHARS = 40
 DETECT_SMOOTHING = 3  # full-model scores averaged for a detection (a one-stride spike is not)
 COMPARISON_FA_PER_HOUR = (0.5, 1.0, 2.0, 5.0)
+MAX_RESTARTS = 2  # new initialisations for a model that float training left dead
+DEAD_SCORE_SPREAD = 1e-4  # logits over validation windows spread less than this: dead
 WAKE_KEEPS_ON_VALIDATION = 0.995  # of the full model's detections, before the margin step
 CASCADE_DET_FA_PER_HOUR = (0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0)
 MICROWAKEWORD_KEYWORDS = {
@@ -149,19 +152,27 @@ def _fit_settings(quick: bool, seed: int) -> FitSettings:
 
 
 def _train_one(
-    model: keras.Model,
+    build: Callable[[], keras.Model],
     window: int,
     dataset: Dataset,
     settings: FitSettings,
     tick: Callable[[], None],
 ) -> tuple[keras.Model, keras.Model, list[list[Any]], dict[str, Any]]:
     """Float training + hard-negative mining + QAT; returns the float model, the QAT model, its
-    weights after each QAT epoch, and a log."""
+    weights after each QAT epoch, and a log.
+
+    A model that float training left dead (no unit of some layer ever on: one score for every
+    window; one of two full-model starts of a snowboy training did so, docs/RESULTS.md) is
+    trained again from a new initialisation, up to ``MAX_RESTARTS`` times."""
     rng = np.random.default_rng(settings.seed)
     x, y = make_windows(dataset.train, window, settings, rng)
     val = make_windows(dataset.val, window, settings, rng)
     callbacks = [_ProgressCallback(tick)]
+    model, restarts = build(), 0
     fit(model, x, y, val, settings.epochs, settings, settings.learning_rate, callbacks)
+    while dead(model, val[0]) and restarts < MAX_RESTARTS:
+        model, restarts = build(), restarts + 1
+        fit(model, x, y, val, settings.epochs, settings, settings.learning_rate, callbacks)
     mined_total = 0
     for _ in range(settings.mining_rounds):
         mined = mine_hard_negatives(
@@ -197,11 +208,19 @@ def _train_one(
         keep_best=False,
     )
     log = {
+        "restarts": restarts,
         "train_windows": int(len(y)),
         "positive_windows": int(y.sum()),
         "hard_negatives": mined_total,
     }
     return model, qat, snapshots.weights, log
+
+
+def dead(model: keras.Model, windows: npt.NDArray[np.uint16]) -> bool:
+    """One score for every window (up to 512 of ``windows``, evenly picked): no unit of some
+    layer is ever on."""
+    scores = model.predict_on_batch(to_input(windows[:: max(1, len(windows) // 512)]))
+    return float(np.ptp(scores)) < DEAD_SCORE_SPREAD
 
 
 def _mining_epochs(settings: FitSettings) -> int:
@@ -412,7 +431,7 @@ def train_and_rank(job: TrainJob, tick: Callable[[], None]) -> _Trained:
     role = _ROLES[job.role]
     spec = role.spec
     float_model, qat, epochs, log = _train_one(
-        role.build(spec), spec.window_frames, dataset, job.settings, tick
+        partial(role.build, spec), spec.window_frames, dataset, job.settings, tick
     )
     if isinstance(spec, TinySpec):
         tiny_spec = spec

@@ -37,3 +37,16 @@ def test_only_training_batches_are_masked() -> None:
     validation = Batches(x, y, 64)
     assert (training[0][0] == 0).any()
     assert not (validation[0][0] == 0).any()
+
+
+def test_a_model_with_a_layer_never_on_is_dead() -> None:
+    from training.models import FullSpec, build_full, keras
+    from training.pipeline import dead
+
+    keras.utils.set_random_seed(0)
+    model = build_full(FullSpec())
+    windows = np.random.default_rng(0).integers(0, 600, (64, 150, 40)).astype(np.uint16)
+    assert not dead(model, windows)
+    kernel, bias = model.get_layer("pw3").get_weights()
+    model.get_layer("pw3").set_weights([kernel, bias - 1e6])  # every unit of the last block off
+    assert dead(model, windows)
