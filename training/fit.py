@@ -20,6 +20,7 @@ from training.models import keras
 POSITIVE_LATE_FRAMES = 8  # positive windows end up to this many frames after the keyword
 PARTIAL_BEFORE_FRAMES = 35  # windows ending this far before the keyword end are negatives
 MINED_MIN_LOGIT = -3.0  # mined windows score above this (a probability of about 0.05)
+DEAD_SCORE_SPREAD = 1e-4  # logits over validation windows spread less than this: dead
 
 
 @dataclass(frozen=True)
@@ -223,6 +224,13 @@ class _RestoreBest(keras.callbacks.Callback):  # type: ignore[misc]
     def apply(self, model: keras.Model) -> None:
         if self.best_weights is not None:
             model.set_weights(self.best_weights)
+
+
+def dead(model: keras.Model, windows: npt.NDArray[np.uint16]) -> bool:
+    """One score for every window (every k-th of ``windows``, k the number of whole 512s in
+    them: 512 to 1,023 windows, or all of fewer): no unit of some layer is ever on."""
+    scores = model.predict_on_batch(to_input(windows[:: max(1, len(windows) // 512)]))
+    return float(np.ptp(scores)) < DEAD_SCORE_SPREAD
 
 
 def mine_hard_negatives(

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from kws import metrics
 from kws.bundle import (
@@ -51,6 +50,7 @@ from training.export import (
 from training.fit import (
     EpochSnapshots,
     FitSettings,
+    dead,
     fit,
     float_copy_of_qat,
     make_windows,
@@ -74,7 +74,6 @@ MAX_KEYWORD_CHARS = 40
 DETECT_SMOOTHING = 3  # full-model scores averaged for a detection (a one-stride spike is not)
 COMPARISON_FA_PER_HOUR = (0.5, 1.0, 2.0, 5.0)
 MAX_RESTARTS = 2  # new initialisations for a model that float training left dead
-DEAD_SCORE_SPREAD = 1e-4  # logits over validation windows spread less than this: dead
 WAKE_KEEPS_ON_VALIDATION = 0.995  # of the full model's detections, before the margin step
 CASCADE_DET_FA_PER_HOUR = (0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0)
 MICROWAKEWORD_KEYWORDS = {
@@ -214,13 +213,6 @@ def _train_one(
         "hard_negatives": mined_total,
     }
     return model, qat, snapshots.weights, log
-
-
-def dead(model: keras.Model, windows: npt.NDArray[np.uint16]) -> bool:
-    """One score for every window (up to 512 of ``windows``, evenly picked): no unit of some
-    layer is ever on."""
-    scores = model.predict_on_batch(to_input(windows[:: max(1, len(windows) // 512)]))
-    return float(np.ptp(scores)) < DEAD_SCORE_SPREAD
 
 
 def _mining_epochs(settings: FitSettings) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.fit import Batches, FitSettings, mask_features
+from training.fit import Batches, FitSettings, dead, mask_features
 
 
 def test_masks_zero_whole_frames_and_channels_within_their_widths() -> None:
@@ -41,7 +41,6 @@ def test_only_training_batches_are_masked() -> None:
 
 def test_a_model_with_a_layer_never_on_is_dead() -> None:
     from training.models import FullSpec, build_full, keras
-    from training.pipeline import dead
 
     keras.utils.set_random_seed(0)
     model = build_full(FullSpec())
