@@ -25,9 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from kws.bundle import read_bundle
 from kws.cascade import Cascade
-from kws.frontend import compute_features
+from kws.frontend import SAMPLE_RATE_HZ, compute_features
 from kws.loading import load_cascade
 from kws.model import TfliteModel
 from kws.noise_floor import NoiseFloor
@@ -70,7 +69,8 @@ def main() -> None:
     cache = Path(sys.argv[4]) if len(sys.argv) > 4 else None
     started = time.time()
     base = load_cascade(bundle_dir, wake=float(sys.argv[5]) if len(sys.argv) > 5 else None)
-    bundle = read_bundle(bundle_dir)
+    bundle = base.bundle  # what load_cascade read
+    assert bundle is not None
     floor_db = bundle.noise_floor_dbfs
 
     def floor() -> NoiseFloor | None:
@@ -83,7 +83,7 @@ def main() -> None:
         stream = keyword_free_stream(180, seed=5)
         if floor_db is not None:
             stream = NoiseFloor(floor_db).add(stream)
-        features, hours = compute_features(stream), stream.size / 16000 / 3600
+        features, hours = compute_features(stream), stream.size / SAMPLE_RATE_HZ / 3600
         if cache is not None:
             np.savez(cache, features=features, hours=hours)
     recordings, _ = read_folders(phrase_folders(speech))
