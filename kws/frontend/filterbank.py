@@ -30,8 +30,9 @@ _F32 = np.float32
 class FilterbankParams:
     """Constants of the filterbank stage, one entry per FFT bin in ``start_bin..end_bin-1``.
 
-    ``bin_channel[k]`` is the channel (0..num_channels, where 0 only feeds channel 1 through its
-    unweight) that bin ``start_bin + k`` rises into; ``weights_q12``/``unweights_q12`` its slopes.
+    ``bin_channel[k]`` (non-decreasing in k) is the channel (0..num_channels, where 0 only feeds
+    channel 1 through its unweight) that bin ``start_bin + k`` rises into;
+    ``weights_q12``/``unweights_q12`` its slopes.
     """
 
     num_channels: int
@@ -182,10 +183,24 @@ def apply_filterbank(
         energy[k] = ((re * re + im * im + 0x80000000) & 0xFFFFFFFF) - 0x80000000
     for channel in range(accumulators.shape[0]):
         accumulators[channel] = 0
+    # bin_channel never decreases, so a channel's bins are one run: sum the run in registers
+    # and store once per channel (adding into memory bin by bin waits on the previous store).
+    # int64 sums wrap like TFLM's uint64 ones in any order, so the result is unchanged.
+    channel = bin_channel[0] if n_bins > 0 else 0
+    rising = 0
+    falling = 0
     for k in range(n_bins):
-        channel = bin_channel[k]
-        accumulators[channel] += weights_q12[k] * energy[k]
-        accumulators[channel + 1] += unweights_q12[k] * energy[k]
+        if bin_channel[k] != channel:
+            accumulators[channel] += rising
+            accumulators[channel + 1] += falling
+            channel = bin_channel[k]
+            rising = 0
+            falling = 0
+        rising += weights_q12[k] * energy[k]
+        falling += unweights_q12[k] * energy[k]
+    if n_bins > 0:
+        accumulators[channel] += rising
+        accumulators[channel + 1] += falling
     for channel in range(channels_out.shape[0]):
         total = accumulators[channel + 1]
         if 0 <= total < _FAST_SQRT_LIMIT:
