@@ -15,6 +15,8 @@ the innermost, contiguous axis; the remaining ("late") stages run over long cont
 
 from __future__ import annotations
 
+from typing import Any
+
 import numba
 import numpy as np
 import numpy.typing as npt
@@ -64,26 +66,29 @@ def apply_fft(
     leaf_index: npt.NDArray[np.int64],
     early_stages: npt.NDArray[np.int64],
     late_stages: npt.NDArray[np.int64],
-    twiddles: npt.NDArray[np.int64],
-    late_twiddles: npt.NDArray[np.int64],
-    super_twiddles: npt.NDArray[np.int64],
-    padded: npt.NDArray[np.int64],
-    work_t_re: npt.NDArray[np.int64],
-    work_t_im: npt.NDArray[np.int64],
-    work_re: npt.NDArray[np.int64],
-    work_im: npt.NDArray[np.int64],
-    spectrum_re: npt.NDArray[np.int64],
-    spectrum_im: npt.NDArray[np.int64],
-    split_scratch: npt.NDArray[np.int64],
+    twiddles: npt.NDArray[np.integer[Any]],
+    late_twiddles: npt.NDArray[np.integer[Any]],
+    super_twiddles: npt.NDArray[np.integer[Any]],
+    padded: npt.NDArray[np.integer[Any]],
+    work_t_re: npt.NDArray[np.integer[Any]],
+    work_t_im: npt.NDArray[np.integer[Any]],
+    work_re: npt.NDArray[np.integer[Any]],
+    work_im: npt.NDArray[np.integer[Any]],
+    spectrum_re: npt.NDArray[np.integer[Any]],
+    spectrum_im: npt.NDArray[np.integer[Any]],
+    split_scratch: npt.NDArray[np.integer[Any]],
     frozen_512: bool | None,
 ) -> None:
     """Real FFT of ``windowed << input_shift`` (zero-padded) into ``spectrum_*[0..fft_size/2]``.
 
     ``padded`` (fft_size), ``work_t_*`` (leaf_index's shape), ``work_*`` (fft_size / 2) and
-    ``split_scratch`` (4, fft_size / 4) are scratch. Every value stored is an int16 (held in
-    int64 to keep the arithmetic cast-free). ``frozen_512``: None runs the stages with runtime
-    lengths (any size); a bool (only for the 512-point plan) the frozen, vectorised ones. Numba
-    prunes the other branch by the argument's type, so each variant compiles only its own code.
+    ``split_scratch`` (4, fft_size / 4) are scratch. Every value stored is an int16, held in
+    int32 or int64 arrays (the arithmetic runs in int64 either way); twiddles are int16 or
+    int64. int32 work arrays with int16 twiddles are the fast choice: LLVM then knows every
+    product's operands fit 32 bits and uses the single-instruction SIMD multiply.
+    ``frozen_512``: None runs the stages with runtime lengths (any size); a bool (only for the
+    512-point plan) the frozen, vectorised ones. Numba prunes the other branch by the argument's
+    type, so each variant compiles only its own code.
     """
     # TFLM's `(int16)((uint16)x << shift)` of the zero-padded frame, gathered straight into
     # the transposed layout: complex sample j of the packed real input is (x[2j], x[2j+1]).
@@ -154,12 +159,12 @@ def apply_fft(
 
 @numba.njit(cache=True, inline="always")
 def _split_bin(
-    work_re: npt.NDArray[np.int64],
-    work_im: npt.NDArray[np.int64],
+    work_re: npt.NDArray[np.integer[Any]],
+    work_im: npt.NDArray[np.integer[Any]],
     k: int,
-    super_twiddles: npt.NDArray[np.int64],
-    spectrum_re: npt.NDArray[np.int64],
-    spectrum_im: npt.NDArray[np.int64],
+    super_twiddles: npt.NDArray[np.integer[Any]],
+    spectrum_re: npt.NDArray[np.integer[Any]],
+    spectrum_im: npt.NDArray[np.integer[Any]],
 ) -> None:
     """One step of ``kiss_fftr``'s split: bins ``k`` and ``n - k`` of the real spectrum."""
     mirror = work_re.shape[0] - k
@@ -188,12 +193,12 @@ def apply_fft_frame_lanes(
     coefficients_q12: npt.NDArray[np.int64],
     input_shifts: npt.NDArray[np.int64],
     permutation: npt.NDArray[np.int64],
-    twiddles: npt.NDArray[np.int64],
-    super_twiddles: npt.NDArray[np.int64],
-    work_re: npt.NDArray[np.int64],
-    work_im: npt.NDArray[np.int64],
-    spectrum_re: npt.NDArray[np.int64],
-    spectrum_im: npt.NDArray[np.int64],
+    twiddles: npt.NDArray[np.integer[Any]],
+    super_twiddles: npt.NDArray[np.integer[Any]],
+    work_re: npt.NDArray[np.integer[Any]],
+    work_im: npt.NDArray[np.integer[Any]],
+    spectrum_re: npt.NDArray[np.integer[Any]],
+    spectrum_im: npt.NDArray[np.integer[Any]],
 ) -> None:
     """The same real FFT as ``apply_fft`` on ``FRAME_LANES`` frames at once (512 points only).
 

@@ -248,10 +248,10 @@ _butterfly4_run = _make_butterfly4_run(0)
 
 @numba.njit(cache=True, inline="always")
 def _transpose_back(
-    work_t_re: npt.NDArray[np.int64],
-    work_t_im: npt.NDArray[np.int64],
-    work_re: npt.NDArray[np.int64],
-    work_im: npt.NDArray[np.int64],
+    work_t_re: npt.NDArray[np.integer[Any]],
+    work_t_im: npt.NDArray[np.integer[Any]],
+    work_re: npt.NDArray[np.integer[Any]],
+    work_im: npt.NDArray[np.integer[Any]],
 ) -> None:
     """``[position, block]`` layout back to kissfft's linear order ``block * size + position``."""
     block_size, n_blocks = work_t_re.shape
@@ -263,12 +263,12 @@ def _transpose_back(
 
 @numba.njit(cache=True, inline="always")
 def run_stages(
-    work_t_re: npt.NDArray[np.int64],
-    work_t_im: npt.NDArray[np.int64],
-    work_re: npt.NDArray[np.int64],
-    work_im: npt.NDArray[np.int64],
-    twiddles: npt.NDArray[np.int64],
-    late_twiddles: npt.NDArray[np.int64],
+    work_t_re: npt.NDArray[np.integer[Any]],
+    work_t_im: npt.NDArray[np.integer[Any]],
+    work_re: npt.NDArray[np.integer[Any]],
+    work_im: npt.NDArray[np.integer[Any]],
+    twiddles: npt.NDArray[np.integer[Any]],
+    late_twiddles: npt.NDArray[np.integer[Any]],
     early_stages: npt.NDArray[np.int64],
     late_stages: npt.NDArray[np.int64],
 ) -> None:

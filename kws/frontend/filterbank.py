@@ -10,6 +10,7 @@ float32 with the same operation order as TFLM, so they come out identical.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numba
 import numpy as np
@@ -157,8 +158,8 @@ def _rounded_sqrt(value: int) -> int:
 
 @numba.njit(cache=True)
 def apply_filterbank(
-    spectrum_re: npt.NDArray[np.int64],
-    spectrum_im: npt.NDArray[np.int64],
+    spectrum_re: npt.NDArray[np.integer[Any]],
+    spectrum_im: npt.NDArray[np.integer[Any]],
     start_bin: int,
     bin_channel: npt.NDArray[np.int64],
     weights_q12: npt.NDArray[np.int64],
@@ -212,8 +213,8 @@ def apply_filterbank(
 
 @numba.njit(cache=True, inline="always")
 def apply_filterbank_frame_lanes(
-    spectrum_re: npt.NDArray[np.int64],
-    spectrum_im: npt.NDArray[np.int64],
+    spectrum_re: npt.NDArray[np.integer[Any]],
+    spectrum_im: npt.NDArray[np.integer[Any]],
     start_bin: int,
     bin_channel: npt.NDArray[np.int64],
     weights_q12: npt.NDArray[np.int64],

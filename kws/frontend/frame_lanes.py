@@ -42,6 +42,7 @@ from kws.frontend.packing import (
     _W,
     _WINDOW,
     _section,
+    _section_int16,
 )
 from kws.frontend.pcan import apply_pcan
 from kws.frontend.window import apply_window, window_peak
@@ -122,17 +123,18 @@ def frames_in_lanes(
     complex_size = tables[_COMPLEX_SIZE]
     lanes = FRAME_LANES
     permutation = _section(tables, _PERM)
-    twiddles = _section(tables, _TW).reshape((-1, 2))
-    super_twiddles = _section(tables, _SUPER).reshape((2, -1))
+    twiddles = _section_int16(tables, _TW).reshape((-1, 2))
+    super_twiddles = _section_int16(tables, _SUPER).reshape((2, -1))
     bin_channel = _section(tables, _BIN_CH)
     gain_lut = _section(tables, _LUT)
     log_table = _section(tables, _LOG)
-    # Scratch for one block of frames, once per call (batch calls are long).
+    # Scratch for one block of frames, once per call (batch calls are long). The FFT's int16
+    # values are held in int32: with the int16 twiddles, its products use the 32-bit multiply.
     frames = np.empty((lanes, window), dtype=np.int16)
-    work_re = np.empty((complex_size, lanes), dtype=np.int64)
-    work_im = np.empty((complex_size, lanes), dtype=np.int64)
-    spectrum_re = np.empty((complex_size + 1, lanes), dtype=np.int64)
-    spectrum_im = np.empty((complex_size + 1, lanes), dtype=np.int64)
+    work_re = np.empty((complex_size, lanes), dtype=np.int32)
+    work_im = np.empty((complex_size, lanes), dtype=np.int32)
+    spectrum_re = np.empty((complex_size + 1, lanes), dtype=np.int32)
+    spectrum_im = np.empty((complex_size + 1, lanes), dtype=np.int32)
     energy = np.empty((bin_channel.shape[0], lanes), dtype=np.float64)
     accumulators = np.empty((channels + 2, lanes), dtype=np.float64)
     lane_signal = np.empty((channels, lanes), dtype=np.int64)

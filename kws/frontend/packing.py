@@ -3,6 +3,10 @@
 A header of scalars and section offsets, then every stage's tables: one array argument instead
 of a dozen keeps Numba's per-call dispatch cost small, which matters when streaming calls the
 kernel every 10 ms. Built once per config (cached).
+
+The FFT's Q15 twiddles are stored as int16, four to a word (``_section_int16`` reads them):
+int16 twiddles and int32 FFT work arrays let LLVM use the one-instruction 32x32->64 bit SIMD
+multiply instead of a multi-instruction 64-bit one.
 """
 
 from __future__ import annotations
@@ -48,6 +52,9 @@ _COEF, _PERM, _LEAF, _EARLY, _LATE, _TW, _LATE_TW, _SUPER, _BIN_CH, _W, _UW, _LU
     len(_SECTIONS)
 )
 _HEADER = _SCALARS + 2 * len(_SECTIONS)
+# Sections held as int16 values, four to an int64 word; their header length counts int16 values.
+_INT16_SECTIONS = (_TW, _LATE_TW, _SUPER)
+_INT16_PER_WORD = 4
 
 
 @dataclass(frozen=True)
@@ -74,7 +81,7 @@ def pack(config: FrontendConfig) -> PackedFrontend:
         fft.leaf_index.ravel(),
         fft.early_stages.ravel(),
         fft.late_stages.ravel(),
-        fft.twiddles.ravel(),
+        fft.twiddles.ravel(),  # int16 sections: packed below
         fft.late_twiddles,
         fft.super_twiddles.ravel(),
         bank.bin_channel,
@@ -103,21 +110,44 @@ def pack(config: FrontendConfig) -> PackedFrontend:
         fft.block_size,
     ]
     offset = _HEADER
+    words = []
     for index, section in enumerate(sections):
         header[_SCALARS + 2 * index] = offset
         header[_SCALARS + 2 * index + 1] = section.shape[0]
+        if index in _INT16_SECTIONS:
+            section = _int16_words(section)
+        words.append(section.astype(np.int64))
         offset += section.shape[0]
-    tables = np.concatenate([header, *sections]).astype(np.int64)
+    tables = np.concatenate([header, *words]).astype(np.int64)
     tables.setflags(write=False)
     complex_size = fft.fft_size // 2
     # Scratch: padded frame, transposed and linear work re/im, spectrum re/im, channel sums,
-    # channel values, the real-FFT split's four rows, bin energies.
+    # channel values, the real-FFT split's four rows, bin energies. Counted in int64 words;
+    # the kernel holds the FFT's arrays as int32, so it uses a little over half of their part.
     scratch_len = fft.fft_size + 4 * complex_size + 2 * (complex_size + 1)
     scratch_len += 2 * config.num_channels + 2 + 2 * complex_size + complex_size + 1
     return PackedFrontend(config=config, tables=tables, scratch_len=scratch_len)
+
+
+def _int16_words(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """``values`` (each within int16) as int16, zero-padded to whole int64 words."""
+    if values.size and (values.min() < -32768 or values.max() > 32767):
+        raise ValueError("an int16 section holds a value outside int16")  # Q15 tables never do
+    padded = np.zeros(-(-values.size // _INT16_PER_WORD) * _INT16_PER_WORD, dtype=np.int16)
+    padded[: values.size] = values
+    return padded.view(np.int64)
 
 
 @numba.njit(cache=True, inline="always")
 def _section(tables: npt.NDArray[np.int64], index: int) -> npt.NDArray[np.int64]:
     start = tables[_SCALARS + 2 * index]
     return tables[start : start + tables[_SCALARS + 2 * index + 1]]
+
+
+@numba.njit(cache=True, inline="always")
+def _section_int16(tables: npt.NDArray[np.int64], index: int) -> npt.NDArray[np.int16]:
+    """One of ``_INT16_SECTIONS``: its int16 values (a view, no copy)."""
+    start = tables[_SCALARS + 2 * index]
+    length = tables[_SCALARS + 2 * index + 1]
+    words = (length + _INT16_PER_WORD - 1) // _INT16_PER_WORD
+    return tables[start : start + words].view(np.int16)[:length]

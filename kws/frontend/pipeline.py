@@ -39,6 +39,7 @@ from kws.frontend.packing import (
     _WINDOW,
     PackedFrontend,
     _section,
+    _section_int16,
     pack,
 )
 
@@ -88,9 +89,9 @@ def process_chunk_into(
     leaf_index = _section(tables, _LEAF).reshape((block_size, complex_size // block_size))
     early_stages = _section(tables, _EARLY).reshape((-1, 3))
     late_stages = _section(tables, _LATE).reshape((-1, 4))
-    twiddles = _section(tables, _TW).reshape((-1, 2))
-    late_twiddles = _section(tables, _LATE_TW)
-    super_twiddles = _section(tables, _SUPER).reshape((2, -1))
+    twiddles = _section_int16(tables, _TW).reshape((-1, 2))
+    late_twiddles = _section_int16(tables, _LATE_TW)
+    super_twiddles = _section_int16(tables, _SUPER).reshape((2, -1))
     bin_channel = _section(tables, _BIN_CH)
     weights = _section(tables, _W)
     unweights = _section(tables, _UW)
@@ -98,27 +99,31 @@ def process_chunk_into(
     log_table = _section(tables, _LOG)
     estimate = state[1 : 1 + channels]
 
+    # The FFT's arrays hold int16 values as int32 (see ``packing``), carved from the front of
+    # the int64 scratch; the filterbank's 64-bit sums and the channel values follow.
+    fft_values = 10 * complex_size + 2
+    fft_scratch = scratch[: (fft_values + 1) // 2].view(np.int32)
     row = 0
-    padded = scratch[row : row + 2 * complex_size]
+    padded = fft_scratch[row : row + 2 * complex_size]
     row += 2 * complex_size
-    work_t_re = scratch[row : row + complex_size].reshape(leaf_index.shape)
+    work_t_re = fft_scratch[row : row + complex_size].reshape(leaf_index.shape)
     row += complex_size
-    work_t_im = scratch[row : row + complex_size].reshape(leaf_index.shape)
+    work_t_im = fft_scratch[row : row + complex_size].reshape(leaf_index.shape)
     row += complex_size
-    work_re = scratch[row : row + complex_size]
+    work_re = fft_scratch[row : row + complex_size]
     row += complex_size
-    work_im = scratch[row : row + complex_size]
+    work_im = fft_scratch[row : row + complex_size]
     row += complex_size
-    spectrum_re = scratch[row : row + complex_size + 1]
+    spectrum_re = fft_scratch[row : row + complex_size + 1]
     row += complex_size + 1
-    spectrum_im = scratch[row : row + complex_size + 1]
+    spectrum_im = fft_scratch[row : row + complex_size + 1]
     row += complex_size + 1
+    split_scratch = fft_scratch[row : row + 2 * complex_size].reshape((4, -1))
+    row = (fft_values + 1) // 2
     accumulators = scratch[row : row + channels + 2]
     row += channels + 2
     signal = scratch[row : row + channels]
     row += channels
-    split_scratch = scratch[row : row + 2 * complex_size].reshape((4, -1))
-    row += 2 * complex_size
     energy = scratch[row : row + complex_size + 1]
 
     # The FFT input beyond the window stays zero: only the first `window` entries are rewritten.
