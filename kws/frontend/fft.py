@@ -83,9 +83,9 @@ def apply_fft(
 
     ``padded`` (fft_size), ``work_t_*`` (leaf_index's shape), ``work_*`` (fft_size / 2) and
     ``split_scratch`` (4, fft_size / 4) are scratch. Every value stored is an int16, held in
-    int32 or int64 arrays (the arithmetic runs in int64 either way); twiddles are int16 or
-    int64. int32 work arrays with int16 twiddles are the fast choice: LLVM then knows every
-    product's operands fit 32 bits and uses the single-instruction SIMD multiply.
+    int32 or int64 arrays; twiddles are int16 or int64. The butterflies compute in int32 (as
+    kissfft does; see ``fft_kernels``) whatever the array types, so int32 work arrays with
+    int16 twiddles are the fast choice: no conversion on any load or store.
     ``frozen_512``: None runs the stages with runtime lengths (any size); a bool (only for the
     512-point plan) the frozen, vectorised ones. Numba prunes the other branch by the argument's
     type, so each variant compiles only its own code.

@@ -16,34 +16,58 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-from kws.frontend.bits import wrap_int16
 from kws.frontend.fft_plan import FFT_Q_BITS, FFT_SAMPLE_MAX, plan_fft
+from kws.frontend.int32_arith import add32, mul32, shr32, store_int16, sub32
 
 _ROUND_HALF = 1 << (FFT_Q_BITS - 1)
 
+# The arithmetic is kissfft's own 32-bit int arithmetic (int16 values, int32 products and sums),
+# written with `int32_arith` so LLVM packs eight lanes per 256-bit register instead of four
+# int64. It is exact: no int32 intermediate can overflow for any int16 input, so every result
+# equals the unbounded-integer one. Bounds (stored values are int16, |twiddle| <= 32767):
+# - C_FIXDIV: |x * (32767 // 2)| <= 32768 * 16383 < 2**29, and the result is within +-16383
+#   (radix 2, the split) or +-8191 (radix 4).
+# - radix-4 C_MUL: |f| <= 8191, so |f_re * w_re - f_im * w_im| < 2**29.
+# - radix-2 C_MUL: |f| <= 16383: < 2**30.
+# - the split's C_MUL: |f2k| = |fpk - fpnk| <= 32766, so the sum of two products is at most
+#   2 * 32766 * 32767 + 2**14 = 2147335828 < 2**31 - 1.
+# - every sum of rotated or scaled values below is of two or three numbers within +-2**16.
+
 
 @numba.njit(cache=True)
-def _sround(product: int) -> int:
-    """kissfft ``sround``: Q15 product back to int16 with round-half-up, then the int16 store."""
-    return wrap_int16((product + _ROUND_HALF) >> FFT_Q_BITS)
+def _sround(q15: int) -> int:
+    """kissfft ``sround``: a Q15 int32 back to int16 with round-half-up, then the int16 store."""
+    return store_int16(shr32(add32(q15, _ROUND_HALF), FFT_Q_BITS))
 
 
 @numba.njit(cache=True)
 def _scale(value: int, divisor: int) -> int:
     """``C_FIXDIV`` for an int16 input: the result always fits int16, so no wrap is needed."""
-    return (value * (FFT_SAMPLE_MAX // divisor) + _ROUND_HALF) >> FFT_Q_BITS
+    return shr32(add32(mul32(value, FFT_SAMPLE_MAX // divisor), _ROUND_HALF), FFT_Q_BITS)
+
+
+@numba.njit(cache=True)
+def _cross_re(a_re: int, a_im: int, w_re: int, w_im: int) -> int:
+    """Real part of the complex product ``a * w`` before rounding: Q15, int32."""
+    return sub32(mul32(a_re, w_re), mul32(a_im, w_im))
+
+
+@numba.njit(cache=True)
+def _cross_im(a_re: int, a_im: int, w_re: int, w_im: int) -> int:
+    """Imaginary part of the complex product ``a * w`` before rounding: Q15, int32."""
+    return add32(mul32(a_re, w_im), mul32(a_im, w_re))
 
 
 @numba.njit(cache=True)
 def _rotate_re(a_re: int, a_im: int, w_re: int, w_im: int) -> int:
     """Real part of kissfft ``C_MUL`` for |a| <= 2**13 (fits int16, so no wrap is needed)."""
-    return (a_re * w_re - a_im * w_im + _ROUND_HALF) >> FFT_Q_BITS
+    return shr32(add32(_cross_re(a_re, a_im, w_re, w_im), _ROUND_HALF), FFT_Q_BITS)
 
 
 @numba.njit(cache=True)
 def _rotate_im(a_re: int, a_im: int, w_re: int, w_im: int) -> int:
     """Imaginary part of kissfft ``C_MUL`` for |a| <= 2**13."""
-    return (a_re * w_im + a_im * w_re + _ROUND_HALF) >> FFT_Q_BITS
+    return shr32(add32(_cross_im(a_re, a_im, w_re, w_im), _ROUND_HALF), FFT_Q_BITS)
 
 
 # Why only the final stores wrap: after C_FIXDIV every input is within +-2**13 (radix 4) or
@@ -80,12 +104,12 @@ def _make_butterfly2(fixed: int) -> Any:
             b_re = _scale(re[i1, lane], 2)
             b_im = _scale(im[i1, lane], 2)
             # Radix-2 inputs reach 2**14, so the rotation itself may need the int16 wrap.
-            t_re = _sround(b_re * w_re - b_im * w_im)
-            t_im = _sround(b_re * w_im + b_im * w_re)
-            re[i1, lane] = wrap_int16(a_re - t_re)
-            im[i1, lane] = wrap_int16(a_im - t_im)
-            re[i0, lane] = wrap_int16(a_re + t_re)
-            im[i0, lane] = wrap_int16(a_im + t_im)
+            t_re = _sround(_cross_re(b_re, b_im, w_re, w_im))
+            t_im = _sround(_cross_im(b_re, b_im, w_re, w_im))
+            re[i1, lane] = store_int16(sub32(a_re, t_re))
+            im[i1, lane] = store_int16(sub32(a_im, t_im))
+            re[i0, lane] = store_int16(add32(a_re, t_re))
+            im[i0, lane] = store_int16(add32(a_im, t_im))
 
     return kernel
 
@@ -132,22 +156,22 @@ def _make_butterfly4(fixed: int, unit_twiddles: bool = False) -> Any:
                 s1_im = _rotate_im(f2_re, f2_im, w2_re, w2_im)
                 s2_re = _rotate_re(f3_re, f3_im, w3_re, w3_im)
                 s2_im = _rotate_im(f3_re, f3_im, w3_re, w3_im)
-            s5_re = f0_re - s1_re
-            s5_im = f0_im - s1_im
-            f0_re += s1_re
-            f0_im += s1_im
-            s3_re = s0_re + s2_re
-            s3_im = s0_im + s2_im
-            s4_re = s0_re - s2_re
-            s4_im = s0_im - s2_im
-            re[i2, lane] = wrap_int16(f0_re - s3_re)
-            im[i2, lane] = wrap_int16(f0_im - s3_im)
-            re[i0, lane] = wrap_int16(f0_re + s3_re)
-            im[i0, lane] = wrap_int16(f0_im + s3_im)
-            re[i1, lane] = wrap_int16(s5_re + s4_im)
-            im[i1, lane] = wrap_int16(s5_im - s4_re)
-            re[i3, lane] = wrap_int16(s5_re - s4_im)
-            im[i3, lane] = wrap_int16(s5_im + s4_re)
+            s5_re = sub32(f0_re, s1_re)
+            s5_im = sub32(f0_im, s1_im)
+            f0_re = add32(f0_re, s1_re)
+            f0_im = add32(f0_im, s1_im)
+            s3_re = add32(s0_re, s2_re)
+            s3_im = add32(s0_im, s2_im)
+            s4_re = sub32(s0_re, s2_re)
+            s4_im = sub32(s0_im, s2_im)
+            re[i2, lane] = store_int16(sub32(f0_re, s3_re))
+            im[i2, lane] = store_int16(sub32(f0_im, s3_im))
+            re[i0, lane] = store_int16(add32(f0_re, s3_re))
+            im[i0, lane] = store_int16(add32(f0_im, s3_im))
+            re[i1, lane] = store_int16(add32(s5_re, s4_im))
+            im[i1, lane] = store_int16(sub32(s5_im, s4_re))
+            re[i3, lane] = store_int16(sub32(s5_re, s4_im))
+            im[i3, lane] = store_int16(add32(s5_im, s4_re))
 
     return kernel
 
@@ -173,12 +197,12 @@ def _make_butterfly2_run(fixed: int) -> Any:
             a_im = _scale(im[i0], 2)
             b_re = _scale(re[i1], 2)
             b_im = _scale(im[i1], 2)
-            t_re = _sround(b_re * w_re - b_im * w_im)
-            t_im = _sround(b_re * w_im + b_im * w_re)
-            re[i1] = wrap_int16(a_re - t_re)
-            im[i1] = wrap_int16(a_im - t_im)
-            re[i0] = wrap_int16(a_re + t_re)
-            im[i0] = wrap_int16(a_im + t_im)
+            t_re = _sround(_cross_re(b_re, b_im, w_re, w_im))
+            t_im = _sround(_cross_im(b_re, b_im, w_re, w_im))
+            re[i1] = store_int16(sub32(a_re, t_re))
+            im[i1] = store_int16(sub32(a_im, t_im))
+            re[i0] = store_int16(add32(a_re, t_re))
+            im[i0] = store_int16(add32(a_im, t_im))
 
     return kernel
 
@@ -220,22 +244,22 @@ def _make_butterfly4_run(fixed: int) -> Any:
             s1_im = _rotate_im(f2_re, f2_im, w2_re, w2_im)
             s2_re = _rotate_re(f3_re, f3_im, w3_re, w3_im)
             s2_im = _rotate_im(f3_re, f3_im, w3_re, w3_im)
-            s5_re = f0_re - s1_re
-            s5_im = f0_im - s1_im
-            f0_re += s1_re
-            f0_im += s1_im
-            s3_re = s0_re + s2_re
-            s3_im = s0_im + s2_im
-            s4_re = s0_re - s2_re
-            s4_im = s0_im - s2_im
-            re[i2] = wrap_int16(f0_re - s3_re)
-            im[i2] = wrap_int16(f0_im - s3_im)
-            re[i0] = wrap_int16(f0_re + s3_re)
-            im[i0] = wrap_int16(f0_im + s3_im)
-            re[i1] = wrap_int16(s5_re + s4_im)
-            im[i1] = wrap_int16(s5_im - s4_re)
-            re[i3] = wrap_int16(s5_re - s4_im)
-            im[i3] = wrap_int16(s5_im + s4_re)
+            s5_re = sub32(f0_re, s1_re)
+            s5_im = sub32(f0_im, s1_im)
+            f0_re = add32(f0_re, s1_re)
+            f0_im = add32(f0_im, s1_im)
+            s3_re = add32(s0_re, s2_re)
+            s3_im = add32(s0_im, s2_im)
+            s4_re = sub32(s0_re, s2_re)
+            s4_im = sub32(s0_im, s2_im)
+            re[i2] = store_int16(sub32(f0_re, s3_re))
+            im[i2] = store_int16(sub32(f0_im, s3_im))
+            re[i0] = store_int16(add32(f0_re, s3_re))
+            im[i0] = store_int16(add32(f0_im, s3_im))
+            re[i1] = store_int16(add32(s5_re, s4_im))
+            im[i1] = store_int16(sub32(s5_im, s4_re))
+            re[i3] = store_int16(sub32(s5_re, s4_im))
+            im[i3] = store_int16(add32(s5_im, s4_re))
 
     return kernel
 
