@@ -21,10 +21,11 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-from kws.frontend.bits import wrap_int16
 from kws.frontend.config import FrontendConfig
 from kws.frontend.fft_kernels import (
     FRAME_LANES,
+    _cross_im,
+    _cross_re,
     _scale,
     _sround,
     run_frame_lanes_256,
@@ -32,6 +33,7 @@ from kws.frontend.fft_kernels import (
     run_stages_256,
 )
 from kws.frontend.fft_plan import FFT_Q_BITS, FFT_SAMPLE_MAX, FftPlan, kiss_factors, plan_fft
+from kws.frontend.int32_arith import add32, mul32, shl32, shr32, store_int16, sub32
 from kws.frontend.window import WINDOW_Q_BITS
 
 __all__ = [
@@ -83,7 +85,7 @@ def apply_fft(
 
     ``padded`` (fft_size), ``work_t_*`` (leaf_index's shape), ``work_*`` (fft_size / 2) and
     ``split_scratch`` (4, fft_size / 4) are scratch. Every value stored is an int16, held in
-    int32 or int64 arrays; twiddles are int16 or int64. The butterflies compute in int32 (as
+    int32 or int64 arrays; twiddles are int16 or int64. All of it computes in int32 (as
     kissfft does; see ``fft_kernels``) whatever the array types, so int32 work arrays with
     int16 twiddles are the fast choice: no conversion on any load or store.
     ``frozen_512``: None runs the stages with runtime lengths (any size); a bool (only for the
@@ -94,7 +96,7 @@ def apply_fft(
     # the transposed layout: complex sample j of the packed real input is (x[2j], x[2j+1]).
     window_samples = windowed.shape[0]
     for i in range(window_samples):
-        padded[i] = wrap_int16((int(windowed[i]) & 0xFFFF) << input_shift)
+        padded[i] = store_int16(shl32(windowed[i], input_shift))
     block_size, n_blocks = leaf_index.shape
     for position in range(block_size):
         for block in range(n_blocks):
@@ -120,9 +122,9 @@ def apply_fft(
     # kiss_fftr: split the packed complex FFT into the real FFT's half spectrum.
     dc_re = _scale(work_re[0], 2)
     dc_im = _scale(work_im[0], 2)
-    spectrum_re[0] = wrap_int16(dc_re + dc_im)
+    spectrum_re[0] = store_int16(add32(dc_re, dc_im))
     spectrum_im[0] = 0
-    spectrum_re[complex_size] = wrap_int16(dc_re - dc_im)
+    spectrum_re[complex_size] = store_int16(sub32(dc_re, dc_im))
     spectrum_im[complex_size] = 0
     # Three passes instead of kissfft's one so each is a plain vectorisable loop: the mirrored
     # reads, then the stores of bins k, then the stores of bins n - k (values unchanged).
@@ -136,22 +138,22 @@ def apply_fft(
         fpk_re = _scale(work_re[k], 2)
         fpk_im = _scale(work_im[k], 2)
         fpnk_re = _scale(work_re[mirror], 2)
-        fpnk_im = _scale(wrap_int16(-work_im[mirror]), 2)
+        fpnk_im = _scale(store_int16(sub32(0, work_im[mirror])), 2)
         # |fpk|, |fpnk| <= 16383, so these sums fit int16; the rotation below may not.
-        f1k_re[k] = fpk_re + fpnk_re
-        f1k_im[k] = fpk_im + fpnk_im
-        f2k_re = fpk_re - fpnk_re
-        f2k_im = fpk_im - fpnk_im
+        f1k_re[k] = add32(fpk_re, fpnk_re)
+        f1k_im[k] = add32(fpk_im, fpnk_im)
+        f2k_re = sub32(fpk_re, fpnk_re)
+        f2k_im = sub32(fpk_im, fpnk_im)
         w_re = super_twiddles[0, k - 1]
         w_im = super_twiddles[1, k - 1]
-        t_re[k] = _sround(f2k_re * w_re - f2k_im * w_im)
-        t_im[k] = _sround(f2k_re * w_im + f2k_im * w_re)
+        t_re[k] = _sround(_cross_re(f2k_re, f2k_im, w_re, w_im))
+        t_im[k] = _sround(_cross_im(f2k_re, f2k_im, w_re, w_im))
     for k in range(1, half):
-        spectrum_re[k] = wrap_int16((f1k_re[k] + t_re[k]) >> 1)
-        spectrum_im[k] = wrap_int16((f1k_im[k] + t_im[k]) >> 1)
+        spectrum_re[k] = store_int16(shr32(add32(f1k_re[k], t_re[k]), 1))
+        spectrum_im[k] = store_int16(shr32(add32(f1k_im[k], t_im[k]), 1))
     for k in range(1, half):
-        spectrum_re[complex_size - k] = wrap_int16((f1k_re[k] - t_re[k]) >> 1)
-        spectrum_im[complex_size - k] = wrap_int16((t_im[k] - f1k_im[k]) >> 1)
+        spectrum_re[complex_size - k] = store_int16(shr32(sub32(f1k_re[k], t_re[k]), 1))
+        spectrum_im[complex_size - k] = store_int16(shr32(sub32(t_im[k], f1k_im[k]), 1))
     if half >= 1:
         # The middle bin is its own mirror: kissfft's second store wins, as here.
         _split_bin(work_re, work_im, half, super_twiddles, spectrum_re, spectrum_im)
@@ -173,18 +175,18 @@ def _split_bin(
     fpk_re = _scale(work_re[k], 2)
     fpk_im = _scale(work_im[k], 2)
     fpnk_re = _scale(work_re[mirror], 2)
-    fpnk_im = _scale(wrap_int16(-work_im[mirror]), 2)
+    fpnk_im = _scale(store_int16(sub32(0, work_im[mirror])), 2)
     # |fpk|, |fpnk| <= 16383, so these sums fit int16; the rotation below may not.
-    f1k_re = fpk_re + fpnk_re
-    f1k_im = fpk_im + fpnk_im
-    f2k_re = fpk_re - fpnk_re
-    f2k_im = fpk_im - fpnk_im
-    t_re = _sround(f2k_re * w_re - f2k_im * w_im)
-    t_im = _sround(f2k_re * w_im + f2k_im * w_re)
-    spectrum_re[k] = wrap_int16((f1k_re + t_re) >> 1)
-    spectrum_im[k] = wrap_int16((f1k_im + t_im) >> 1)
-    spectrum_re[mirror] = wrap_int16((f1k_re - t_re) >> 1)
-    spectrum_im[mirror] = wrap_int16((t_im - f1k_im) >> 1)
+    f1k_re = add32(fpk_re, fpnk_re)
+    f1k_im = add32(fpk_im, fpnk_im)
+    f2k_re = sub32(fpk_re, fpnk_re)
+    f2k_im = sub32(fpk_im, fpnk_im)
+    t_re = _sround(_cross_re(f2k_re, f2k_im, w_re, w_im))
+    t_im = _sround(_cross_im(f2k_re, f2k_im, w_re, w_im))
+    spectrum_re[k] = store_int16(shr32(add32(f1k_re, t_re), 1))
+    spectrum_im[k] = store_int16(shr32(add32(f1k_im, t_im), 1))
+    spectrum_re[mirror] = store_int16(shr32(sub32(f1k_re, t_re), 1))
+    spectrum_im[mirror] = store_int16(shr32(sub32(t_im, f1k_im), 1))
 
 
 @numba.njit(cache=True, inline="always")
@@ -218,8 +220,8 @@ def apply_fft_frame_lanes(
             if position < window_samples:
                 coefficient = coefficients_q12[position]
                 for lane in range(FRAME_LANES):
-                    windowed = (int(frames[lane, position]) * coefficient) >> WINDOW_Q_BITS
-                    target[j, lane] = wrap_int16((windowed & 0xFFFF) << input_shifts[lane])
+                    windowed = shr32(mul32(frames[lane, position], coefficient), WINDOW_Q_BITS)
+                    target[j, lane] = store_int16(shl32(windowed, input_shifts[lane]))
             else:
                 for lane in range(FRAME_LANES):
                     target[j, lane] = 0
@@ -227,9 +229,9 @@ def apply_fft_frame_lanes(
     for lane in range(FRAME_LANES):
         dc_re = _scale(work_re[0, lane], 2)
         dc_im = _scale(work_im[0, lane], 2)
-        spectrum_re[0, lane] = wrap_int16(dc_re + dc_im)
+        spectrum_re[0, lane] = store_int16(add32(dc_re, dc_im))
         spectrum_im[0, lane] = 0
-        spectrum_re[complex_size, lane] = wrap_int16(dc_re - dc_im)
+        spectrum_re[complex_size, lane] = store_int16(sub32(dc_re, dc_im))
         spectrum_im[complex_size, lane] = 0
     for k in range(1, complex_size // 2 + 1):
         mirror = complex_size - k
@@ -239,15 +241,15 @@ def apply_fft_frame_lanes(
             fpk_re = _scale(work_re[k, lane], 2)
             fpk_im = _scale(work_im[k, lane], 2)
             fpnk_re = _scale(work_re[mirror, lane], 2)
-            fpnk_im = _scale(wrap_int16(-work_im[mirror, lane]), 2)
-            f1k_re = fpk_re + fpnk_re
-            f1k_im = fpk_im + fpnk_im
-            f2k_re = fpk_re - fpnk_re
-            f2k_im = fpk_im - fpnk_im
-            t_re = _sround(f2k_re * w_re - f2k_im * w_im)
-            t_im = _sround(f2k_re * w_im + f2k_im * w_re)
+            fpnk_im = _scale(store_int16(sub32(0, work_im[mirror, lane])), 2)
+            f1k_re = add32(fpk_re, fpnk_re)
+            f1k_im = add32(fpk_im, fpnk_im)
+            f2k_re = sub32(fpk_re, fpnk_re)
+            f2k_im = sub32(fpk_im, fpnk_im)
+            t_re = _sround(_cross_re(f2k_re, f2k_im, w_re, w_im))
+            t_im = _sround(_cross_im(f2k_re, f2k_im, w_re, w_im))
             # For k == n/4 both stores hit the same bin; the mirror's (second) wins, as in kissfft.
-            spectrum_re[k, lane] = wrap_int16((f1k_re + t_re) >> 1)
-            spectrum_im[k, lane] = wrap_int16((f1k_im + t_im) >> 1)
-            spectrum_re[mirror, lane] = wrap_int16((f1k_re - t_re) >> 1)
-            spectrum_im[mirror, lane] = wrap_int16((t_im - f1k_im) >> 1)
+            spectrum_re[k, lane] = store_int16(shr32(add32(f1k_re, t_re), 1))
+            spectrum_im[k, lane] = store_int16(shr32(add32(f1k_im, t_im), 1))
+            spectrum_re[mirror, lane] = store_int16(shr32(sub32(f1k_re, t_re), 1))
+            spectrum_im[mirror, lane] = store_int16(shr32(sub32(t_im, f1k_im), 1))

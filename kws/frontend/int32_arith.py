@@ -38,6 +38,11 @@ def _mul32(typingctx: Any, a: Any, b: Any) -> tuple[Any, Any]:
 
 
 @intrinsic
+def _shl32(typingctx: Any, a: Any, bits: Any) -> tuple[Any, Any]:
+    return _BINARY, lambda context, builder, signature, args: builder.shl(args[0], args[1])
+
+
+@intrinsic
 def _shr32(typingctx: Any, a: Any, bits: Any) -> tuple[Any, Any]:
     return _BINARY, lambda context, builder, signature, args: builder.ashr(args[0], args[1])
 
@@ -57,6 +62,8 @@ sub32 = cast(Callable[[int, int], int], _sub32)
 """``a - b`` in int32."""
 mul32 = cast(Callable[[int, int], int], _mul32)
 """``a * b`` in int32 (the low 32 bits of the product)."""
+shl32 = cast(Callable[[int, int], int], _shl32)
+"""``a << bits`` in int32 (the low 32 bits); ``bits`` within 0..31."""
 shr32 = cast(Callable[[int, int], int], _shr32)
 """``a >> bits`` in int32, arithmetic (sign-extending, as C's ``>>`` of a negative int
 compiles on every target TFLM supports); ``bits`` within 0..31."""
