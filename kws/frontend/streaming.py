@@ -18,9 +18,10 @@ from kws.errors import AudioError
 from kws.frontend.config import FrontendConfig
 from kws.frontend.fft import has_frozen_kernels
 from kws.frontend.kernel_cache import check_frontend_cache
-from kws.frontend.pipeline import pack, process_chunk_into
+from kws.frontend.pipeline import buffer_views, buffers_len, pack, process_chunk_into
 
 _INT16 = np.dtype(np.int16)
+_UINT16 = np.dtype(np.uint16)
 _announced = False
 check_frontend_cache(process_chunk_into)  # before any kernel is loaded from the cache
 
@@ -86,6 +87,9 @@ def validate_pcm(pcm: Any) -> npt.NDArray[np.int16]:
     return pcm
 
 
+_RING_MESSAGE = "ring must be writeable C-contiguous uint16 (rows, channels), a row per frame"
+
+
 class Frontend:
     """Streaming feature extractor: feed chunks of any length, get the frames they complete.
 
@@ -98,10 +102,9 @@ class Frontend:
         self.config = config if config is not None else FrontendConfig()
         packed = pack(self.config)
         self._tables = packed.tables
-        self._pending = np.zeros(self.config.window_samples, dtype=np.int16)
-        self._state = np.zeros(1 + self.config.num_channels, dtype=np.int64)
-        self._scratch = np.zeros(packed.scratch_len, dtype=np.int64)
-        self._frame = np.zeros(self.config.window_samples, dtype=np.int16)
+        # Everything the kernel keeps between calls, and its scratch, in one array.
+        self._buffers = np.zeros(buffers_len(packed), dtype=np.int64)
+        self._state, self._pending, _, _ = buffer_views(self._buffers, packed)
         # True selects the vectorised kernels frozen for the default FFT size, None the generic
         # ones (a different argument type, so Numba compiles each variant only when used).
         self._frozen_512 = True if has_frozen_kernels(self.config) else None
@@ -126,32 +129,44 @@ class Frontend:
         around at its end, instead of a new array; returns how many frames.
 
         Raises ``AudioError`` unless ``pcm`` is a 1-D int16 array, ``ValueError`` if ``ring``
-        is not uint16 ``(rows, num_channels)`` with a row for every frame ``pcm`` completes.
+        is not a writeable C-contiguous uint16 ``(rows, num_channels)`` array with a row for
+        every frame ``pcm`` completes (then nothing is consumed).
         """
-        samples = validate_pcm(pcm)
-        if (
-            ring.dtype != np.uint16
-            or ring.ndim != 2
-            or ring.shape[1] != self.config.num_channels
-            or not ring.flags.c_contiguous
-            or ring.shape[0] < self.frames_completed(samples.shape[0])
+        # The always-on path (the cascade, every 10-30 ms for hours) passes the same kinds of
+        # arrays every time: a few identity and flag tests admit them; anything else takes the
+        # full checks. The ring's shape is checked by the kernel (-1: nothing done).
+        if not (
+            type(pcm) is np.ndarray
+            and pcm.dtype is _INT16
+            and pcm.ndim == 1
+            and pcm.flags.carray  # C-contiguous, aligned and writeable
         ):
-            raise ValueError("ring must be C-contiguous uint16 (rows, channels), a row per frame")
-        return self._frame_into(samples, ring, first_row)
+            pcm = validate_pcm(pcm)
+        if not (
+            type(ring) is np.ndarray
+            and ring.dtype is _UINT16
+            and ring.ndim == 2
+            and ring.flags.carray
+        ) and (
+            not isinstance(ring, np.ndarray)
+            or ring.dtype != np.uint16
+            or ring.ndim != 2
+            or not ring.flags.c_contiguous
+            or not ring.flags.writeable
+        ):
+            raise ValueError(_RING_MESSAGE)
+        count: int = process_chunk_into(
+            pcm, self._tables, self._buffers, self._frozen_512, ring, first_row
+        )
+        if count < 0:
+            raise ValueError(_RING_MESSAGE)
+        return count
 
     def _frame_into(
         self, samples: npt.NDArray[np.int16], rows: npt.NDArray[np.uint16], first_row: int
     ) -> int:
         count: int = process_chunk_into(
-            samples,
-            self._tables,
-            self._pending,
-            self._state,
-            self._scratch,
-            self._frame,
-            self._frozen_512,
-            rows,
-            first_row,
+            samples, self._tables, self._buffers, self._frozen_512, rows, first_row
         )
         return count
 
@@ -163,8 +178,7 @@ class Frontend:
 
     def reset(self) -> None:
         """Forget all audio seen so far (as a freshly built ``Frontend``)."""
-        self._state[:] = 0
-        self._pending[:] = 0
+        self._buffers[:] = 0
 
     @property
     def pending_samples(self) -> int:

@@ -29,7 +29,13 @@ from kws.frontend.noise_reduction import (
     noise_reduction_state,
 )
 from kws.frontend.pcan import apply_pcan, input_correction_bits, pcan_params
-from kws.frontend.pipeline import frames_completed, pack, process_chunk_into
+from kws.frontend.pipeline import (
+    buffer_views,
+    buffers_len,
+    frames_completed,
+    pack,
+    process_chunk_into,
+)
 from kws.frontend.window import apply_window, window_params
 
 # The settings of frontend_test.cc (each per-stage test sets the part it needs, to the same
@@ -109,10 +115,8 @@ def stream_through_kernel(
     window's input still waiting for the next step), and the last windowed frame.
     """
     packed = pack(CONFIG)
-    pending = np.zeros(CONFIG.window_samples, dtype=np.int16)
-    state = np.zeros(1 + CONFIG.num_channels, dtype=np.int64)
-    scratch = np.zeros(packed.scratch_len, dtype=np.int64)
-    frame = np.zeros(CONFIG.window_samples, dtype=np.int16)
+    buffers = np.zeros(buffers_len(packed), dtype=np.int64)
+    state, pending, frame, _ = buffer_views(buffers, packed)
     counts = []
     for chunk in chunks:
         frames = frames_completed(packed.tables, int(state[0]), len(chunk))
@@ -121,10 +125,7 @@ def stream_through_kernel(
             process_chunk_into(
                 np.ascontiguousarray(chunk),
                 packed.tables,
-                pending,
-                state,
-                scratch,
-                frame,
+                buffers,
                 None,
                 features,
                 0,
