@@ -135,3 +135,28 @@ def test_frames_written_into_a_ring_match_batch(chunk_samples: int) -> None:
 def test_a_ring_too_small_for_the_chunk_is_refused() -> None:
     with pytest.raises(ValueError, match="a row per frame"):
         Frontend().process_into(AUDIO[:16000], np.zeros((10, 40), np.uint16), 0)
+
+
+@pytest.mark.parametrize(
+    "ring",
+    [
+        np.zeros((10, 39), np.uint16),  # wrong channel count
+        np.zeros((10, 40), np.int16),  # wrong dtype
+        np.zeros((10, 40, 1), np.uint16),  # wrong rank
+        np.zeros((40, 10), np.uint16).T,  # not C-contiguous
+    ],
+)
+def test_a_wrong_ring_is_refused_and_consumes_nothing(ring: np.ndarray) -> None:
+    frontend = Frontend()
+    frontend.process(AUDIO[:800])
+    before = frontend.pending_samples
+    with pytest.raises(ValueError, match="a row per frame"):
+        frontend.process_into(AUDIO[800:1280], ring, 0)
+    assert frontend.pending_samples == before
+
+
+def test_a_read_only_ring_is_refused() -> None:
+    ring = np.zeros((10, 40), np.uint16)
+    ring.setflags(write=False)
+    with pytest.raises(ValueError, match="writeable"):
+        Frontend().process_into(AUDIO[:1280], ring, 0)
