@@ -16,6 +16,7 @@ stride: the baseline the cascade is measured against.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -39,6 +40,7 @@ FRAME_END_OFFSET_S = 0.02  # a frame's 30 ms window ends 20 ms after its 10 ms h
 # history (a device's ring, ``_buffer_frames``, does not).
 WRITE_AHEAD_FRAMES = 32
 _PIECE_SAMPLES = WRITE_AHEAD_FRAMES * 160
+_INT16 = np.dtype(np.int16)
 
 
 class Detector(Protocol):
@@ -99,12 +101,14 @@ class CascadeCounters:
 
 @dataclass
 class _State:
+    """The decision state between hops; hops are numbered from 1 (``counters.hops``)."""
+
     awake_until_hop: int = -1
     refractory_until_hop: int = -1
-    since_tiny: int = 0
-    since_full: int = 0
-    tiny_scores: list[float] = field(default_factory=list)
-    full_scores: list[float] = field(default_factory=list)
+    tiny_due_hop: int = 0  # the hop at which the tiny model steps next
+    full_due_hop: int = 0  # the hop from which the full model steps next while awake
+    tiny_scores: deque[float] = field(default_factory=deque)
+    full_scores: deque[float] = field(default_factory=deque)
 
 
 class Cascade:
@@ -155,6 +159,8 @@ class Cascade:
                 f"one, got {thresholds.wake_window_s} (the full model would never run)"
             )
         self._refractory_hops = deaf_hops(thresholds.refractory_s)
+        self._window_samples = self.frontend.config.window_samples
+        self._hop_samples = self.frontend.config.hop_samples
         self.last_tiny_score = 0.0
         self.last_full_score = 0.0
         self.reset()
@@ -172,11 +178,20 @@ class Cascade:
     def reset(self) -> None:
         """Start a new stream: counters, buffers, model states and frontend all cleared."""
         self.counters = CascadeCounters()
-        self._state = _State()
+        self._state = _State(
+            tiny_due_hop=self.tiny.stride_frames if self.tiny is not None else 0,
+            full_due_hop=self.full.stride_frames,
+            tiny_scores=deque(maxlen=self.thresholds.smoothing_frames),
+            full_scores=deque(maxlen=self._full_smoothing),
+        )
         self._ring[:] = 0
         self._written = 0  # frames written into the ring so far
         self._held_samples = 0  # audio held in ``_held``, not yet framed
         self._held_hops = 0  # hops of the held audio, already counted
+        # The frontend's pending samples (``Frontend.pending_samples``), kept here: held audio's
+        # hops are counted on every call without asking the frontend.
+        self._frontend_pending = 0
+        self._schedule()
         self.frontend.reset()
         if self.noise_floor is not None:
             self.noise_floor.reset()
@@ -193,18 +208,38 @@ class Cascade:
         at once.
 
         Raises ``AudioError`` unless ``pcm`` is a 1-D int16 array."""
-        samples = validate_pcm(pcm)
+        # The always-on path (every 10-30 ms, for hours) passes a 1-D int16 ndarray: three
+        # tests admit it (held audio is copied, so any strides do; what is framed without a
+        # copy, the frontend and the noise floor check themselves).
+        if not (type(pcm) is np.ndarray and pcm.dtype is _INT16 and pcm.ndim == 1):
+            pcm = validate_pcm(pcm)
         held = self._held_samples
-        total = held + samples.shape[0]
-        if total <= _PIECE_SAMPLES:
-            self._held[held:total] = samples
-            frames = self.frontend.frames_completed(total)
-            if frames - self._held_hops <= self._quiet_hops():
-                self._pass(frames - self._held_hops)
-                self._held_samples, self._held_hops = total, frames
-                return []
-            return self._take(self._held_with_floor(total))
-        self._take(self._held_with_floor(held))  # its hops run no model: nothing to detect
+        total = held + pcm.shape[0]
+        if total > _PIECE_SAMPLES:
+            return self._take_long(validate_pcm(pcm))
+        # the frames the held audio and this chunk complete (``Frontend.frames_completed``)
+        seen = self._frontend_pending + total
+        window = self._window_samples
+        frames = 0 if seen < window else (seen - window) // self._hop_samples + 1
+        if self._written + frames <= self._quiet_until_hop:
+            self._held[held:total] = pcm
+            self._pass(frames - self._held_hops)
+            self._held_samples, self._held_hops = total, frames
+            return []
+        floor = self.noise_floor
+        if held == 0 and floor is None:
+            return self._take(pcm)
+        if held == 0 and floor is not None and pcm.flags.carray:
+            floored = self._held[:total]  # the floor added on the way in: no copy first
+            floor.add_into(pcm, floored)
+            return self._take(floored)
+        self._held[held:total] = pcm
+        return self._take(self._held_with_floor(total))
+
+    def _take_long(self, samples: npt.NDArray[np.int16]) -> list[Detection]:
+        """``process`` for a chunk that overflows the held audio's piece: the held audio first
+        (its hops run no model: nothing to detect), then the chunk a piece at a time."""
+        self._take(self._held_with_floor(self._held_samples))
         if self.noise_floor is not None:
             samples = self.noise_floor.add(samples)
         detections: list[Detection] = []
@@ -226,6 +261,7 @@ class Cascade:
         hops not yet taken."""
         written = self.frontend.process_into(pcm, self._ring, self._written % self._ring_frames)
         self._written += written
+        self._frontend_pending += pcm.shape[0] - written * self._hop_samples
         counted, self._held_samples, self._held_hops = self._held_hops, 0, 0
         return self._advance(written - counted) if written > counted else []
 
@@ -251,8 +287,8 @@ class Cascade:
         while count:
             # Most hops run no model (every hop but one per stride, the full model asleep):
             # count them at once, then take the hop that decides.
-            quiet = min(self._quiet_hops(), count)
-            if quiet:
+            quiet = min(self._quiet_until_hop - self.counters.hops, count)
+            if quiet > 0:
                 self._pass(quiet)
                 count -= quiet
                 if not count:
@@ -263,24 +299,24 @@ class Cascade:
                 detections.append(detection)
         return detections
 
-    def _quiet_hops(self) -> int:
-        """How many of the coming hops run no model: those before the next step of the tiny
-        model (the full model asleep) or of the full model (running alone); none while awake."""
+    def _schedule(self) -> None:
+        """After a hop: the last of the coming hops that run no model, those before the next
+        step of the tiny model (the full model asleep) or of the full model (running alone);
+        none while awake. Hops up to it are counted at once (``_pass``)."""
         state = self._state
         if self.full_only:
-            return max(0, self.full.stride_frames - 1 - state.since_full)
-        if self.tiny is None or self.counters.hops + 1 < state.awake_until_hop:
-            return 0
-        return self.tiny.stride_frames - 1 - state.since_tiny
+            due = state.full_due_hop
+        elif self.counters.hops + 1 < state.awake_until_hop:
+            due = self.counters.hops + 1
+        else:
+            due = state.tiny_due_hop
+        self._quiet_until_hop = due - 1
 
     def _pass(self, count: int) -> None:
-        """Hops that run no model (see ``_quiet_hops``): counters only."""
+        """Hops that run no model (see ``_schedule``): counters only."""
         self.counters.hops += count
         if self.full_only:
             self.counters.awake_hops += count
-            self._state.since_full += count
-        else:
-            self._state.since_tiny += count
 
     def _recent(self, count: int) -> npt.NDArray[np.uint16]:
         """The ``count`` frames up to the current hop, oldest first (zeros before the stream
@@ -297,41 +333,40 @@ class Cascade:
         counters.hops += 1
         hop = counters.hops
         detection = None
-        if self.tiny is not None and not self.full_only:
-            state.since_tiny += 1
-            if state.since_tiny == self.tiny.stride_frames:
-                state.since_tiny = 0
-                self.last_tiny_score = self.tiny.step(self._recent(self.tiny.window_frames))
-                counters.tiny_inferences += 1
-                state.tiny_scores.append(self.last_tiny_score)
-                del state.tiny_scores[: -thresholds.smoothing_frames]
-                smoothed = sum(state.tiny_scores) / len(state.tiny_scores)
-                if (
-                    smoothed >= thresholds.wake
-                    and hop >= state.awake_until_hop
-                    and hop >= state.refractory_until_hop
-                ):
-                    counters.wakes += 1
-                    state.awake_until_hop = hop + self._wake_window_hops
-                    state.since_full = self.full.stride_frames  # run at once on the pre-roll
-                    state.full_scores.clear()
-        if self.awake:
+        if hop == state.tiny_due_hop and self.tiny is not None and not self.full_only:
+            tiny = self.tiny
+            state.tiny_due_hop = hop + tiny.stride_frames
+            self.last_tiny_score = tiny.step(self._recent(tiny.window_frames))
+            counters.tiny_inferences += 1
+            tiny_scores = state.tiny_scores  # the last smoothing_frames (a bounded deque)
+            tiny_scores.append(self.last_tiny_score)
+            smoothed = sum(tiny_scores) / len(tiny_scores)
+            if (
+                smoothed >= thresholds.wake
+                and hop >= state.awake_until_hop
+                and hop >= state.refractory_until_hop
+            ):
+                counters.wakes += 1
+                state.awake_until_hop = hop + self._wake_window_hops
+                state.full_due_hop = hop  # run at once on the pre-roll
+                state.full_scores.clear()
+        if self.full_only or hop < state.awake_until_hop:
             counters.awake_hops += 1
-            state.since_full += 1
-            if state.since_full >= self.full.stride_frames:
-                state.since_full = 0
+            if hop >= state.full_due_hop:
+                state.full_due_hop = hop + self.full.stride_frames
                 self.last_full_score = self.full.step(self._recent(self.full.window_frames))
                 counters.full_inferences += 1
-                state.full_scores.append(self.last_full_score)
-                del state.full_scores[: -self._full_smoothing]
-                score = sum(state.full_scores) / len(state.full_scores)
+                full_scores = state.full_scores  # the last _full_smoothing since waking
+                full_scores.append(self.last_full_score)
+                score = sum(full_scores) / len(full_scores)
                 if score >= thresholds.detect and hop >= state.refractory_until_hop:
                     counters.detections += 1
                     state.refractory_until_hop = hop + self._refractory_hops
                     state.awake_until_hop = hop  # back to sleep
-                    state.full_scores.clear()
+                    full_scores.clear()
                     stage = "single" if self.tiny is None else "full"
                     detection = Detection(
                         hop * HOP_S + FRAME_END_OFFSET_S, self.keyword, score, stage
                     )
+        self._schedule()
         return detection
