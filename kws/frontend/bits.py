@@ -37,9 +37,19 @@ def add_looped_saturating(
     floor's one add per sample; one call per chunk instead of five numpy passes)."""
     size = table.size
     position = start % size
+    done = 0
+    while done < pcm.size:
+        # a run that does not wrap around the table: no index arithmetic per sample, so LLVM
+        # vectorises it
+        run = min(pcm.size - done, size - position)
+        _add_saturating(pcm[done : done + run], table[position : position + run], out[done:])
+        done += run
+        position = 0
+
+
+@numba.njit(cache=True, inline="always")
+def _add_saturating(
+    pcm: npt.NDArray[np.int16], table: npt.NDArray[np.int32], out: npt.NDArray[np.int16]
+) -> None:
     for i in range(pcm.size):
-        value = np.int32(pcm[i]) + table[position]
-        out[i] = min(max(value, -32768), 32767)
-        position += 1
-        if position == size:
-            position = 0
+        out[i] = min(max(np.int32(pcm[i]) + table[i], -32768), 32767)

@@ -48,6 +48,18 @@ def test_any_chunking_gives_the_same_audio_and_reset_starts_over() -> None:
     assert np.array_equal(NoiseFloor(-50.0).add(pcm[:1000]), whole[:1000])
 
 
+def test_the_floor_is_the_rounded_period_added_sample_by_sample_and_saturated() -> None:
+    rng = np.random.default_rng(2)
+    pcm = rng.integers(-32768, 32768, 2 * PERIOD_SAMPLES + 999, np.int16)
+    floor = NoiseFloor(-20.0)
+    table = np.rint(pink_period() * 32768.0 * 10.0 ** (-20.0 / 20.0)).astype(np.int64)
+    floor.add(pcm[: PERIOD_SAMPLES - 100])  # the next call starts 100 samples before the wrap
+    start = PERIOD_SAMPLES - 100
+    looped = table[(start + np.arange(pcm.size)) % PERIOD_SAMPLES]
+    expected = np.clip(pcm.astype(np.int64) + looped, -32768, 32767).astype(np.int16)
+    assert np.array_equal(floor.add(pcm), expected)
+
+
 def test_loud_audio_is_clipped_not_wrapped() -> None:
     loud = np.full(1000, 32767, np.int16)
     assert NoiseFloor(-20.0).add(loud).min() > 0
