@@ -1,6 +1,6 @@
 """A small head on 16 speech embeddings (1.96 s of audio), trained on kws's synthetic clips only;
 threshold the lowest with <= 0.5 FA/h on a held-out synthetic stream (never the dev set); then
-the dev set. Usage: emb_head.py KEYWORD FEATS.npz STREAM.npz DEV.npz [EPOCHS] [UNITS]"""
+the dev set. Usage: emb_head.py KEYWORD FEATS.npz STREAM.npz DEV.npz [EPOCHS] [UNITS] [HEAD_OUT.h5]"""
 import os, sys, json, time
 os.environ["TF_USE_LEGACY_KERAS"] = "1"
 import numpy as np
