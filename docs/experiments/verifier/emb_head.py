@@ -12,8 +12,9 @@ epochs = int(sys.argv[5]) if len(sys.argv) > 5 else 12
 units = int(sys.argv[6]) if len(sys.argv) > 6 else 128
 FRAME, FIRST_END, W = 1280, 12480, 16
 d = np.load(feats)
-tf.random.set_seed(0)
-rng = np.random.default_rng(0)
+SEED = int(os.environ.get("HEAD_SEED", "0"))  # the head's initialisation and shuffling
+tf.random.set_seed(SEED)
+rng = np.random.default_rng(SEED)
 
 
 def windows(emb):  # (n, 96) -> (n - 15, 16, 96); window k ends with embedding k + 15
