@@ -132,16 +132,9 @@ class Frontend:
         is not a writeable C-contiguous uint16 ``(rows, num_channels)`` array with a row for
         every frame ``pcm`` completes (then nothing is consumed).
         """
-        # The always-on path (the cascade, every 10-30 ms for hours) passes the same kinds of
-        # arrays every time: a few identity and flag tests admit them; anything else takes the
-        # full checks. The ring's shape is checked by the kernel (-1: nothing done).
-        if not (
-            type(pcm) is np.ndarray
-            and pcm.dtype is _INT16
-            and pcm.ndim == 1
-            and pcm.flags.carray  # C-contiguous, aligned and writeable
-        ):
-            pcm = validate_pcm(pcm)
+        # ``validate_pcm`` admits the always-on path's chunks first and cheaply; the ring's
+        # shape is checked by the kernel (-1: nothing done).
+        pcm = validate_pcm(pcm)
         if not (
             type(ring) is np.ndarray
             and ring.dtype is _UINT16
@@ -155,9 +148,7 @@ class Frontend:
             or not ring.flags.writeable
         ):
             raise ValueError(_RING_MESSAGE)
-        count: int = process_chunk_into(
-            pcm, self._tables, self._buffers, self._frozen_512, ring, first_row
-        )
+        count = self._frame_into(pcm, ring, first_row)
         if count < 0:
             raise ValueError(_RING_MESSAGE)
         return count
