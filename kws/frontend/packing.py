@@ -133,7 +133,7 @@ def _int16_words(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """``values`` (each within int16) as int16, zero-padded to whole int64 words."""
     if values.size and (values.min() < -32768 or values.max() > 32767):
         raise ValueError("an int16 section holds a value outside int16")  # Q15 tables never do
-    padded = np.zeros(-(-values.size // _INT16_PER_WORD) * _INT16_PER_WORD, dtype=np.int16)
+    padded = np.zeros(int16_word_count(values.size) * _INT16_PER_WORD, dtype=np.int16)
     padded[: values.size] = values
     return padded.view(np.int64)
 
@@ -149,5 +149,10 @@ def _section_int16(tables: npt.NDArray[np.int64], index: int) -> npt.NDArray[np.
     """One of ``_INT16_SECTIONS``: its int16 values (a view, no copy)."""
     start = tables[_SCALARS + 2 * index]
     length = tables[_SCALARS + 2 * index + 1]
-    words = (length + _INT16_PER_WORD - 1) // _INT16_PER_WORD
-    return tables[start : start + words].view(np.int16)[:length]
+    return tables[start : start + int16_word_count(length)].view(np.int16)[:length]
+
+
+@numba.njit(cache=True, inline="always")
+def int16_word_count(count: int) -> int:
+    """The int64 words that hold ``count`` int16 values (``_INT16_PER_WORD`` to a word)."""
+    return (count + _INT16_PER_WORD - 1) // _INT16_PER_WORD

@@ -40,6 +40,7 @@ from kws.frontend.packing import (
     PackedFrontend,
     _section,
     _section_int16,
+    int16_word_count,
     pack,
 )
 
@@ -63,7 +64,9 @@ def frames_completed(tables: npt.NDArray[np.int64], pending_count: int, samples:
 def buffers_len(packed: PackedFrontend) -> int:
     """int64 words of the per-stream buffer ``process_chunk_into`` takes (see ``buffer_views``)."""
     config = packed.config
-    return 1 + config.num_channels + 2 * _int16_words(config.window_samples) + packed.scratch_len
+    return (
+        1 + config.num_channels + 2 * int16_word_count(config.window_samples) + packed.scratch_len
+    )
 
 
 def buffer_views(
@@ -74,18 +77,22 @@ def buffer_views(
     """The parts of a stream's buffer (views, no copies): ``state`` (``[pending_count,
     noise_estimate...]``), ``pending`` (samples not yet framed), ``frame`` (the last windowed
     frame, frame-by-frame path) and the kernel's scratch."""
-    state_end = 1 + packed.config.num_channels
-    samples_words = _int16_words(packed.config.window_samples)
-    window = packed.config.window_samples
-    pending = buffers[state_end : state_end + samples_words].view(np.int16)[:window]
-    frame_start = state_end + samples_words
-    frame = buffers[frame_start : frame_start + samples_words].view(np.int16)[:window]
-    return buffers[:state_end], pending, frame, buffers[frame_start + samples_words :]
+    return _buffer_parts(buffers, packed.config.num_channels, packed.config.window_samples)
 
 
 @numba.njit(cache=True, inline="always")
-def _int16_words(count: int) -> int:
-    return (count + 3) // 4
+def _buffer_parts(
+    buffers: npt.NDArray[np.int64], channels: int, window: int
+) -> tuple[
+    npt.NDArray[np.int64], npt.NDArray[np.int16], npt.NDArray[np.int16], npt.NDArray[np.int64]
+]:
+    """``buffer_views``, for the kernel and for Python alike: the one place the layout is."""
+    words = int16_word_count(window)
+    state_end = 1 + channels
+    pending = buffers[state_end : state_end + words].view(np.int16)[:window]
+    frame_start = state_end + words
+    frame = buffers[frame_start : frame_start + words].view(np.int16)[:window]
+    return buffers[:state_end], pending, frame, buffers[frame_start + words :]
 
 
 @numba.njit(cache=True)
@@ -114,12 +121,7 @@ def process_chunk_into(
     channels = tables[_CHANNELS]
     complex_size = tables[_COMPLEX_SIZE]
     block_size = tables[_FFT_BLOCK]
-    window_words = _int16_words(window)
-    state = buffers[: 1 + channels]
-    pending = buffers[1 + channels : 1 + channels + window_words].view(np.int16)[:window]
-    frame_start = 1 + channels + window_words
-    frame = buffers[frame_start : frame_start + window_words].view(np.int16)[:window]
-    scratch = buffers[frame_start + window_words :]
+    state, pending, frame, scratch = _buffer_parts(buffers, channels, window)
     pending_count = state[0]
     total = pending_count + pcm.shape[0]
     n_frames = frames_completed(tables, pending_count, pcm.shape[0])
