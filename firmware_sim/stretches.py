@@ -61,7 +61,7 @@ class StretchFigures:
 
 
 def _device(model_dir: Path, profile: Profile, setting: Setting) -> Simulation:
-    cascade = load_cascade(model_dir, wake=setting.wake)
+    cascade = load_cascade(model_dir, wake=setting.wake, verifier=False)
     if setting.gate == "none":
         return Simulation(cascade, profile)
     preroll = {"preroll_ms": 0.0} if setting.gate == "mic" else {}

@@ -20,12 +20,20 @@ from pathlib import Path
 from typing import Any
 
 from kws.errors import BundleError
-from kws.manifest import SCHEMA_VERSION, Bundle, ModelSpec
+from kws.manifest import (
+    SCHEMA_VERSION,
+    VERIFIER_FILE_NAMES,
+    VERIFIER_SCHEMA_VERSION,
+    Bundle,
+    ModelSpec,
+    VerifierFile,
+)
 from kws.untrusted import MAX_MODEL_BYTES, inside_folder, read_capped, read_json
 
 # Every name a bundle folder may hold (what ``write_bundle`` and training put there).
 BUNDLE_FILE_NAMES = frozenset(
     {"manifest.json", "CARD.md", "tiny.tflite", "full.tflite", "det.csv", "det.png", "report.json"}
+    | set(VERIFIER_FILE_NAMES.values())
 )
 
 
@@ -54,7 +62,9 @@ def write_bundle(
     """
     out_path = Path(out_dir)
     manifest = json.loads(json.dumps(manifest))  # deep copy, and proof it is plain JSON
-    manifest.setdefault("schema_version", SCHEMA_VERSION)
+    manifest.setdefault(
+        "schema_version", VERIFIER_SCHEMA_VERSION if "verifier" in manifest else SCHEMA_VERSION
+    )
     for name in files:
         if Path(name).name != name or name in ("", ".", "..", "manifest.json"):
             raise BundleError(f"bundle file name {name!r} must be a plain file name")
@@ -64,6 +74,14 @@ def write_bundle(
             raise BundleError(f"model {role!r} names file {model.get('file')!r}, not given")
         model["sha256"] = sha256_bytes(payload)
         model["bytes"] = len(payload)
+    verifier = manifest.get("verifier")
+    for role, entry in verifier.items() if isinstance(verifier, dict) else ():
+        if isinstance(entry, dict) and "file" in entry:
+            payload = files.get(entry["file"])
+            if payload is None:
+                raise BundleError(f"verifier {role!r} names file {entry['file']!r}, not given")
+            entry["sha256"] = sha256_bytes(payload)
+            entry["bytes"] = len(payload)
     # what would not load is not written (a schema 1 manifest with its report inside, say)
     bundle = Bundle.from_dict(
         manifest, f"{out_path / 'manifest.json'} (not written)", report=report
@@ -201,7 +219,30 @@ def read_bundle(path: str | Path) -> Bundle:
     bundle = Bundle.from_dict(manifest, str(manifest_path), bundle_dir.resolve(), report)
     for role, spec in bundle.models.items():
         read_model(bundle_dir, role, spec)
+    if bundle.verifier is not None:
+        for role, entry in bundle.verifier.files.items():
+            read_verifier_file(bundle_dir, role, entry)
     return bundle
+
+
+def read_verifier_file(bundle_dir: Path, role: str, entry: VerifierFile) -> bytes:
+    """One verifier file's bytes (``kws.manifest.VERIFIER_FILE_ROLES``), checked as
+    ``read_model`` checks a model's.
+
+    Raises:
+        BundleError: as ``read_model``.
+    """
+    path = inside_folder(bundle_dir, entry.file)
+    if path is None:
+        raise BundleError(
+            f"verifier {role!r} file {reprlib.repr(entry.file)} is outside the bundle folder"
+        )
+    if not path.exists():
+        raise BundleError(f"verifier {role!r} file {path.name} is missing from {bundle_dir}")
+    payload = read_capped(path, MAX_MODEL_BYTES)
+    if sha256_bytes(payload) != entry.sha256:
+        raise BundleError(f"verifier {role!r} file {path.name} does not match its sha256 checksum")
+    return payload
 
 
 def model_path(bundle_dir: Path, role: str, spec: ModelSpec) -> Path:

@@ -9,6 +9,10 @@ threshold (right after waking that is fewer scores: scoring the missed strides f
 pre-roll at once would triple the work of the waking hop, over the response-time budget of a
 small MCU). After a detection nothing fires for the refractory period.
 
+With a ``verifier`` (``kws.verifier``; where the device runs Python) a confirmed detection
+counts only when the verifier accepts the audio that ends with it; one it rejects changes
+nothing else (the refractory period still follows), as training measured it.
+
 With no tiny model (a single-stage bundle, e.g. a microWakeWord model, which smooths over
 ``smoothing_frames`` like microWakeWord) or ``full_only=True``, the full model runs every
 stride: the baseline the cascade is measured against.
@@ -23,9 +27,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from kws.errors import ThresholdError
+from kws.errors import KwsError, ThresholdError
 from kws.frontend import Frontend
-from kws.frontend.config import HOP_S
+from kws.frontend.config import HOP_S, SAMPLE_RATE_HZ
 from kws.frontend.streaming import validate_pcm
 from kws.metrics import deaf_hops
 from kws.thresholds import Thresholds
@@ -33,6 +37,7 @@ from kws.thresholds import Thresholds
 if TYPE_CHECKING:
     from kws.manifest import Bundle
     from kws.noise_floor import NoiseFloor
+    from kws.verifier import Verifier
 
 FRAME_END_OFFSET_S = 0.02  # a frame's 30 ms window ends 20 ms after its 10 ms hop starts
 # Audio is taken in pieces of at most this many frames: the frontend writes a piece's frames
@@ -55,7 +60,8 @@ class Detector(Protocol):
 @dataclass(frozen=True)
 class Detection:
     """A confirmed keyword: ``time_s`` from the start of the stream to the end of the audio that
-    completed it, ``stage`` the model that confirmed ("full" or "single")."""
+    completed it, ``stage`` the model that confirmed ("full", "single" or "verifier", whose
+    ``score`` is then the verifier's)."""
 
     time_s: float
     keyword: str
@@ -81,6 +87,7 @@ class CascadeCounters:
     wakes: int = 0
     detections: int = 0
     awake_hops: int = 0
+    verifications: int = 0  # detections the verifier was asked about (accepted or not)
 
     @property
     def duty_cycle_full(self) -> float:
@@ -96,6 +103,7 @@ class CascadeCounters:
             "detections": self.detections,
             "awake_hops": self.awake_hops,
             "duty_cycle_full": round(self.duty_cycle_full, 6),
+            "verifications": self.verifications,
         }
 
 
@@ -131,8 +139,10 @@ class Cascade:
         full_only: bool = False,
         bundle: Bundle | None = None,
         noise_floor: NoiseFloor | None = None,
+        verifier: Verifier | None = None,
     ) -> None:
         self.keyword = keyword
+        self.verifier = verifier
         self.bundle = bundle
         self.noise_floor = noise_floor
         self.tiny = tiny
@@ -201,6 +211,8 @@ class Cascade:
         self.full.reset()
         if self.tiny is not None:
             self.tiny.reset()
+        if self.verifier is not None:
+            self.verifier.reset()
 
     def process(self, pcm: npt.NDArray[np.int16]) -> list[Detection]:
         """Feed int16 16 kHz PCM of any length; return detections completed by it.
@@ -216,6 +228,8 @@ class Cascade:
         # copy, the frontend and the noise floor check themselves).
         if not (type(pcm) is np.ndarray and pcm.dtype is _INT16 and pcm.ndim == 1):
             pcm = validate_pcm(pcm)
+        if self.verifier is not None:
+            self.verifier.hear(pcm)
         held = self._held_samples
         total = held + pcm.shape[0]
         if total > _PIECE_SAMPLES:
@@ -269,7 +283,16 @@ class Cascade:
         return self._advance(written - counted) if written > counted else []
 
     def process_features(self, frames: npt.NDArray[np.uint16]) -> list[Detection]:
-        """Feed uint16 feature frames [n, channels]; return detections completed by them."""
+        """Feed uint16 feature frames [n, channels]; return detections completed by them.
+
+        Raises:
+            KwsError: the cascade has a verifier, which needs the audio (``process``).
+        """
+        if self.verifier is not None:
+            raise KwsError(
+                "a cascade with a verifier verifies audio: give it PCM (process), or load it "
+                "without the verifier"
+            )
         if self._held_samples:  # audio given to ``process`` comes first
             self._take(self._held_with_floor(self._held_samples))
         detections: list[Detection] = []
@@ -363,13 +386,21 @@ class Cascade:
                 full_scores.append(self.last_full_score)
                 score = sum(full_scores) / len(full_scores)
                 if score >= thresholds.detect and hop >= state.refractory_until_hop:
-                    counters.detections += 1
                     state.refractory_until_hop = hop + self._refractory_hops
                     state.awake_until_hop = hop  # back to sleep
                     full_scores.clear()
-                    stage = "single" if self.tiny is None else "full"
-                    detection = Detection(
-                        hop * HOP_S + FRAME_END_OFFSET_S, self.keyword, score, stage
-                    )
+                    detection = self._confirmed(hop * HOP_S + FRAME_END_OFFSET_S, score)
         self._schedule()
         return detection
+
+    def _confirmed(self, time_s: float, score: float) -> Detection | None:
+        """The detection the models confirmed at ``time_s``, unless the verifier rejects it."""
+        stage = "single" if self.tiny is None else "full"
+        if self.verifier is not None:
+            self.counters.verifications += 1
+            accepted, score = self.verifier.accepts(int(round(time_s * SAMPLE_RATE_HZ)))
+            if not accepted:
+                return None
+            stage = "verifier"
+        self.counters.detections += 1
+        return Detection(time_s, self.keyword, score, stage)

@@ -7,16 +7,19 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kws.bundle import read_bundle, read_model
+from kws.bundle import read_bundle, read_model, read_verifier_file
 from kws.cascade import Cascade
 from kws.errors import BundleError
-from kws.manifest import ModelSpec
+from kws.manifest import Bundle, ModelSpec
 from kws.model import TfliteModel
 from kws.mww import load_microwakeword
 from kws.noise_floor import FROM_BUNDLE, FloorChoice, NoiseFloor
 from kws.thresholds import Thresholds
+
+if TYPE_CHECKING:
+    from kws.verifier import Verifier
 
 
 def load_cascade(
@@ -24,6 +27,7 @@ def load_cascade(
     full_only: bool = False,
     reference_kernels: bool = False,
     noise_floor_dbfs: FloorChoice = FROM_BUNDLE,
+    verifier: bool = True,
     **overrides: Any,
 ) -> Cascade:
     """Load a bundle folder (``manifest.json``) or a microWakeWord ``.json`` config as a Cascade;
@@ -32,7 +36,9 @@ def load_cascade(
     ``overrides`` replace manifest thresholds (``detect=0.9``, ``wake=0.3``, ...); None keeps
     the manifest's. ``noise_floor_dbfs``: a ``kws.noise_floor.NoiseFloor`` at that level under
     the audio; ``FROM_BUNDLE`` (the default): the level the bundle was trained with, if any (a
-    microWakeWord config has none); None: no floor.
+    microWakeWord config has none); None: no floor. ``verifier``: a bundle's verifier confirms
+    each detection (``kws.verifier``; needs onnxruntime and audio: ``process``, not
+    ``process_features``); False loads the cascade as a device without one runs it.
 
     Raises:
         BundleError: the bundle is missing, corrupt or does not match this runtime.
@@ -56,6 +62,7 @@ def load_cascade(
     full = model("full")
     tiny = model("tiny") if "tiny" in bundle.models else None
     thresholds = Thresholds.from_manifest(asdict(bundle.thresholds), **overrides)
+    check = _verifier(source, bundle) if verifier and bundle.verifier is not None else None
     return Cascade(
         bundle.keyword,
         full,
@@ -64,6 +71,21 @@ def load_cascade(
         full_only=full_only,
         bundle=bundle,
         noise_floor=floor,
+        verifier=check,
+    )
+
+
+def _verifier(source: Path, bundle: Bundle) -> Verifier:
+    from kws.verifier import SpeechEmbedding, Verifier, VerifierHead, VerifierPolicy
+
+    spec = bundle.verifier
+    assert spec is not None
+    payload = {role: read_verifier_file(source, role, f) for role, f in spec.files.items()}
+    return Verifier(
+        SpeechEmbedding(payload["melspectrogram"], payload["embedding"]),
+        VerifierHead(payload["head"]),
+        VerifierPolicy(spec.threshold, spec.before_s),
+        bundle.noise_floor_dbfs,
     )
 
 

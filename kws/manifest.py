@@ -1,7 +1,8 @@
 """A bundle's ``manifest.json`` as types: ``Bundle``, its ``ModelSpec`` per role and their
 ``TensorSpec``s, with the decision policy as ``kws.thresholds.Thresholds``.
 
-Schema 2 splits a bundle in two: ``manifest.json`` holds what the runtime needs (keyword,
+Schema 3 is schema 2 with an optional verifier (``VerifierSpec``); bundles without one stay
+schema 2. Schema 2 splits a bundle in two: ``manifest.json`` holds what the runtime needs (keyword,
 frontend, models, thresholds, noise floor); ``report.json`` what training measured and did
 (``evaluation``, ``training``), which the runtime only shows (``kws models``) and training
 renders into ``CARD.md``. Schema 1 manifests held both; they are read as if split (the
@@ -35,7 +36,16 @@ from kws.thresholds import Thresholds, threshold_problem
 from kws.untrusted import escape_unprintable
 
 SCHEMA_VERSION = 2
-READABLE_SCHEMA_VERSIONS = (1, 2)  # 1: evaluation and training inside manifest.json
+# 3: schema 2 with a verifier (``kws.verifier``): a runtime that would ignore it refuses it
+VERIFIER_SCHEMA_VERSION = 3
+READABLE_SCHEMA_VERSIONS = (1, 2, 3)  # 1: evaluation and training inside manifest.json
+VERIFIER_FILE_ROLES = ("melspectrogram", "embedding", "head")
+VERIFIER_FILE_NAMES = {
+    "melspectrogram": "verifier_melspectrogram.onnx",
+    "embedding": "verifier_embedding.onnx",
+    "head": "verifier_head.npz",
+}
+_VERIFIER_KEYS = (*VERIFIER_FILE_ROLES, "threshold", "before_s", "source")
 REPORT_SECTIONS = ("evaluation", "training")
 SCORE_ACTIVATIONS = ("none", "sigmoid")
 REQUIRED_MODEL_KEYS = (
@@ -305,7 +315,83 @@ class ModelSpec:
         }
 
 
-# What a schema 2 manifest may hold besides keys a newer kws adds (kept in ``extra``).
+@dataclass(frozen=True)
+class VerifierFile:
+    """One file of the verifier: its name in the bundle, checksum and size."""
+
+    file: str
+    sha256: str
+    bytes: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {"file": self.file, "sha256": self.sha256}
+        if self.bytes is not None:
+            entry["bytes"] = self.bytes
+        return entry
+
+
+@dataclass(frozen=True)
+class VerifierSpec:
+    """The verifier after the cascade (``kws.verifier``): its three files by role
+    (``VERIFIER_FILE_ROLES``), the head's ``threshold`` and the span ``before_s`` of windows
+    it scores before a detection, and ``source``: where the embedding comes from and its
+    licence."""
+
+    files: Mapping[str, VerifierFile]
+    threshold: float
+    before_s: float
+    source: str = ""
+    extra: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+
+    @classmethod
+    def from_dict(cls, entry: Any, source: str) -> VerifierSpec:
+        """Check the manifest's ``verifier`` entry (its files are checked by
+        ``kws.bundle.read_bundle``).
+
+        Raises:
+            BundleError: naming the key that is missing or wrong.
+        """
+        if not isinstance(entry, dict):
+            raise BundleError(f"{source}: verifier must be an object")
+        files = {}
+        for role in VERIFIER_FILE_ROLES:
+            item = entry.get(role)
+            if not isinstance(item, dict):
+                raise BundleError(f"{source}: verifier.{role} must be an object")
+            if not isinstance(item.get("file"), str) or not item["file"]:
+                raise BundleError(f"{source}: verifier.{role} names no file")
+            if not isinstance(item.get("sha256"), str):
+                raise BundleError(f"{source}: verifier.{role}.sha256 must be text")
+            if "bytes" in item and not _is_int(item["bytes"]):
+                raise BundleError(f"{source}: verifier.{role}.bytes must be a non-negative integer")
+            files[role] = VerifierFile(item["file"], item["sha256"], item.get("bytes"))
+        threshold: Any = entry.get("threshold")
+        if not _is_number(threshold) or not 0.0 <= threshold <= 1.0:
+            raise BundleError(f"{source}: verifier.threshold must be a number 0..1")
+        before_s: Any = entry.get("before_s")
+        if not _is_number(before_s) or not 0.0 <= before_s <= 2.0:
+            raise BundleError(f"{source}: verifier.before_s must be a number of seconds 0..2")
+        text = entry.get("source", "")
+        if not isinstance(text, str):
+            raise BundleError(f"{source}: verifier.source must be text")
+        return cls(
+            files=MappingProxyType(files),
+            threshold=float(threshold),
+            before_s=float(before_s),
+            source=text,
+            extra=_extra(entry, _VERIFIER_KEYS),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The manifest's ``verifier`` entry (what ``from_dict`` reads back)."""
+        entry: dict[str, Any] = {role: f.to_dict() for role, f in self.files.items()}
+        entry.update(threshold=self.threshold, before_s=self.before_s)
+        if self.source:
+            entry["source"] = self.source
+        return {**entry, **thawed_json(self.extra)}
+
+
+# What a schema 2 or 3 manifest may hold besides keys a newer kws adds (kept in ``extra``).
 MANIFEST_KEYS = (
     "schema_version",
     "keyword",
@@ -315,6 +401,7 @@ MANIFEST_KEYS = (
     "models",
     "thresholds",
     "noise_floor_dbfs",
+    "verifier",
 )
 _BUNDLE_KEYS = (*MANIFEST_KEYS, *REPORT_SECTIONS)  # schema 1 held the report too
 
@@ -324,8 +411,8 @@ class Bundle:
     """A bundle's manifest, checked: the keyword, the frontend its models were trained on (and
     that configuration's hash), ``feature_scale`` (a uint16 frame value times it is the model's
     float input), the models by role ("tiny", "full"), the decision policy, and what training
-    measured and did (read-only JSON, None when absent). ``folder`` is where it was read from
-    (None for a bundle built from a dict)."""
+    measured and did (read-only JSON, None when absent), the ``verifier`` (None when it has
+    none). ``folder`` is where it was read from (None for a bundle built from a dict)."""
 
     schema_version: int
     keyword: str
@@ -339,6 +426,7 @@ class Bundle:
     training: Mapping[str, Any] | None = None
     extra: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     folder: Path | None = None
+    verifier: VerifierSpec | None = None
 
     @classmethod
     def from_dict(
@@ -363,7 +451,7 @@ class Bundle:
         if version not in READABLE_SCHEMA_VERSIONS or isinstance(version, bool):
             raise BundleError(
                 f"{source} has schema version {version!r}; this kws reads versions "
-                + " and ".join(str(v) for v in READABLE_SCHEMA_VERSIONS)
+                + ", ".join(str(v) for v in READABLE_SCHEMA_VERSIONS)
             )
         if version == 1:
             report = {key: manifest[key] for key in REPORT_SECTIONS if key in manifest}
@@ -395,8 +483,16 @@ class Bundle:
         problem = None if floor is None else floor_problem(floor)
         if problem is not None:
             raise BundleError(f"{source}: noise_floor_dbfs {problem}")
+        verifier = None
+        if ("verifier" in manifest) != (version == VERIFIER_SCHEMA_VERSION):
+            raise BundleError(
+                f"{source}: schema version {VERIFIER_SCHEMA_VERSION} is a bundle with a "
+                f"verifier, and only it has one (this one is version {version})"
+            )
+        if "verifier" in manifest:
+            verifier = VerifierSpec.from_dict(manifest["verifier"], source)
         return cls(
-            schema_version=SCHEMA_VERSION,
+            schema_version=SCHEMA_VERSION if verifier is None else VERIFIER_SCHEMA_VERSION,
             keyword=keyword,
             frontend=frontend,
             frontend_hash=manifest["frontend_hash"],
@@ -408,10 +504,12 @@ class Bundle:
             training=sections.get("training"),
             extra=_extra(manifest, _BUNDLE_KEYS),
             folder=folder,
+            verifier=verifier,
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The manifest (schema 2): plain JSON data, as ``manifest.json`` holds it."""
+        """The manifest (schema 2, or 3 with a verifier): plain JSON data, as
+        ``manifest.json`` holds it."""
         defaults = {f.name: f.default for f in fields(Thresholds)}
         manifest: dict[str, Any] = {
             "schema_version": self.schema_version,
@@ -428,6 +526,8 @@ class Bundle:
         }
         if self.noise_floor_dbfs is not None:
             manifest["noise_floor_dbfs"] = self.noise_floor_dbfs
+        if self.verifier is not None:
+            manifest["verifier"] = self.verifier.to_dict()
         manifest.update(thawed_json(self.extra))
         return manifest
 
@@ -435,7 +535,7 @@ class Bundle:
         """What training measured and did, as ``report.json`` holds it; None when neither."""
         if self.evaluation is None and self.training is None:
             return None
-        report: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "keyword": self.keyword}
+        report: dict[str, Any] = {"schema_version": self.schema_version, "keyword": self.keyword}
         for section, value in (("evaluation", self.evaluation), ("training", self.training)):
             if value is not None:
                 report[section] = thawed_json(value)

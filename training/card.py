@@ -58,6 +58,37 @@ def _floor_lines(manifest: dict[str, Any]) -> list[str]:
     ]
 
 
+def _verifier_lines(manifest: dict[str, Any]) -> list[str]:
+    """The card's section on the verifier after the cascade (``kws train --verifier``)."""
+    spec = manifest.get("verifier")
+    figures = manifest.get("evaluation", {}).get("verifier")
+    if not isinstance(spec, dict) or not isinstance(figures, dict):
+        return []
+    before = figures.get("thresholds_before", {})
+    alone, verified = figures.get("test_alone", {}), figures.get("test_with_verifier", {})
+    return [
+        "",
+        "## Verifier (after the cascade, where the device runs Python)",
+        "",
+        f"Each detection counts only when a head on a speech embedding scores at least "
+        f"{spec.get('threshold', '?')} on a 1.98 s window ending up to {spec.get('before_s', '?')} "
+        f"s before it (`kws.verifier`; runtime: `pip install 'kws[verifier]'`). Embedding: "
+        f"{spec.get('source', '?')}. The head was trained on this bundle's synthetic speech "
+        f"only. With it the cascade runs at wake {manifest.get('thresholds', {}).get('wake')} / "
+        f"detect {manifest.get('thresholds', {}).get('detect')} (without it: wake "
+        f"{before.get('wake', '?')} / detect {before.get('detect', '?')}, the thresholds the "
+        f"figures above were measured at), chosen on {figures.get('chosen_on', '?')}.",
+        "",
+        "| test voices (synthetic) | FRR | FA/h | keyword-free clips accepted |",
+        "|---|---|---|---|",
+        f"| cascade alone (wake {before.get('wake', '?')} / detect {before.get('detect', '?')}) | "
+        f"{_percent(alone.get('frr'))} | {alone.get('fa_per_hour', '?')} | "
+        f"{_percent(alone.get('negatives_accepted'))} |",
+        f"| cascade + verifier | {_percent(verified.get('frr'))} | "
+        f"{verified.get('fa_per_hour', '?')} | {_percent(verified.get('negatives_accepted'))} |",
+    ]
+
+
 def render_card(manifest: dict[str, Any], report: dict[str, Any] | None = None) -> str:
     """A model card (Markdown) from a bundle's manifest and report (schema 1: the manifest
     alone, which held both)."""
@@ -106,6 +137,7 @@ def render_card(manifest: dict[str, Any], report: dict[str, Any] | None = None) 
                 + ").",
             ]
     lines += _floor_lines(manifest)
+    lines += _verifier_lines(manifest)
     evaluation = manifest.get("evaluation", {})
     if evaluation:
         split = evaluation.get("test_split", {})

@@ -105,6 +105,9 @@ class TrainOptions:
     # pink noise under every clip and stream, recorded in the bundle so the runtime adds it too
     # (kws.noise_floor; None: none)
     noise_floor_dbfs: float | None = DEFAULT_FLOOR_DBFS
+    # a verifier on a speech embedding after the cascade (training.verifier), for devices
+    # that run Python; its data and head add 15-25 minutes
+    verifier: bool = False
 
 
 def data_recipe(options: TrainOptions, keyword: str) -> DataRecipe:
@@ -583,7 +586,20 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
     files = {f"{role}.tflite": kept.picked[(role, "qat")].content for role in ("tiny", "full")}
     files |= curves
     advance()
-    return _write_or_keep(options, manifest, report, files)
+    written = _write_or_keep(options, manifest, report, files)
+    if not options.verifier:
+        return written
+    from training.verifier import VERIFIER_STEPS, add_verifier
+
+    step = progress.add_task("verifier", total=VERIFIER_STEPS) if progress else None
+    return add_verifier(
+        written,
+        written,
+        quick=options.quick,
+        seed=options.seed,
+        target_fa_per_hour=target,
+        log=(lambda _: progress.advance(step)) if progress else (lambda _: None),
+    )
 
 
 def _train_candidates(

@@ -272,11 +272,15 @@ def run(args: argparse.Namespace) -> int:
         profile = with_microphone(profile, load_microphone(args.microphone))
     model_dir = resolve_bundle(args.model)
     if args.sweep:
-        cascades = [load_cascade(model_dir, wake=wake) for wake in SWEEP_WAKES]
+        cascades = [load_cascade(model_dir, wake=wake, verifier=False) for wake in SWEEP_WAKES]
     else:
-        cascades = [load_cascade(model_dir)]
+        cascades = [load_cascade(model_dir, verifier=False)]
     # the gated device beside the same device without a gate, on the same audio
-    gated = None if gate is None else GatedSimulation(load_cascade(model_dir), profile, gate)
+    gated = (
+        None
+        if gate is None
+        else GatedSimulation(load_cascade(model_dir, verifier=False), profile, gate)
+    )
     source = AudioSource(
         cascades[0].keyword,
         args.audio,

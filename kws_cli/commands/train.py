@@ -24,7 +24,7 @@ def register(subparsers: Any) -> None:
         description="Synthesize speech, train QAT INT8 tiny + full models, evaluate on held-out "
         "voices, and write the bundle atomically.",
     )
-    parser.add_argument("--keyword", required=True, help="the phrase, e.g. 'hey nova'")
+    parser.add_argument("--keyword", help="the phrase, e.g. 'hey nova' (required to train one)")
     parser.add_argument(
         "--out",
         type=Path,
@@ -77,6 +77,21 @@ def register(subparsers: Any) -> None:
         "noise stops; kws.noise_floor)",
     )
     parser.add_argument(
+        "--verifier",
+        action="store_true",
+        help="also train a verifier after the cascade: Google's speech embedding (Apache-2.0, "
+        "from openwakeword 0.4.0's wheel) and a head trained on the same synthetic speech, for "
+        "devices that run Python (the runtime needs pip install 'kws[verifier]'); adds 15-25 "
+        "minutes",
+    )
+    parser.add_argument(
+        "--add-verifier",
+        type=Path,
+        metavar="BUNDLE",
+        help="train a verifier for an existing bundle (its keyword and seed) and write the "
+        "bundle with it to --out (required; not the bundle itself)",
+    )
+    parser.add_argument(
         "--cache-dir", type=Path, default=Path(".cache/kws"), help="synthesized clips, features"
     )
     parser.add_argument(
@@ -93,6 +108,10 @@ def run(args: argparse.Namespace) -> int:
     from kws.errors import TrainingError
     from kws.untrusted import escape_unprintable
 
+    if args.add_verifier is not None:
+        return _add_verifier(args)
+    if not args.keyword:
+        raise TrainingError("give the phrase to train: --keyword 'hey nova'")
     if escape_unprintable(args.keyword) != args.keyword:  # before it names the --out folder
         raise TrainingError(
             f"the keyword {args.keyword!r} holds control characters; give printable text such "
@@ -211,6 +230,7 @@ def _train(args: argparse.Namespace, out: Path, terminal: TextIO) -> Path:
             kokoro_speakers=args.kokoro_speakers,
             real_speech_dir=args.real_speech,
             noise_floor_dbfs=args.noise_floor,
+            verifier=args.verifier,
         )
         console = Console(file=terminal)
         columns = (
@@ -235,6 +255,46 @@ def _train(args: argparse.Namespace, out: Path, terminal: TextIO) -> Path:
         sys.unraisablehook = default_unraisable
         for signum, handler in previous_handlers.items():
             signal.signal(signum, handler)
+
+
+def _add_verifier(args: argparse.Namespace) -> int:
+    """``--add-verifier BUNDLE --out DIR``: the bundle with a verifier, written to DIR."""
+    from kws.bundle import check_bundle_destination, read_bundle
+    from kws.errors import TrainingError
+    from kws.stderr_filter import TensorflowNoise, filtered
+
+    if args.out is None:
+        raise TrainingError("--add-verifier writes a new bundle: give it a folder with --out")
+    source = read_bundle(args.add_verifier)  # a broken bundle is one line now
+    if args.out.resolve() == args.add_verifier.resolve():
+        raise TrainingError("--out must be another folder than the bundle given to --add-verifier")
+    check_bundle_destination(args.out)
+    try:
+        from training.verifier import add_verifier
+    except ImportError as error:
+        raise TrainingError(
+            f"training needs TensorFlow: pip install 'kws[train]' ({error.name} is missing)"
+        ) from error
+
+    def log(message: str) -> None:
+        print(f"kws train: {message}", file=sys.stderr, flush=True)
+
+    quiet = nullcontext(sys.stderr) if args.verbose else filtered(TensorflowNoise())
+    with quiet, warnings.catch_warnings():
+        if not args.verbose:
+            warnings.filterwarnings("ignore", module=r"(tensorflow|tf_keras|keras)\b")
+        bundle = add_verifier(
+            args.add_verifier,
+            args.out,
+            quick=args.quick,
+            seed=args.seed if args.seed != 0 else None,
+            target_fa_per_hour=args.target_fa_per_hour,
+            log=log,
+        )
+    report = json.loads((bundle / "report.json").read_text())
+    print(f"bundle written: {printable(bundle)} (from {source.keyword!r})")
+    print(json.dumps(report["evaluation"]["verifier"], indent=2))
+    return 0
 
 
 def _where_to_find(bundle: Path) -> str:

@@ -81,7 +81,7 @@ def test_keys_this_runtime_does_not_type_are_kept() -> None:
         (lambda m: m["models"]["tiny"].update(architecture=3), "architecture must be text"),
         (lambda m: m["models"]["tiny"].update(sha256=None), "sha256 must be text"),
         (lambda m: m.update(evaluation={}), "evaluation belongs in report.json"),
-        (lambda m: m.update(schema_version=3), "schema version 3; this kws reads versions 1 and 2"),
+        (lambda m: m.update(schema_version=4), "schema version 4; this kws reads versions 1, 2, 3"),
         (lambda m: m.update(schema_version=1, training=[1, 2]), "training must be an object"),
         (lambda m: m.pop("keyword"), "names no keyword"),
         (lambda m: m.update(noise_floor_dbfs=-5), "noise_floor_dbfs must be -120 to -20 dBFS"),
@@ -144,7 +144,7 @@ def test_a_schema_1_bundle_reads_as_its_schema_2_split(path: Path, tmp_path: Pat
     assert migrated.to_dict() == json.loads(path.read_text())
     assert migrated.report_dict() == json.loads((path.parent / "report.json").read_text())
     # the manifest holds what the runtime needs; what training measured is the report's
-    assert set(json.loads(path.read_text())) == set(MANIFEST_KEYS)
+    assert set(json.loads(path.read_text())) == set(MANIFEST_KEYS) - {"verifier"}  # none shipped
     assert not set(MANIFEST_KEYS) & {"evaluation", "training"}
 
 

@@ -301,3 +301,42 @@ def test_a_missing_real_speech_folder_is_refused_before_any_work(tmp_path: Path)
         f"kws train: error: {tmp_path / 'nowhere'} is not a folder"
     ]
     assert not (tmp_path / "cache").exists() and not (tmp_path / "b").exists()
+
+
+@pytest.mark.slow
+def test_add_verifier_writes_a_schema_3_bundle_measured_on_held_out_voices(
+    quick_bundle: Path, tmp_path: Path
+) -> None:
+    """`kws train --add-verifier BUNDLE --out DIR --quick`: the bundle's models unchanged, a
+    verifier whose operating point was chosen on validation and measured on the test voices,
+    a card that says so, and a cascade that verifies each detection."""
+    out = tmp_path / "verified"
+    command = [sys.executable, "-m", "kws", "train", "--add-verifier", str(quick_bundle)]
+    result = subprocess.run(
+        [*command, "--out", str(out), "--quick"], capture_output=True, text=True, timeout=900
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.startswith(f"bundle written: {out} (from 'hey nova')")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["schema_version"] == 3
+    assert manifest["models"] == json.loads((quick_bundle / "manifest.json").read_text())["models"]
+    report = json.loads((out / "report.json").read_text())
+    figures = report["evaluation"]["verifier"]
+    assert figures["wake"] <= 0.3 and figures["detect"] == manifest["thresholds"]["detect"]
+    assert figures["verifier_threshold"] == manifest["verifier"]["threshold"]
+    # chosen within the target on validation, and no more keyword-free clips accepted there
+    assert figures["validation"]["fa_per_hour"] <= 0.5
+    val, alone = figures["validation"], figures["validation_alone"]
+    assert val["negatives_accepted"] <= alone["negatives_accepted"]
+    for key in ("test_alone", "test_with_verifier"):
+        assert 0.0 <= figures[key]["frr"] <= 1.0 and figures[key]["fa_per_hour"] >= 0.0
+    assert "## Verifier (after the cascade" in (out / "CARD.md").read_text()
+    cascade = load_cascade(out)
+    assert cascade.verifier is not None
+    assert cascade.verifier.policy.threshold == manifest["verifier"]["threshold"]
+    # the bundle it came from is untouched, and --out may not be that bundle
+    assert json.loads((quick_bundle / "manifest.json").read_text())["schema_version"] == 2
+    same = subprocess.run(
+        [*command, "--out", str(quick_bundle), "--quick"], capture_output=True, text=True
+    )
+    assert same.returncode == 2 and "another folder" in same.stderr

@@ -226,6 +226,18 @@ def make_clip(job: ClipJob) -> Record:
     frame or -1, voice, pcm or None, context). Features are computed over 1 s of lead-in
     (noise, and for some positives the end of a sentence before the keyword) that is then
     dropped."""
+    n_lead = int(LEAD_IN_S * SAMPLE_RATE_HZ)
+    pcm, end_sample, voice, context = clip_audio(job)
+    frames = compute_features(pcm)[n_lead // HOP_SAMPLES :]
+    if end_sample >= 0:
+        end_sample -= n_lead
+    end_frame = -1 if end_sample < 0 else min(frames.shape[0] - 1, end_sample // HOP_SAMPLES)
+    return frames, end_frame, voice, (pcm[n_lead:] if job.keep_pcm else None), context
+
+
+def clip_audio(job: ClipJob) -> tuple[npt.NDArray[np.int16], int, str, str]:
+    """The audio of ``make_clip``'s clip with its lead-in: (int16 pcm, the keyword's end sample
+    in it or -1, voice, context)."""
     plan = job.plan
     rng = _rng(plan, job.split, int(job.kind == "pos"), job.index)
     voice = pick_voice(plan, rng)
@@ -250,9 +262,7 @@ def make_clip(job: ClipJob) -> Record:
     audio = noise * (reference_rms / (augment.rms(noise) * 10 ** (snr_db / 20.0)))
     audio += clip
     pcm = add_floor(augment.to_int16(audio), plan.noise_floor_dbfs)
-    frames = compute_features(pcm)[n_lead // HOP_SAMPLES :]
-    end_frame = -1 if end_sample < 0 else min(frames.shape[0] - 1, end_sample // HOP_SAMPLES)
-    return frames, end_frame, voice, (pcm[n_lead:] if job.keep_pcm else None), context
+    return pcm, (n_lead + end_sample if end_sample >= 0 else -1), voice, context
 
 
 def _db(value: float) -> float:
