@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.add_verifier is not None:
         return _add_verifier(args)
-    if not args.keyword:
+    if args.keyword is None:
         raise TrainingError("give the phrase to train: --keyword 'hey nova'")
     if escape_unprintable(args.keyword) != args.keyword:  # before it names the --out folder
         raise TrainingError(
