@@ -239,9 +239,18 @@ def train_head(
     ).astype(np.float32)
     tf.random.set_seed(seed)
     keras.utils.set_random_seed(seed)
-    units = settings.units
+    model = head_model(settings.units)
+    model.compile(keras.optimizers.Adam(1e-3), keras.losses.BinaryCrossentropy(from_logits=True))
+    model.fit(x, y, sample_weight=weight, batch_size=512, epochs=settings.epochs, verbose=0)
+    return head_arrays(model)
+
+
+def head_model(units: int) -> Any:
+    """The head as a Keras model (logits out), what ``kws.verifier.VerifierHead`` computes."""
+    import tf_keras as keras
+
     layers = keras.layers
-    model = keras.Sequential(
+    return keras.Sequential(
         [
             layers.Input((WINDOW_EMBEDDINGS, EMBEDDING_DIM)),
             layers.Flatten(),
@@ -255,17 +264,20 @@ def train_head(
             layers.Dense(1),
         ]
     )
-    model.compile(keras.optimizers.Adam(1e-3), keras.losses.BinaryCrossentropy(from_logits=True))
-    model.fit(x, y, sample_weight=weight, batch_size=512, epochs=settings.epochs, verbose=0)
+
+
+def head_arrays(model: Any) -> dict[str, npt.NDArray[np.float32]]:
+    """The Keras head's weights as ``VerifierHead``'s arrays (``HEAD_ARRAYS``)."""
+    import tf_keras as keras
+
+    layers = keras.layers
     dense = [layer for layer in model.layers if isinstance(layer, layers.Dense)]
     norms = [layer for layer in model.layers if isinstance(layer, layers.LayerNormalization)]
     arrays: dict[str, npt.NDArray[np.float32]] = {}
     for i in range(3):
-        kernel, bias = dense[i].get_weights()
-        arrays[f"w{i}"], arrays[f"b{i}"] = kernel, bias
+        arrays[f"w{i}"], arrays[f"b{i}"] = dense[i].get_weights()
     for i in range(2):
-        gamma, beta = norms[i].get_weights()
-        arrays[f"g{i}"], arrays[f"c{i}"] = gamma, beta
+        arrays[f"g{i}"], arrays[f"c{i}"] = norms[i].get_weights()
     return {name: value.astype(np.float32) for name, value in arrays.items()}
 
 
