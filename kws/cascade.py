@@ -228,8 +228,6 @@ class Cascade:
         # copy, the frontend and the noise floor check themselves).
         if not (type(pcm) is np.ndarray and pcm.dtype is _INT16 and pcm.ndim == 1):
             pcm = validate_pcm(pcm)
-        if self.verifier is not None:
-            self.verifier.hear(pcm)
         held = self._held_samples
         total = held + pcm.shape[0]
         if total > _PIECE_SAMPLES:
@@ -275,7 +273,10 @@ class Cascade:
 
     def _take(self, pcm: npt.NDArray[np.int16]) -> list[Detection]:
         """Frame ``pcm`` (the held audio's hops already counted) into the ring, then take the
-        hops not yet taken."""
+        hops not yet taken. The verifier, if any, hears it first: every hop that can decide is
+        taken here, at most a piece after the audio it needs."""
+        if self.verifier is not None:
+            self.verifier.hear(pcm)
         written = self.frontend.process_into(pcm, self._ring, self._written % self._ring_frames)
         self._written += written
         self._frontend_pending += pcm.shape[0] - written * self._hop_samples

@@ -62,7 +62,10 @@ def load_cascade(
     full = model("full")
     tiny = model("tiny") if "tiny" in bundle.models else None
     thresholds = Thresholds.from_manifest(asdict(bundle.thresholds), **overrides)
-    check = _verifier(source, bundle) if verifier and bundle.verifier is not None else None
+    heard_floor = None if floor is None else floor.dbfs
+    check = (
+        _verifier(source, bundle, heard_floor) if verifier and bundle.verifier is not None else None
+    )
     return Cascade(
         bundle.keyword,
         full,
@@ -75,7 +78,9 @@ def load_cascade(
     )
 
 
-def _verifier(source: Path, bundle: Bundle) -> Verifier:
+def _verifier(source: Path, bundle: Bundle, floor_dbfs: float | None) -> Verifier:
+    """The bundle's verifier; it hears what the cascade's frontend hears, under the same floor
+    (``floor_dbfs``) also before the stream (``kws.verifier.PREFIX_SAMPLES``)."""
     from kws.verifier import SpeechEmbedding, Verifier, VerifierHead, VerifierPolicy
 
     spec = bundle.verifier
@@ -85,7 +90,7 @@ def _verifier(source: Path, bundle: Bundle) -> Verifier:
         SpeechEmbedding(payload["melspectrogram"], payload["embedding"]),
         VerifierHead(payload["head"]),
         VerifierPolicy(spec.threshold, spec.before_s),
-        bundle.noise_floor_dbfs,
+        floor_dbfs,
     )
 
 

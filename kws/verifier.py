@@ -32,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from kws.errors import BundleError
-from kws.noise_floor import NoiseFloor, add_floor
+from kws.noise_floor import add_floor
 
 SAMPLE_RATE_HZ = 16000
 MEL_HOP = 160  # openWakeWord's melspectrogram: a 512-sample window every 160 samples
@@ -46,6 +46,7 @@ EMBEDDING_DIM = 96
 WINDOW_EMBEDDINGS = 16  # the head's input: 16 embeddings, 1.98 s of audio
 WINDOW_SPAN = EMBEDDING_HOP * (WINDOW_EMBEDDINGS - 1) + EMBEDDING_SPAN
 PREFIX_SAMPLES = EMBEDDING_HOP * (WINDOW_EMBEDDINGS - 1)  # 1.2 s of the floor before a stream
+AHEAD_SAMPLES = 8192  # audio the history keeps past a detection being verified
 _PIECE_EMBEDDINGS = 750  # long audio is embedded a minute at a time
 HEAD_ARRAYS = ("w0", "b0", "g0", "c0", "w1", "b1", "g1", "c1", "w2", "b2")
 LAYER_NORM_EPSILON = 1e-3  # Keras' LayerNormalization default, which training uses
@@ -214,9 +215,10 @@ def best_scores(
 
 
 class Verifier:
-    """The last ``history_samples`` of the stream (under the bundle's noise floor, as training
-    heard its clips, after ``PREFIX_SAMPLES`` of the floor alone) and the models that verify a
-    detection in them."""
+    """The last ``history_samples`` of the stream, as the cascade's frontend hears it (its
+    noise floor added), after ``PREFIX_SAMPLES`` of the floor alone, and the models that verify
+    a detection in them. Audio is heard at most ``AHEAD_SAMPLES`` past a detection before it is
+    verified (the cascade frames at most 5,120 samples at a time)."""
 
     def __init__(
         self,
@@ -229,24 +231,23 @@ class Verifier:
         self.head = head
         self.policy = policy
         before = int(round(policy.before_s * SAMPLE_RATE_HZ))
-        self.history_samples = max(WINDOW_SPAN + before + EMBEDDING_HOP, PREFIX_SAMPLES)
+        self.history_samples = WINDOW_SPAN + before + EMBEDDING_HOP + AHEAD_SAMPLES
         self._ring = np.zeros(self.history_samples, np.int16)
-        self._floor = None if noise_floor_dbfs is None else NoiseFloor(noise_floor_dbfs)
+        self._prefix = add_floor(np.zeros(PREFIX_SAMPLES, np.int16), noise_floor_dbfs)
         self.reset()
 
     def reset(self) -> None:
         """A new stream: the history holds the floor alone."""
         self._ring[:] = 0
         self.heard_samples = -PREFIX_SAMPLES
-        if self._floor is not None:
-            self._floor.reset()
-        self.hear(np.zeros(PREFIX_SAMPLES, np.int16))
+        self.hear(self._prefix)
 
     def hear(self, pcm: npt.NDArray[np.int16]) -> None:
-        """Keep ``pcm`` (the stream's next samples) in the history."""
-        if self._floor is not None:
-            pcm = self._floor.add(pcm)
+        """Keep ``pcm`` (the stream's next samples, at most ``AHEAD_SAMPLES`` before the next
+        ``score``) in the history."""
         size, ring = pcm.shape[0], self._ring.shape[0]
+        if size == 0:
+            return
         if size >= ring:
             self._ring[:] = pcm[-ring:]
         else:

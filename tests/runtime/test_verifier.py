@@ -115,6 +115,7 @@ class _Verdict:
     def __init__(self, accept: bool) -> None:
         self.accept = accept
         self.asked: list[int] = []
+        self.heard_when_asked: list[int] = []
         self.heard = 0
 
     def reset(self) -> None:
@@ -125,6 +126,7 @@ class _Verdict:
 
     def accepts(self, end_sample: int) -> tuple[bool, float]:
         self.asked.append(end_sample)
+        self.heard_when_asked.append(self.heard)
         return self.accept, 0.75
 
 
@@ -160,16 +162,24 @@ def _cascade(verdict: _Verdict) -> Cascade:
 
 
 @pytest.mark.parametrize("accept", [True, False])
-def test_the_cascade_counts_a_detection_only_when_the_verifier_accepts(accept: bool) -> None:
+@pytest.mark.parametrize("chunk", [480, 160, 48000], ids=["30ms", "10ms", "whole"])
+def test_the_cascade_counts_a_detection_only_when_the_verifier_accepts(
+    accept: bool, chunk: int
+) -> None:
     verdict = _Verdict(accept)
     cascade = _cascade(verdict)
     pcm = np.zeros(16000 * 3, np.int16)
     detections = [
-        d for start in range(0, pcm.size, 480) for d in cascade.process(pcm[start : start + 480])
+        d
+        for start in range(0, pcm.size, chunk)
+        for d in cascade.process(pcm[start : start + chunk])
     ]
-    assert verdict.heard == pcm.size
     assert len(verdict.asked) == 3  # once a second: the refractory period follows a rejection too
     assert cascade.counters.verifications == 3
+    # asked once the audio up to the detection was heard, and not so much more that the
+    # history (``AHEAD_SAMPLES`` past it) has lost what the windows need
+    for end, heard in zip(verdict.asked, verdict.heard_when_asked, strict=True):
+        assert end <= heard <= end + V.AHEAD_SAMPLES
     if accept:
         assert [d.stage for d in detections] == ["verifier"] * 3
         assert [d.score for d in detections] == [0.75] * 3
