@@ -86,6 +86,22 @@ def _verifier_lines(manifest: dict[str, Any]) -> list[str]:
         f"{_percent(alone.get('negatives_accepted'))} |",
         f"| cascade + verifier | {_percent(verified.get('frr'))} | "
         f"{verified.get('fa_per_hour', '?')} | {_percent(verified.get('negatives_accepted'))} |",
+        *_verifier_real_speech(manifest.get("keyword", "?"), figures.get("real_speech")),
+    ]
+
+
+def _verifier_real_speech(keyword: str, figures: Any) -> list[str]:
+    """The card's word on real people with the verifier, if they were measured."""
+    if not isinstance(figures, dict):
+        return []
+    return [
+        "",
+        f"With the verifier, on the recordings of people in `{figures.get('data_dir', '?')}` "
+        "(measurement only, as in the section on real people): "
+        f"{_percent(figures.get('frr_clean'), 'no recordings of it')} of {keyword} missed clean, "
+        f"{_percent(figures.get('frr_noisy'), '-')} at {figures.get('snr_db', '?')} dB SNR, "
+        f"{_percent(figures.get('others_accepted'))} of {figures.get('others', '?')} other "
+        "phrases' recordings accepted.",
     ]
 
 

@@ -599,6 +599,7 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
         seed=options.seed,
         target_fa_per_hour=target,
         log=(lambda _: progress.advance(step)) if progress else (lambda _: None),
+        real_speech_dir=options.real_speech_dir,
     )
 
 

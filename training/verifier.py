@@ -402,9 +402,12 @@ def add_verifier(
     seed: int | None = None,
     target_fa_per_hour: float = 0.5,
     log: Callable[[str], None] = lambda _: None,
+    real_speech_dir: Path | None = None,
 ) -> Path:
     """Train a verifier for the bundle in ``bundle_dir`` and write the bundle with it to
     ``out_dir`` (a new folder, an empty one or a kws bundle: ``write_bundle``'s rules).
+    ``real_speech_dir``: recordings of people (``kws train --real-speech``), on which the
+    finished bundle is measured for its report and card; nothing is chosen by them.
 
     Raises:
         TrainingError: openwakeword missing, or no operating point within the target.
@@ -463,22 +466,32 @@ def add_verifier(
         scorer, test, chosen["wake"], chosen["detect"], chosen["verifier_threshold"]
     )
     log(f"verifier chosen and measured ({time.monotonic() - started:.0f} s)")
+    log_entry = {
+        "seed": seed,
+        "quick": quick,
+        "settings": settings.__dict__,
+        "data_minutes": round(data_s / 60, 1),
+        "minutes": round((time.monotonic() - started) / 60, 1),
+    }
+    written = _write(
+        bundle, bundle_dir, out_dir, arrays, files, chosen, test_alone, test_with, log_entry
+    )
+    if real_speech_dir is None:
+        return written
+    from kws.loading import load_cascade
+    from training.realspeech import real_speech_figures
+
+    figures = real_speech_figures(load_cascade(written), bundle.keyword, real_speech_dir)
     return _write(
         bundle,
         bundle_dir,
         out_dir,
         arrays,
         files,
-        chosen,
+        chosen | {"real_speech": figures},
         test_alone,
         test_with,
-        {
-            "seed": seed,
-            "quick": quick,
-            "settings": settings.__dict__,
-            "data_minutes": round(data_s / 60, 1),
-            "minutes": round((time.monotonic() - started) / 60, 1),
-        },
+        log_entry,
     )
 
 

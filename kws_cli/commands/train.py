@@ -269,6 +269,10 @@ def _add_verifier(args: argparse.Namespace) -> int:
     if args.out.resolve() == args.add_verifier.resolve():
         raise TrainingError("--out must be another folder than the bundle given to --add-verifier")
     check_bundle_destination(args.out)
+    if args.real_speech is not None:
+        from training.realspeech import phrase_folders
+
+        phrase_folders(args.real_speech)  # a wrong folder now, not after the training
     try:
         from training.verifier import add_verifier
     except ImportError as error:
@@ -290,6 +294,7 @@ def _add_verifier(args: argparse.Namespace) -> int:
             seed=args.seed if args.seed != 0 else None,
             target_fa_per_hour=args.target_fa_per_hour,
             log=log,
+            real_speech_dir=args.real_speech,
         )
     report = json.loads((bundle / "report.json").read_text())
     print(f"bundle written: {printable(bundle)} (from {source.keyword!r})")

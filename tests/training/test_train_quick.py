@@ -312,8 +312,12 @@ def test_add_verifier_writes_a_schema_3_bundle_measured_on_held_out_voices(
     a card that says so, and a cascade that verifies each detection."""
     out = tmp_path / "verified"
     command = [sys.executable, "-m", "kws", "train", "--add-verifier", str(quick_bundle)]
+    people = quick_bundle.parent / "people"
     result = subprocess.run(
-        [*command, "--out", str(out), "--quick"], capture_output=True, text=True, timeout=900
+        [*command, "--out", str(out), "--quick", "--real-speech", str(people)],
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.startswith(f"bundle written: {out} (from 'hey nova')")
@@ -330,7 +334,12 @@ def test_add_verifier_writes_a_schema_3_bundle_measured_on_held_out_voices(
     assert val["negatives_accepted"] <= alone["negatives_accepted"]
     for key in ("test_alone", "test_with_verifier"):
         assert 0.0 <= figures[key]["frr"] <= 1.0 and figures[key]["fa_per_hour"] >= 0.0
-    assert "## Verifier (after the cascade" in (out / "CARD.md").read_text()
+    card = (out / "CARD.md").read_text()
+    assert "## Verifier (after the cascade" in card
+    # measured on the recordings with the verifier, as the card says
+    real = figures["real_speech"]
+    assert real["recordings"] == 2 and real["others"] == 1
+    assert "With the verifier, on the recordings of people" in card
     cascade = load_cascade(out)
     assert cascade.verifier is not None
     assert cascade.verifier.policy.threshold == manifest["verifier"]["threshold"]
