@@ -2,6 +2,7 @@
 realspeech` plays the recordings (its `recording_figures`), without the stream. Usage:
   at_thresholds.py REALSPEECH_DIR BUNDLE:DETECT[:VERIFIER_THRESHOLD] ...
 """
+
 import json
 import sys
 from pathlib import Path
@@ -15,6 +16,8 @@ for arg in sys.argv[2:]:
     path, detect, *verifier = arg.split(":")
     cascade = load_cascade(path, detect=float(detect))
     if verifier:
-        cascade.verifier.policy = VerifierPolicy(float(verifier[0]), cascade.verifier.policy.before_s)
+        cascade.verifier.policy = VerifierPolicy(
+            float(verifier[0]), cascade.verifier.policy.before_s
+        )
     clean, noisy = heard_sets(recordings, {cascade.keyword}, 10.0, 0)
     print(arg, json.dumps(recording_figures(cascade, cascade.keyword, clean, noisy)), flush=True)

@@ -2,6 +2,7 @@
 per hour at each threshold, 2 s apart), from the embeddings `stream_both.py` saved. Usage:
   head_rate.py STREAM_BOTH.npz BUNDLE ...
 """
+
 import sys
 from pathlib import Path
 
@@ -28,5 +29,7 @@ for bundle in sys.argv[2:]:
     scores = np.concatenate(
         [head(all_windows[i : i + 20000]) for i in range(0, len(all_windows), 20000)]
     )
-    rates = {v: round(events(scores, v) / hours, 1) for v in (0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995)}
+    rates = {
+        v: round(events(scores, v) / hours, 1) for v in (0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995)
+    }
     print(bundle, rates, flush=True)
