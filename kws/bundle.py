@@ -232,26 +232,18 @@ def read_verifier_file(bundle_dir: Path, role: str, entry: VerifierFile) -> byte
     Raises:
         BundleError: as ``read_model``.
     """
-    path = inside_folder(bundle_dir, entry.file)
-    if path is None:
-        raise BundleError(
-            f"verifier {role!r} file {reprlib.repr(entry.file)} is outside the bundle folder"
-        )
-    if not path.exists():
-        raise BundleError(f"verifier {role!r} file {path.name} is missing from {bundle_dir}")
-    payload = read_capped(path, MAX_MODEL_BYTES)
-    if sha256_bytes(payload) != entry.sha256:
-        raise BundleError(f"verifier {role!r} file {path.name} does not match its sha256 checksum")
-    return payload
+    return _read_checked(bundle_dir, f"verifier {role!r}", entry.file, entry.sha256)
 
 
 def model_path(bundle_dir: Path, role: str, spec: ModelSpec) -> Path:
     """The model file's path, refusing names that leave the bundle folder."""
-    candidate = inside_folder(bundle_dir, spec.file)
+    return _inside(bundle_dir, f"model {role!r}", spec.file)
+
+
+def _inside(bundle_dir: Path, label: str, name: str) -> Path:
+    candidate = inside_folder(bundle_dir, name)
     if candidate is None:
-        raise BundleError(
-            f"model {role!r} file {reprlib.repr(spec.file)} is outside the bundle folder"
-        )
+        raise BundleError(f"{label} file {reprlib.repr(name)} is outside the bundle folder")
     return candidate
 
 
@@ -263,10 +255,16 @@ def read_model(bundle_dir: Path, role: str, spec: ModelSpec) -> bytes:
         BundleError: the file is outside the folder, missing, not a regular file, larger than
             ``MAX_MODEL_BYTES``, or does not match its checksum.
     """
-    path = model_path(bundle_dir, role, spec)
+    return _read_checked(bundle_dir, f"model {role!r}", spec.file, spec.sha256)
+
+
+def _read_checked(bundle_dir: Path, label: str, name: str, sha256: str) -> bytes:
+    """The bytes of the file ``name`` in the bundle (``label`` names it in messages), checked:
+    see ``read_model``."""
+    path = _inside(bundle_dir, label, name)
     if not path.exists():
-        raise BundleError(f"model {role!r} file {path.name} is missing from {bundle_dir}")
+        raise BundleError(f"{label} file {path.name} is missing from {bundle_dir}")
     payload = read_capped(path, MAX_MODEL_BYTES)
-    if sha256_bytes(payload) != spec.sha256:
-        raise BundleError(f"model {role!r} file {path.name} does not match its sha256 checksum")
+    if sha256_bytes(payload) != sha256:
+        raise BundleError(f"{label} file {path.name} does not match its sha256 checksum")
     return payload
