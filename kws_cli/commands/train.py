@@ -157,6 +157,11 @@ def run(args: argparse.Namespace) -> int:
                 "cascade": evaluation["cascade_at_shipped_thresholds"],
                 "qat_vs_ptq": evaluation["qat_vs_ptq"],
                 "wall_time_s": report["training"]["wall_time_s"],
+                **(
+                    {"verifier": evaluation["verifier"]["test_with_verifier"]}
+                    if "verifier" in evaluation
+                    else {}
+                ),
             },
             indent=2,
         )
