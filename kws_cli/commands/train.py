@@ -137,6 +137,10 @@ def run(args: argparse.Namespace) -> int:
         from training.realspeech import phrase_folders
 
         phrase_folders(args.real_speech)
+    if args.verifier:
+        from training.verifier import embedding_files
+
+        embedding_files()  # openwakeword's files missing is one line now, not after the training
     from kws.stderr_filter import TensorflowNoise, filtered
 
     # TensorFlow's own lines (absl logs from every worker process, converter settings,
