@@ -97,7 +97,7 @@ class VerifierSettings:
     workers: int = max(1, min(2, os.cpu_count() or 1))
 
 
-QUICK = VerifierSettings(120, 160, 2.0, 60, 80, 6.0, epochs=3, units=32)
+QUICK = VerifierSettings(100, 120, 2.0, 40, 60, 3.0, epochs=3, units=32)
 
 
 def embedding_files() -> dict[str, bytes]:
