@@ -472,6 +472,8 @@ def add_verifier(
         "settings": settings.__dict__,
         "data_minutes": round(data_s / 60, 1),
         "minutes": round((time.monotonic() - started) / 60, 1),
+        # every (detect, verifier threshold) on validation: why the rule chose what it did
+        "validation_grid": chosen["grid"],
     }
     written = _write(
         bundle, bundle_dir, out_dir, arrays, files, chosen, test_alone, test_with, log_entry
