@@ -63,6 +63,21 @@ def run(args: argparse.Namespace) -> int:
                 "more (docs/RESULTS.md)",
                 file=sys.stderr,
             )
+    bundle = read_bundle(bundle_dir)
+    if bundle.verifier is not None:
+        before = (bundle.evaluation or {}).get("verifier", {}).get("thresholds_before", {})
+        print(
+            "kws export: note: the bundle's verifier stays behind (a device cannot run it), and "
+            f"its thresholds (wake {bundle.thresholds.wake:g}, detect {bundle.thresholds.detect:g})"
+            " were chosen with it: without it the cascade false-accepts more"
+            + (
+                f"; the thresholds chosen without it were wake {before['wake']:g}, detect "
+                f"{before['detect']:g} (its report)"
+                if "wake" in before and "detect" in before
+                else ""
+            ),
+            file=sys.stderr,
+        )
     for path in paths:
         print(printable(path))
     return 0

@@ -260,3 +260,15 @@ def test_a_bundle_folder_with_verifier_files_may_be_replaced(
     out = _with_verifier(random_bundle, tmp_path / "verified")
     assert _with_verifier(random_bundle, out, threshold=0.9) == out
     assert read_bundle(out).verifier.threshold == 0.9  # type: ignore[union-attr]
+
+
+def test_export_says_the_verifier_stays_behind(
+    random_bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kws_cli.main import main
+
+    bundle = _with_verifier(random_bundle, tmp_path / "verified")
+    assert main(["export", str(bundle), str(tmp_path / "c")]) == 0
+    err = capsys.readouterr().err
+    assert "verifier stays behind" in err and err.count("\n") == 1
+    assert (tmp_path / "c").is_dir()
