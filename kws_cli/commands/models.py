@@ -33,7 +33,8 @@ def _model_bytes(bundle: Bundle, role: str) -> int | None:
 
 def _figures(bundle: Bundle) -> dict[str, Any]:
     """The headline figures of a bundle's evaluation: the cascade at its shipped thresholds
-    on the synthetic test split, and on real people if it was measured there."""
+    (with its verifier, if it has one) on the synthetic test split, and on real people if it
+    was measured there."""
     evaluation = bundle.evaluation
     if evaluation is None:
         return {}
@@ -45,6 +46,16 @@ def _figures(bundle: Bundle) -> dict[str, Any]:
     real_speech = evaluation.get("real_speech")
     if isinstance(real_speech, Mapping) and real_speech.get("frr_clean") is not None:
         figures["real_speech_frr_clean"] = real_speech.get("frr_clean")
+    verifier = evaluation.get("verifier")
+    if bundle.verifier is not None and isinstance(verifier, Mapping):
+        # what the bundle does as it loads: with its verifier, at the thresholds chosen with it
+        verified = verifier.get("test_with_verifier", {})
+        figures["test_frr"] = verified.get("frr")
+        figures["test_fa_per_hour"] = verified.get("fa_per_hour")
+        real_speech = verifier.get("real_speech")
+        figures.pop("real_speech_frr_clean", None)
+        if isinstance(real_speech, Mapping) and real_speech.get("frr_clean") is not None:
+            figures["real_speech_frr_clean"] = real_speech.get("frr_clean")
     return figures
 
 

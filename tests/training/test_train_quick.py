@@ -340,6 +340,12 @@ def test_add_verifier_writes_a_schema_3_bundle_measured_on_held_out_voices(
     real = figures["real_speech"]
     assert real["recordings"] == 2 and real["others"] == 1
     assert "With the verifier, on the recordings of people" in card
+    # kws models shows what the bundle does as it loads: with the verifier
+    from kws_cli.commands.models import _figures
+
+    listed = _figures(read_bundle(out))
+    assert listed["test_frr"] == figures["test_with_verifier"]["frr"]
+    assert listed["real_speech_frr_clean"] == real["frr_clean"]
     cascade = load_cascade(out)
     assert cascade.verifier is not None
     assert cascade.verifier.policy.threshold == manifest["verifier"]["threshold"]
