@@ -41,6 +41,7 @@ from kws.errors import TrainingError
 from kws.frontend.streaming import compute_features
 from kws.loading import load_model
 from kws.manifest import VERIFIER_FILE_NAMES, Bundle, thawed_json
+from kws.noise_floor import add_floor
 from kws.verifier import (
     EMBEDDING_DIM,
     EMBEDDING_HOP,
@@ -67,6 +68,7 @@ VERIFIER_STEPS = 5  # what ``add_verifier`` logs: three splits, the head, the ch
 EVERY_DETECTION = -0.5  # a verifier threshold that every detection passes: the cascade alone
 POSITIVE_SPAN_S = (-0.05, 0.3)  # a positive window ends this near the keyword's end
 STREAM_CHUNK_S = 20.0
+STREAM_PIECE_EMBEDDINGS = 750  # a minute of stream per worker job
 EMBEDDING_SOURCE = (
     "Google speech_embedding and openWakeWord's melspectrogram, ONNX files from the "
     "openwakeword 0.4.0 wheel (Apache-2.0 as the package states; its wake-word models, "
@@ -132,8 +134,8 @@ _EMBEDDING: SpeechEmbedding | None = None
 
 
 def _start_worker(files: dict[str, bytes]) -> None:
+    """A worker's own onnxruntime sessions (one thread each), made once as it starts."""
     global _EMBEDDING
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
     _EMBEDDING = SpeechEmbedding(files["melspectrogram"], files["embedding"])
 
 
@@ -163,6 +165,8 @@ def _stream_piece(job: tuple[npt.NDArray[np.int16], int, int]) -> npt.NDArray[np
 
 @dataclass
 class _Split:
+    """One split's clips and stream, embedded (and, held out, the cascade's features)."""
+
     positives: list[_Clip]
     negatives: list[_Clip]
     stream_embeddings: npt.NDArray[np.float16]
@@ -189,16 +193,19 @@ def _make_split(
     }
     chunks = int(np.ceil(stream_min * 60 / STREAM_CHUNK_S))
     jobs = [clips.StreamJob(plan, split, i, STREAM_CHUNK_S) for i in range(chunks)]
-    from kws.noise_floor import add_floor
-
     stream = add_floor(
         np.concatenate(list(pool.map(clips.make_stream_chunk, jobs))), plan.noise_floor_dbfs
     )
     audio = with_prefix(stream, plan.noise_floor_dbfs)
-    count, piece = embedding_count(audio.shape[0]), 750
+    # the stream a minute at a time, each piece the audio of its own embeddings
+    count, piece = embedding_count(audio.shape[0]), STREAM_PIECE_EMBEDDINGS
     pieces = [
-        (audio[a * 1280 : window_end_sample(min(count, a + piece) - 1)], a, min(count, a + piece))
-        for a in range(0, count, piece)
+        (
+            audio[first * EMBEDDING_HOP : window_end_sample(min(count, first + piece) - 1)],
+            first,
+            min(count, first + piece),
+        )
+        for first in range(0, count, piece)
     ]
     embeddings = np.concatenate(list(pool.map(_stream_piece, pieces)))
     frames = compute_features(stream) if split != "train" else None
