@@ -47,7 +47,7 @@ WINDOW_EMBEDDINGS = 16  # the head's input: 16 embeddings, 1.98 s of audio
 WINDOW_SPAN = EMBEDDING_HOP * (WINDOW_EMBEDDINGS - 1) + EMBEDDING_SPAN
 PREFIX_SAMPLES = EMBEDDING_HOP * (WINDOW_EMBEDDINGS - 1)  # 1.2 s of the floor before a stream
 AHEAD_SAMPLES = 8192  # audio the history keeps past a detection being verified
-_PIECE_EMBEDDINGS = 750  # long audio is embedded a minute at a time
+PIECE_EMBEDDINGS = 750  # long audio is embedded a minute at a time
 HEAD_ARRAYS = ("w0", "b0", "g0", "c0", "w1", "b1", "g1", "c1", "w2", "b2")
 LAYER_NORM_EPSILON = 1e-3  # Keras' LayerNormalization default, which training uses
 
@@ -83,13 +83,9 @@ class SpeechEmbedding:
         """Every whole embedding of ``pcm`` (int16, from the grid's sample 0): [n, 96], row
         ``j`` covering samples ``EMBEDDING_HOP * j`` to ``EMBEDDING_HOP * j + EMBEDDING_SPAN``.
         Long audio is taken a piece at a time; the pieces overlap so the result is the same."""
-        count = embedding_count(pcm.shape[0])
-        out = np.zeros((count, EMBEDDING_DIM), np.float32)
-        for first in range(0, count, _PIECE_EMBEDDINGS):
-            last = min(count, first + _PIECE_EMBEDDINGS)
-            start = first * EMBEDDING_HOP
-            piece = pcm[start : (last - 1) * EMBEDDING_HOP + EMBEDDING_SPAN]
-            out[first:last] = self._piece(piece)
+        out = np.zeros((embedding_count(pcm.shape[0]), EMBEDDING_DIM), np.float32)
+        for first, last, start, stop in embedding_pieces(pcm.shape[0]):
+            out[first:last] = self._piece(pcm[start:stop])
         return out
 
     def _piece(self, pcm: npt.NDArray[np.int16]) -> npt.NDArray[np.float32]:
@@ -102,18 +98,34 @@ class SpeechEmbedding:
         return np.asarray(result, np.float32).reshape(-1, EMBEDDING_DIM)
 
 
+def floor_prefix(noise_floor_dbfs: float | None) -> npt.NDArray[np.int16]:
+    """``PREFIX_SAMPLES`` of the floor alone (silence without one): what precedes a stream."""
+    return add_floor(np.zeros(PREFIX_SAMPLES, np.int16), noise_floor_dbfs)
+
+
 def with_prefix(
     pcm: npt.NDArray[np.int16], noise_floor_dbfs: float | None
 ) -> npt.NDArray[np.int16]:
-    """``pcm`` (a stream or clip, its floor already added) after ``PREFIX_SAMPLES`` of the
-    floor alone: the audio whose embeddings ``best_scores`` takes, as ``Verifier`` hears it."""
-    prefix = add_floor(np.zeros(PREFIX_SAMPLES, np.int16), noise_floor_dbfs)
-    return np.concatenate([prefix, pcm])
+    """``pcm`` (a stream or clip, its floor already added) after ``floor_prefix``: the audio
+    whose embeddings ``best_scores`` takes, as ``Verifier`` hears it."""
+    return np.concatenate([floor_prefix(noise_floor_dbfs), pcm])
 
 
 def embedding_count(samples: int) -> int:
     """How many whole embeddings ``samples`` of audio hold."""
     return 0 if samples < EMBEDDING_SPAN else (samples - EMBEDDING_SPAN) // EMBEDDING_HOP + 1
+
+
+def embedding_pieces(samples: int) -> list[tuple[int, int, int, int]]:
+    """``samples`` of audio a piece at a time (a minute): each piece's embeddings [first,
+    last) and the samples [start, stop) they cover; pieces overlap so that embedding a piece
+    alone gives its embeddings of the whole."""
+    count = embedding_count(samples)
+    pieces = []
+    for first in range(0, count, PIECE_EMBEDDINGS):
+        last = min(count, first + PIECE_EMBEDDINGS)
+        pieces.append((first, last, first * EMBEDDING_HOP, window_end_sample(last - 1)))
+    return pieces
 
 
 def window_end_sample(last_embedding: int) -> int:
@@ -233,7 +245,7 @@ class Verifier:
         before = int(round(policy.before_s * SAMPLE_RATE_HZ))
         self.history_samples = WINDOW_SPAN + before + EMBEDDING_HOP + AHEAD_SAMPLES
         self._ring = np.zeros(self.history_samples, np.int16)
-        self._prefix = add_floor(np.zeros(PREFIX_SAMPLES, np.int16), noise_floor_dbfs)
+        self._prefix = floor_prefix(noise_floor_dbfs)
         self.reset()
 
     def reset(self) -> None:

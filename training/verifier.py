@@ -52,8 +52,7 @@ from kws.verifier import (
     SpeechEmbedding,
     VerifierHead,
     best_scores,
-    embedding_count,
-    window_end_sample,
+    embedding_pieces,
     windows,
     with_prefix,
 )
@@ -68,7 +67,6 @@ VERIFIER_STEPS = 5  # what ``add_verifier`` logs: three splits, the head, the ch
 EVERY_DETECTION = -0.5  # a verifier threshold that every detection passes: the cascade alone
 POSITIVE_SPAN_S = (-0.05, 0.3)  # a positive window ends this near the keyword's end
 STREAM_CHUNK_S = 20.0
-STREAM_PIECE_EMBEDDINGS = 750  # a minute of stream per worker job
 EMBEDDING_SOURCE = (
     "Google speech_embedding and openWakeWord's melspectrogram, ONNX files from the "
     "openwakeword 0.4.0 wheel (Apache-2.0 as the package states; its wake-word models, "
@@ -158,9 +156,8 @@ def _make_clip(job: clips.ClipJob) -> _Clip:
     return _Clip(embeddings.astype(np.float16), end, frames)
 
 
-def _stream_piece(job: tuple[npt.NDArray[np.int16], int, int]) -> npt.NDArray[np.float16]:
-    audio, first, last = job
-    return _embedding().of(audio).astype(np.float16)[: last - first]
+def _embed(audio: npt.NDArray[np.int16]) -> npt.NDArray[np.float16]:
+    return _embedding().of(audio).astype(np.float16)
 
 
 @dataclass
@@ -197,17 +194,9 @@ def _make_split(
         np.concatenate(list(pool.map(clips.make_stream_chunk, jobs))), plan.noise_floor_dbfs
     )
     audio = with_prefix(stream, plan.noise_floor_dbfs)
-    # the stream a minute at a time, each piece the audio of its own embeddings
-    count, piece = embedding_count(audio.shape[0]), STREAM_PIECE_EMBEDDINGS
-    pieces = [
-        (
-            audio[first * EMBEDDING_HOP : window_end_sample(min(count, first + piece) - 1)],
-            first,
-            min(count, first + piece),
-        )
-        for first in range(0, count, piece)
-    ]
-    embeddings = np.concatenate(list(pool.map(_stream_piece, pieces)))
+    # the stream's pieces as SpeechEmbedding.of takes them, spread over the workers
+    pieces = [audio[start:stop] for _, _, start, stop in embedding_pieces(audio.shape[0])]
+    embeddings = np.concatenate(list(pool.map(_embed, pieces)))
     frames = compute_features(stream) if split != "train" else None
     return _Split(made["pos"], made["neg"], embeddings, frames, stream.size / SAMPLE_RATE_HZ / 3600)
 
@@ -321,11 +310,14 @@ class _Scorer:
             self.bundle.keyword, self.models["full"], thresholds, tiny=self.models.get("tiny")
         )
 
-    def times(
+    def end_samples(
         self, cascade: Cascade, frames: npt.NDArray[np.uint16], after_s: float
-    ) -> list[float]:
+    ) -> list[int]:
+        """Where the cascade's detections after ``after_s`` end, in samples (as the runtime
+        asks its verifier)."""
         cascade.reset()
-        return [d.time_s for d in cascade.process_features(frames) if d.time_s > after_s]
+        found = cascade.process_features(frames)
+        return [int(round(d.time_s * SAMPLE_RATE_HZ)) for d in found if d.time_s > after_s]
 
     def best(self, clips_of: list[_Clip], wake: float, detect: float) -> npt.NDArray[np.float64]:
         """Each clip's best verified score (-1: the cascade did not fire after the lead-in)."""
@@ -333,9 +325,8 @@ class _Scorer:
         out = np.full(len(clips_of), -1.0)
         for i, clip in enumerate(clips_of):
             assert clip.frames is not None
-            times = self.times(cascade, clip.frames, clips.LEAD_IN_S)
-            if times:
-                ends = [int(round(t * SAMPLE_RATE_HZ)) for t in times]
+            ends = self.end_samples(cascade, clip.frames, clips.LEAD_IN_S)
+            if ends:
                 out[i] = best_scores(
                     self.head, clip.embeddings.astype(np.float32), ends, BEFORE_S
                 ).max()
@@ -344,8 +335,7 @@ class _Scorer:
     def stream(self, split: _Split, wake: float, detect: float) -> npt.NDArray[np.float64]:
         """The verifier's score of each detection on the stream."""
         assert split.stream_frames is not None
-        times = self.times(self.cascade(wake, detect), split.stream_frames, 0.0)
-        ends = [int(round(t * SAMPLE_RATE_HZ)) for t in times]
+        ends = self.end_samples(self.cascade(wake, detect), split.stream_frames, 0.0)
         return best_scores(self.head, split.stream_embeddings.astype(np.float32), ends, BEFORE_S)
 
 
@@ -357,12 +347,20 @@ def _figures(pos: Any, neg: Any, stream: Any, hours: float, v: float) -> dict[st
     }
 
 
+def _scores(scorer: _Scorer, split: _Split, wake: float, detect: float) -> tuple[Any, Any, Any]:
+    """The verifier's best score per keyword clip and per keyword-free clip, and per detection
+    on the stream, with the cascade at (wake, detect)."""
+    return (
+        scorer.best(split.positives, wake, detect),
+        scorer.best(split.negatives, wake, detect),
+        scorer.stream(split, wake, detect),
+    )
+
+
 def _measure(
     scorer: _Scorer, split: _Split, wake: float, detect: float, v: float
 ) -> dict[str, float]:
-    pos = scorer.best(split.positives, wake, detect)
-    neg = scorer.best(split.negatives, wake, detect)
-    return _figures(pos, neg, scorer.stream(split, wake, detect), split.stream_hours, v)
+    return _figures(*_scores(scorer, split, wake, detect), split.stream_hours, v)
 
 
 def choose(scorer: _Scorer, val: _Split, target_fa_per_hour: float) -> dict[str, Any]:
@@ -373,11 +371,9 @@ def choose(scorer: _Scorer, val: _Split, target_fa_per_hour: float) -> dict[str,
     best: tuple[Any, ...] | None = None
     grid = []
     for detect in DETECTS:
-        pos = scorer.best(val.positives, wake, detect)
-        neg = scorer.best(val.negatives, wake, detect)
-        stream = scorer.stream(val, wake, detect)
+        scores = _scores(scorer, val, wake, detect)
         for v in VERIFIER_THRESHOLDS:
-            figures = _figures(pos, neg, stream, val.stream_hours, v)
+            figures = _figures(*scores, val.stream_hours, v)
             grid.append({"detect": detect, "verifier": v, **figures})
             within = (
                 figures["fa_per_hour"] <= target_fa_per_hour
