@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from kws.export_c import check_destination, export_c
 
     bundle_dir = resolve_bundle(args.bundle)
+    bundle = read_bundle(bundle_dir)  # its notes below; the exporters read it for themselves
     if args.format == "c":
         paths = export_c(bundle_dir, args.out)
     else:
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
                     f"({error.name} is missing)"
                 ) from error
             paths = write_microwakeword(bundle_dir, args.out)
-        floor = read_bundle(bundle_dir).noise_floor_dbfs
+        floor = bundle.noise_floor_dbfs
         if floor is not None:
             print(
                 f"kws export: note: the bundle adds a {floor:g} dBFS noise floor under the audio, "
@@ -63,7 +64,6 @@ def run(args: argparse.Namespace) -> int:
                 "more (docs/RESULTS.md)",
                 file=sys.stderr,
             )
-    bundle = read_bundle(bundle_dir)
     if bundle.verifier is not None:
         before = (bundle.evaluation or {}).get("verifier", {}).get("thresholds_before", {})
         print(

@@ -38,24 +38,19 @@ def _figures(bundle: Bundle) -> dict[str, Any]:
     evaluation = bundle.evaluation
     if evaluation is None:
         return {}
-    figures: dict[str, Any] = {}
     cascade = evaluation.get("cascade_at_shipped_thresholds")
-    if isinstance(cascade, Mapping):
-        figures["test_frr"] = cascade.get("frr")
-        figures["test_fa_per_hour"] = cascade.get("fa_per_hour")
     real_speech = evaluation.get("real_speech")
-    if isinstance(real_speech, Mapping) and real_speech.get("frr_clean") is not None:
-        figures["real_speech_frr_clean"] = real_speech.get("frr_clean")
     verifier = evaluation.get("verifier")
     if bundle.verifier is not None and isinstance(verifier, Mapping):
         # what the bundle does as it loads: with its verifier, at the thresholds chosen with it
-        verified = verifier.get("test_with_verifier", {})
-        figures["test_frr"] = verified.get("frr")
-        figures["test_fa_per_hour"] = verified.get("fa_per_hour")
+        cascade = verifier.get("test_with_verifier")
         real_speech = verifier.get("real_speech")
-        figures.pop("real_speech_frr_clean", None)
-        if isinstance(real_speech, Mapping) and real_speech.get("frr_clean") is not None:
-            figures["real_speech_frr_clean"] = real_speech.get("frr_clean")
+    figures: dict[str, Any] = {}
+    if isinstance(cascade, Mapping):
+        figures["test_frr"] = cascade.get("frr")
+        figures["test_fa_per_hour"] = cascade.get("fa_per_hour")
+    if isinstance(real_speech, Mapping) and real_speech.get("frr_clean") is not None:
+        figures["real_speech_frr_clean"] = real_speech.get("frr_clean")
     return figures
 
 
