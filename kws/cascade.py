@@ -41,8 +41,8 @@ if TYPE_CHECKING:
 
 FRAME_END_OFFSET_S = 0.02  # a frame's 30 ms window ends 20 ms after its 10 ms hop starts
 # Audio is taken in pieces of at most this many frames: the frontend writes a piece's frames
-# into the ring before their hops are taken, so the ring holds this many more than the models'
-# history (a device's ring, ``_buffer_frames``, does not).
+# into the ring before their hops are taken, so the ring has room for this many more than the
+# models' history (a device's ring, ``_buffer_frames``, does not).
 WRITE_AHEAD_FRAMES = 32
 _PIECE_SAMPLES = WRITE_AHEAD_FRAMES * 160
 _INT16 = np.dtype(np.int16)
@@ -158,8 +158,12 @@ class Cascade:
         self._buffer_frames = max(
             full.window_frames, preroll_frames, tiny.stride_frames if tiny else 0
         )
-        # The PC ring also holds the frames of the piece being taken, written ahead of the hop.
-        self._ring_frames = self._buffer_frames + WRITE_AHEAD_FRAMES
+        # The PC's "ring" is a sliding window: frames are written one after another, and when
+        # a piece might not fit, the last ``_buffer_frames`` (all any model still reads) move
+        # to its start. So every model's window is a view, never a gather, and the frontend
+        # writes a piece without wrapping. Twice the history plus a piece: the move is one
+        # copy between rows that do not overlap, once every history's worth of frames.
+        self._ring_frames = 2 * self._buffer_frames + WRITE_AHEAD_FRAMES
         self._ring = np.zeros((self._ring_frames, self.frontend.config.num_channels), np.uint16)
         self._held = np.zeros(_PIECE_SAMPLES, dtype=np.int16)
         # chunks are copied in through a memoryview of it: half numpy's cost for 10 ms of audio
@@ -199,6 +203,8 @@ class Cascade:
         )
         self._ring[:] = 0
         self._written = 0  # frames written into the ring so far
+        # the frame in the ring's first row: the history before the stream reads as zeros
+        self._first_frame = -self._buffer_frames
         self._held_samples = 0  # audio held in ``_held``, not yet framed
         self._held_hops = 0  # hops of the held audio, already counted
         # The frontend's pending samples (``Frontend.pending_samples``), kept here: held audio's
@@ -241,47 +247,57 @@ class Cascade:
             self._pass(frames - self._held_hops)
             self._held_samples, self._held_hops = total, frames
             return []
-        floor = self.noise_floor
-        if held == 0 and floor is None:
+        if held == 0 and pcm.flags.carray:  # framed as it came: no copy
             return self._take(pcm)
-        if held == 0 and floor is not None and pcm.flags.carray:
-            floored = self._held[:total]  # the floor added on the way in: no copy first
-            floor.add_into(pcm, floored)
-            return self._take(floored)
         self._held_bytes[held:total] = pcm
-        return self._take(self._held_with_floor(total))
+        return self._take(self._held[:total])
 
     def _take_long(self, samples: npt.NDArray[np.int16]) -> list[Detection]:
         """``process`` for a chunk that overflows the held audio's piece: the held audio first
         (its hops run no model: nothing to detect), then the chunk a piece at a time."""
-        self._take(self._held_with_floor(self._held_samples))
-        if self.noise_floor is not None:
-            samples = self.noise_floor.add(samples)
+        self._take(self._held[: self._held_samples])
         detections: list[Detection] = []
         for start in range(0, samples.shape[0], _PIECE_SAMPLES):
             detections += self._take(samples[start : start + _PIECE_SAMPLES])
         return detections
 
-    def _held_with_floor(self, count: int) -> npt.NDArray[np.int16]:
-        """The first ``count`` held samples, the noise floor added in place: audio is held as
-        it came and gets its floor once, when it is framed (one call per stride at 10 ms
-        chunks instead of one per chunk; the floor runs on in stream order all the same)."""
-        held = self._held[:count]
-        if self.noise_floor is not None and count:
-            self.noise_floor.add_into(held, held)
-        return held
-
     def _take(self, pcm: npt.NDArray[np.int16]) -> list[Detection]:
-        """Frame ``pcm`` (the held audio's hops already counted) into the ring, then take the
-        hops not yet taken. The verifier, if any, hears it first: every hop that can decide is
-        taken here, at most a piece after the audio it needs."""
+        """Frame ``pcm`` (writeable C-contiguous, at most a piece; the held audio's hops
+        already counted) into the ring, then take the hops not yet taken.
+
+        The noise floor, if any, is added as the audio is framed (in the same kernel call),
+        the floored audio left in ``_held`` (``pcm`` is either the held audio, floored in
+        place, or a chunk that came while nothing was held): audio is held as it came and gets
+        its floor once, in stream order. The verifier, if any, hears the floored audio before
+        the hops are taken: every hop that can decide is taken here, at most a piece after the
+        audio it needs."""
+        row = self._written - self._first_frame
+        if row + WRITE_AHEAD_FRAMES > self._ring_frames:
+            row = self._slide()
+        floor = self.noise_floor
+        if floor is None:
+            written = self.frontend.process_into_unchecked(pcm, self._ring, row)
+        else:
+            size = pcm.shape[0]
+            written = self.frontend.process_mixed_into_unchecked(
+                pcm, floor.table, floor.take(size), self._held, self._ring, row
+            )
+            pcm = self._held[:size]
         if self.verifier is not None:
             self.verifier.hear(pcm)
-        written = self.frontend.process_into(pcm, self._ring, self._written % self._ring_frames)
         self._written += written
         self._frontend_pending += pcm.shape[0] - written * self._hop_samples
         counted, self._held_samples, self._held_hops = self._held_hops, 0, 0
         return self._advance(written - counted) if written > counted else []
+
+    def _slide(self) -> int:
+        """Move the last ``_buffer_frames`` written (all that a model still reads) to the
+        ring's start; returns the row the next frame goes to."""
+        history = self._buffer_frames
+        row = self._written - self._first_frame
+        self._ring[:history] = self._ring[row - history : row]
+        self._first_frame = self._written - history
+        return history
 
     def process_features(self, frames: npt.NDArray[np.uint16]) -> list[Detection]:
         """Feed uint16 feature frames [n, channels]; return detections completed by them.
@@ -295,16 +311,16 @@ class Cascade:
                 "without the verifier"
             )
         if self._held_samples:  # audio given to ``process`` comes first
-            self._take(self._held_with_floor(self._held_samples))
+            self._take(self._held[: self._held_samples])
         detections: list[Detection] = []
         for start in range(0, frames.shape[0], WRITE_AHEAD_FRAMES):
             piece = frames[start : start + WRITE_AHEAD_FRAMES]
             count = piece.shape[0]
-            first_row = self._written % self._ring_frames
+            row = self._written - self._first_frame
+            if row + WRITE_AHEAD_FRAMES > self._ring_frames:
+                row = self._slide()
+            self._ring[row : row + count] = piece
             self._written += count
-            fits = min(count, self._ring_frames - first_row)
-            self._ring[first_row : first_row + fits] = piece[:fits]
-            self._ring[: count - fits] = piece[fits:]
             detections += self._advance(count)
         return detections
 
@@ -347,12 +363,9 @@ class Cascade:
 
     def _recent(self, count: int) -> npt.NDArray[np.uint16]:
         """The ``count`` frames up to the current hop, oldest first (zeros before the stream
-        began; frames after it may already be in the ring)."""
-        end = self.counters.hops % self._ring_frames
-        if end >= count:  # contiguous in the ring: a view, no index arrays
-            return self._ring[end - count : end]
-        order = (np.arange(end - count, end)) % self._ring_frames
-        return self._ring[order]
+        began; frames after it may already be in the ring): a view."""
+        end = self.counters.hops - self._first_frame
+        return self._ring[end - count : end]
 
     def _hop(self) -> Detection | None:
         """The next hop, its frame already in the ring: the models due, and their decisions."""

@@ -105,9 +105,10 @@ class NoiseFloor:
         if problem is not None:
             raise ThresholdError(f"noise floor {problem}")
         self.dbfs = float(dbfs)
-        # rounded once: pcm + round(floor) is round(pcm + floor) for integer pcm, one add per
-        # sample as a device would do it from a table
-        self._table = np.rint(pink_period() * floor_rms(self.dbfs)).astype(np.int32)
+        # Rounded once: pcm + round(floor) is round(pcm + floor) for integer pcm, one add per
+        # sample as a device would do it from a table. Left writeable, as every array the
+        # kernels take (a read-only one is another Numba type, compiled again); nothing writes it.
+        self.table = np.rint(pink_period() * floor_rms(self.dbfs)).astype(np.int32)
         self._position = 0
         from kws.frontend.bits import add_looped_saturating  # Numba: not for a manifest's reader
 
@@ -123,11 +124,16 @@ class NoiseFloor:
         return mixed
 
     def add_into(self, pcm: npt.NDArray[np.int16], out: npt.NDArray[np.int16]) -> None:
-        """``add`` written into ``out`` (``pcm``'s size; both contiguous int16, as the cascade's
-        checked input and its held-audio buffer are)."""
+        """``add`` written into ``out`` (``pcm``'s size; both contiguous int16)."""
+        self._add(pcm, self.table, self.take(pcm.size), out)
+
+    def take(self, samples: int) -> int:
+        """Where in ``table`` the next ``samples`` samples' floor starts; the floor moves on
+        past them (for a caller that adds ``table`` itself, looped: the cascade, inside the
+        frontend's kernel)."""
         start = self._position
-        self._position = (start + pcm.size) % PERIOD_SAMPLES
-        self._add(pcm, self._table, start, out)
+        self._position = (start + samples) % PERIOD_SAMPLES
+        return start
 
 
 def add_floor(pcm: npt.NDArray[np.int16], dbfs: float | None) -> npt.NDArray[np.int16]:

@@ -14,7 +14,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-from kws.frontend.bits import most_significant_bit
+from kws.frontend.bits import add_looped_saturating, most_significant_bit
 from kws.frontend.fft import FRAME_LANES, apply_fft
 from kws.frontend.filterbank import apply_filterbank
 from kws.frontend.frame_lanes import finish_frame, frames_in_lanes, window_frame
@@ -51,6 +51,7 @@ __all__ = [
     "frames_completed",
     "pack",
     "process_chunk_into",
+    "process_mixed_chunk_into",
 ]
 
 
@@ -240,3 +241,24 @@ def process_chunk_into(
         pending[i] = pcm[chunk_start + i - from_pending]
     state[0] = keep
     return n_frames
+
+
+@numba.njit(cache=True)
+def process_mixed_chunk_into(
+    pcm: npt.NDArray[np.int16],
+    addend: npt.NDArray[np.int32],
+    addend_start: int,
+    mixed: npt.NDArray[np.int16],
+    tables: npt.NDArray[np.int64],
+    buffers: npt.NDArray[np.int64],
+    frozen_512: bool | None,
+    features: npt.NDArray[np.uint16],
+    first_row: int,
+) -> int:
+    """``process_chunk_into`` of ``pcm`` plus ``addend`` looped from ``addend_start``
+    (``bits.add_looped_saturating``: a noise floor), the sum left in ``mixed[:pcm.size]``
+    (which may be ``pcm`` itself): one call where the two kernels would be two."""
+    add_looped_saturating(pcm, addend, addend_start, mixed)
+    return process_chunk_into(
+        mixed[: pcm.shape[0]], tables, buffers, frozen_512, features, first_row
+    )

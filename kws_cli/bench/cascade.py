@@ -105,30 +105,44 @@ def _model_parts(model: Any, features: npt.NDArray[np.uint16], steps: int) -> di
 
 
 def _frontend_cpu_s(cascade: Any, chunks: Chunks) -> float:
-    """CPU seconds of the frontend's own calls as the row made them: the audio of each call
-    (the cascade holds audio that runs no model and frames it with the chunk that does) is
-    recorded on a second pass, then framed again by a fresh frontend into a ring."""
+    """CPU seconds of the frontend's own calls as the row made them, the noise floor the
+    cascade adds in the same kernel call included: each call's audio as it came (the cascade
+    holds audio that runs no model and frames it with the chunk that does) and floor position
+    are recorded on a second pass, then framed again by a fresh frontend into a ring."""
     from kws.frontend import Frontend
 
-    calls: list[npt.NDArray[np.int16]] = []
+    plain: list[npt.NDArray[np.int16]] = []
+    mixed: list[tuple[npt.NDArray[np.int16], Any, int]] = []
     frontend = cascade.frontend
-    framing = frontend.process_into
+    framing, mixing = frontend.process_into_unchecked, frontend.process_mixed_into_unchecked
 
-    def recording(pcm: npt.NDArray[np.int16], ring: Any, first_row: int) -> int:
-        calls.append(pcm.copy())
+    def record_plain(pcm: npt.NDArray[np.int16], ring: Any, first_row: int) -> int:
+        plain.append(pcm.copy())
         count: int = framing(pcm, ring, first_row)
         return count
 
+    def record_mixed(pcm: Any, addend: Any, start: int, into: Any, ring: Any, row: int) -> int:
+        mixed.append((pcm.copy(), addend, start))  # before the floor is added in place
+        count: int = mixing(pcm, addend, start, into, ring, row)
+        return count
+
     cascade.reset()
-    frontend.process_into = recording
+    frontend.process_into_unchecked = record_plain
+    frontend.process_mixed_into_unchecked = record_mixed
     try:
         _feed(cascade.process, chunks)()
     finally:
-        del frontend.process_into
+        del frontend.process_into_unchecked, frontend.process_mixed_into_unchecked
         cascade.reset()
     fresh = Frontend()
     ring = np.zeros_like(cascade._ring)
-    return _cpu_s(lambda: [fresh.process_into(pcm, ring, 0) for pcm in calls])
+    into = np.zeros_like(cascade._held)
+    return _cpu_s(
+        lambda: (
+            [fresh.process_into_unchecked(pcm, ring, 0) for pcm in plain]
+            + [fresh.process_mixed_into_unchecked(pcm, a, s, into, ring, 0) for pcm, a, s in mixed]
+        )
+    )
 
 
 def _kws_parts(

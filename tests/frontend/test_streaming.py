@@ -132,6 +132,26 @@ def test_frames_written_into_a_ring_match_batch(chunk_samples: int) -> None:
     assert np.array_equal(np.array(rows), BATCH)
 
 
+@pytest.mark.parametrize("in_place", [False, True])
+def test_a_mixed_call_frames_the_sum_and_leaves_it(in_place: bool) -> None:
+    # the cascade's noise floor: audio plus a looped table, saturating, in one kernel call
+    table = np.random.default_rng(3).integers(-40000, 40000, 997).astype(np.int32)
+    loud = np.clip(AUDIO.astype(np.int64) * 40, -32768, 32767).astype(np.int16)  # saturates
+    positions = (np.arange(loud.size) + 500) % table.size
+    expected_sum = np.clip(loud + table[positions].astype(np.int64), -32768, 32767)
+    frontend, ring, rows = Frontend(), np.zeros((40, 40), np.uint16), []
+    scratch = np.zeros(480, np.int16)
+    for start in range(0, loud.size, 480):
+        chunk = loud[start : start + 480].copy()
+        into = chunk if in_place else scratch
+        count = frontend.process_mixed_into_unchecked(
+            chunk, table, (500 + start) % table.size, into, ring, 0
+        )
+        assert np.array_equal(into[: chunk.size], expected_sum[start : start + 480])
+        rows += [ring[i].copy() for i in range(count)]
+    assert np.array_equal(np.array(rows), compute_features(expected_sum.astype(np.int16)))
+
+
 def test_a_ring_too_small_for_the_chunk_is_refused() -> None:
     with pytest.raises(ValueError, match="a row per frame"):
         Frontend().process_into(AUDIO[:16000], np.zeros((10, 40), np.uint16), 0)
