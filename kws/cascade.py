@@ -230,8 +230,8 @@ class Cascade:
 
         Raises ``AudioError`` unless ``pcm`` is a 1-D int16 array."""
         # The always-on path (every 10-30 ms, for hours) passes a 1-D int16 ndarray: three
-        # tests admit it (held audio is copied, so any strides do; what is framed without a
-        # copy, the frontend and the noise floor check themselves).
+        # tests admit it (held audio is copied, so any strides do; a chunk framed as it came
+        # must also be writeable and C-contiguous, ``carray`` below).
         if not (type(pcm) is np.ndarray and pcm.dtype is _INT16 and pcm.ndim == 1):
             pcm = validate_pcm(pcm)
         held = self._held_samples
@@ -274,19 +274,17 @@ class Cascade:
         row = self._written - self._first_frame
         if row + WRITE_AHEAD_FRAMES > self._ring_frames:
             row = self._slide()
-        floor = self.noise_floor
+        floor, size = self.noise_floor, pcm.shape[0]
         if floor is None:
             written = self.frontend.process_into_unchecked(pcm, self._ring, row)
         else:
-            size = pcm.shape[0]
             written = self.frontend.process_mixed_into_unchecked(
                 pcm, floor.table, floor.take(size), self._held, self._ring, row
             )
-            pcm = self._held[:size]
         if self.verifier is not None:
-            self.verifier.hear(pcm)
+            self.verifier.hear(pcm if floor is None else self._held[:size])
         self._written += written
-        self._frontend_pending += pcm.shape[0] - written * self._hop_samples
+        self._frontend_pending += size - written * self._hop_samples
         counted, self._held_samples, self._held_hops = self._held_hops, 0, 0
         return self._advance(written - counted) if written > counted else []
 

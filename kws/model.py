@@ -36,6 +36,7 @@ from kws.manifest import ModelSpec, TensorSpec
 from kws.stderr_filter import LITERT_INFO, dropping
 
 _DTYPES = {"int8": np.int8, "uint8": np.uint8}
+_UINT16 = np.dtype(np.uint16)
 
 
 def feature_lut(
@@ -120,6 +121,9 @@ class TfliteModel:
         self._features_index = features.index
         self._features_shape = features.shape
         self._lut = feature_lut(feature_scale, features.scale, features.zero_point, features.dtype)
+        from kws.frontend.bits import lookup_into  # Numba: loaded with the model, not the spec
+
+        self._lookup_into = lookup_into
         score = outputs["score"]
         self._score_index = score.index
         self._score_scale = score.scale
@@ -239,9 +243,10 @@ class TfliteModel:
         views = self._views
         if views is None:
             return self._step_copying(frames)
-        # mode="clip" lets numpy write straight into ``out`` (the default buffers it first);
-        # a uint16 index is always inside the 65536-entry table, so nothing is ever clipped
-        self._lut.take(frames, out=views.features, mode="clip")
+        if frames.dtype is _UINT16:
+            self._lookup_into(self._lut, frames, views.features)
+        else:  # (features are uint16; anything else is clipped into the table, as numpy does)
+            self._lut.take(frames, out=views.features, mode="clip")
         views.invoke()
         for into, out in self._state_copies:
             into[:] = out

@@ -53,3 +53,21 @@ def _add_saturating(
 ) -> None:
     for i in range(pcm.size):
         out[i] = min(max(np.int32(pcm[i]) + table[i], -32768), 32767)
+
+
+@numba.njit(cache=True)
+def lookup_into(
+    table: npt.NDArray[np.generic], indices: npt.NDArray[np.uint16], out: npt.NDArray[np.generic]
+) -> None:
+    """``out[i, j] = table[indices[i, j]]`` for 2-D uint16 ``indices`` and ``out`` of one shape
+    (a model's feature table: its 65536 entries take any uint16). Half numpy's ``take`` for the
+    tiny model's 3 frames, a third of it for the full model's 150.
+
+    Raises:
+        ValueError: ``indices`` and ``out`` differ in shape (nothing written).
+    """
+    if indices.shape != out.shape:
+        raise ValueError("indices and out differ in shape")
+    for row in range(indices.shape[0]):
+        for column in range(indices.shape[1]):
+            out[row, column] = table[indices[row, column]]
