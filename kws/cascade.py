@@ -271,9 +271,7 @@ class Cascade:
         its floor once, in stream order. The verifier, if any, hears the floored audio before
         the hops are taken: every hop that can decide is taken here, at most a piece after the
         audio it needs."""
-        row = self._written - self._first_frame
-        if row + WRITE_AHEAD_FRAMES > self._ring_frames:
-            row = self._slide()
+        row = self._free_row()
         floor, size = self.noise_floor, pcm.shape[0]
         if floor is None:
             written = self.frontend.process_into_unchecked(pcm, self._ring, row)
@@ -288,11 +286,14 @@ class Cascade:
         counted, self._held_samples, self._held_hops = self._held_hops, 0, 0
         return self._advance(written - counted) if written > counted else []
 
-    def _slide(self) -> int:
-        """Move the last ``_buffer_frames`` written (all that a model still reads) to the
-        ring's start; returns the row the next frame goes to."""
-        history = self._buffer_frames
+    def _free_row(self) -> int:
+        """The ring's row for the next frame, with a piece's rows free from it: first, when
+        they are not, the last ``_buffer_frames`` written (all a model still reads) move to
+        the ring's start."""
         row = self._written - self._first_frame
+        if row + WRITE_AHEAD_FRAMES <= self._ring_frames:
+            return row
+        history = self._buffer_frames
         self._ring[:history] = self._ring[row - history : row]
         self._first_frame = self._written - history
         return history
@@ -314,9 +315,7 @@ class Cascade:
         for start in range(0, frames.shape[0], WRITE_AHEAD_FRAMES):
             piece = frames[start : start + WRITE_AHEAD_FRAMES]
             count = piece.shape[0]
-            row = self._written - self._first_frame
-            if row + WRITE_AHEAD_FRAMES > self._ring_frames:
-                row = self._slide()
+            row = self._free_row()
             self._ring[row : row + count] = piece
             self._written += count
             detections += self._advance(count)
