@@ -154,17 +154,22 @@ def windows(embeddings: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
 
 class VerifierHead:
     """The head: two dense layers of ``units`` with layer norm and ReLU, then one logit.
-    Its weights are an ``.npz`` of ``HEAD_ARRAYS`` (float32; read without pickle)."""
+    Its weights are an ``.npz`` of ``HEAD_ARRAYS`` (float32; read without pickle): one such
+    head, or ``members`` of them stacked on a leading axis, whose logits are averaged (heads
+    trained from other seeds: their mean moves less from one training to the next)."""
 
     def __init__(self, payload: bytes) -> None:
         try:
             with np.load(io.BytesIO(payload), allow_pickle=False) as arrays:
-                self.arrays = {name: np.asarray(arrays[name], np.float32) for name in HEAD_ARRAYS}
+                loaded = {name: np.asarray(arrays[name], np.float32) for name in HEAD_ARRAYS}
         except Exception as error:  # noqa: BLE001 - any failure is the file's
             raise BundleError(f"the verifier's head does not load: {error}") from error
         inputs = WINDOW_EMBEDDINGS * EMBEDDING_DIM
-        units = self.arrays["w0"].shape[-1] if self.arrays["w0"].ndim == 2 else -1
-        expected = {
+        w0 = loaded["w0"]
+        stacked = w0.ndim == 3
+        self.members = w0.shape[0] if stacked else 1
+        units = w0.shape[-1] if w0.ndim in (2, 3) else -1
+        shapes = {
             "w0": (inputs, units),
             "b0": (units,),
             "g0": (units,),
@@ -176,24 +181,28 @@ class VerifierHead:
             "w2": (units, 1),
             "b2": (1,),
         }
-        for name, shape in expected.items():
-            if units < 1 or self.arrays[name].shape != shape:
+        for name, shape in shapes.items():
+            expected = (self.members, *shape) if stacked else shape
+            if units < 1 or self.members < 1 or loaded[name].shape != expected:
                 raise BundleError(
-                    f"the verifier's head array {name} has shape {self.arrays[name].shape}, "
-                    f"expected {shape}"
+                    f"the verifier's head array {name} has shape {loaded[name].shape}, "
+                    f"expected {expected}"
                 )
+        # always with the member axis
+        self._arrays = loaded if stacked else {name: a[np.newaxis] for name, a in loaded.items()}
 
     def __call__(self, batch: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
-        """Probabilities for windows [n, 16, 96]."""
-        a = self.arrays
-        x = batch.reshape(batch.shape[0], -1)
+        """Probabilities for windows [n, 16, 96]: the sigmoid of the members' mean logit."""
+        a = self._arrays
+        x = batch.reshape(batch.shape[0], -1)[np.newaxis]  # [1, n, inputs]: every member
         for layer in ("0", "1"):
-            x = x @ a[f"w{layer}"] + a[f"b{layer}"]
-            mean = x.mean(axis=1, keepdims=True)
-            variance = x.var(axis=1, keepdims=True)
+            x = x @ a[f"w{layer}"] + a[f"b{layer}"][:, np.newaxis]
+            mean = x.mean(axis=2, keepdims=True)
+            variance = x.var(axis=2, keepdims=True)
             x = (x - mean) / np.sqrt(variance + LAYER_NORM_EPSILON)
-            x = np.maximum(x * a[f"g{layer}"] + a[f"c{layer}"], 0.0)
-        logits = (x @ a["w2"] + a["b2"])[:, 0].astype(np.float64)
+            x = np.maximum(x * a[f"g{layer}"][:, np.newaxis] + a[f"c{layer}"][:, np.newaxis], 0.0)
+        member_logits = (x @ a["w2"] + a["b2"][:, np.newaxis])[:, :, 0].astype(np.float64)
+        logits: npt.NDArray[np.float64] = member_logits.mean(axis=0)
         return 1.0 / (1.0 + np.exp(-logits))
 
 

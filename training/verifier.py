@@ -94,6 +94,8 @@ class VerifierSettings:
     held_stream_min: float = 180.0
     epochs: int = 12
     units: int = 128
+    # heads trained from seeds seed, seed + 1, ...; more than one ships their mean logit
+    heads: int = 1
     workers: int = max(1, min(2, os.cpu_count() or 1))
 
 
@@ -210,11 +212,18 @@ def _window_ends(count: int) -> npt.NDArray[np.int64]:
 def train_head(
     data: _Split, settings: VerifierSettings, seed: int
 ) -> dict[str, npt.NDArray[np.float32]]:
-    """The head (``kws.verifier.VerifierHead``'s arrays) trained on the training split."""
-    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-    import tensorflow as tf
-    import tf_keras as keras
+    """The head (``kws.verifier.VerifierHead``'s arrays) trained on the training split: one
+    head, or ``settings.heads`` of them from successive seeds, stacked."""
+    x, y, weight = _head_data(data)
+    members = [_train_one_head(x, y, weight, settings, seed + i) for i in range(settings.heads)]
+    if settings.heads == 1:
+        return members[0]
+    return {name: np.stack([m[name] for m in members]) for name in members[0]}
 
+
+def _head_data(data: _Split) -> tuple[Any, Any, Any]:
+    """Windows, labels and weights: keyword windows half the weight, keyword-free clips and
+    the stream a quarter each."""
     low, high = (int(s * SAMPLE_RATE_HZ) for s in POSITIVE_SPAN_S)
     positives = []
     for clip in data.positives:
@@ -233,6 +242,16 @@ def train_head(
             np.full(len(stream), 0.25 * len(x) / max(1, len(stream))),
         ]
     ).astype(np.float32)
+    return x, y, weight
+
+
+def _train_one_head(
+    x: Any, y: Any, weight: Any, settings: VerifierSettings, seed: int
+) -> dict[str, npt.NDArray[np.float32]]:
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+    import tensorflow as tf
+    import tf_keras as keras
+
     tf.random.set_seed(seed)
     keras.utils.set_random_seed(seed)
     model = head_model(settings.units)
@@ -406,11 +425,14 @@ def add_verifier(
     target_fa_per_hour: float = 0.5,
     log: Callable[[str], None] = lambda _: None,
     real_speech_dir: Path | None = None,
+    settings: VerifierSettings | None = None,
 ) -> Path:
     """Train a verifier for the bundle in ``bundle_dir`` and write the bundle with it to
     ``out_dir`` (a new folder, an empty one or a kws bundle: ``write_bundle``'s rules).
     ``real_speech_dir``: recordings of people (``kws train --real-speech``), on which the
     finished bundle is measured for its report and card; nothing is chosen by them.
+    ``settings``: the clip counts and head (default ``QUICK`` with ``quick``, else
+    ``VerifierSettings()``).
 
     Raises:
         TrainingError: openwakeword missing, or no operating point within the target.
@@ -426,7 +448,8 @@ def add_verifier(
     training = thawed_json(bundle.training) if bundle.training else {}
     if seed is None:
         seed = int(training.get("seed", 0)) if isinstance(training.get("seed", 0), int) else 0
-    settings = QUICK if quick else VerifierSettings()
+    if settings is None:
+        settings = QUICK if quick else VerifierSettings()
     files = embedding_files()
     voices = split_voices(seed)
     pronunciations, confusables, _ = phrase_lists(bundle.keyword, seed)

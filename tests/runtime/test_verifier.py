@@ -107,6 +107,20 @@ def test_the_head_refuses_arrays_of_the_wrong_shape() -> None:
     np.savez(buffer, w0=np.zeros((3, 3), np.float32))
     with pytest.raises(BundleError, match="head"):
         V.VerifierHead(buffer.getvalue())
+    # stacked members must all be stacked, the same number of them
+    with np.load(io.BytesIO(head_payload()), allow_pickle=False) as loaded:
+        one = {name: loaded[name] for name in V.HEAD_ARRAYS}
+    two = {name: np.stack([value, value]) for name, value in one.items()}
+    for broken in ({**two, "b1": one["b1"]}, {**two, "w2": np.stack([one["w2"]] * 3)}):
+        buffer = io.BytesIO()
+        np.savez(buffer, **broken)
+        with pytest.raises(BundleError, match="head array"):
+            V.VerifierHead(buffer.getvalue())
+    buffer = io.BytesIO()
+    np.savez(buffer, **two)
+    batch = np.random.default_rng(0).standard_normal((4, 16, 96)).astype(np.float32)
+    same = V.VerifierHead(buffer.getvalue())(batch)
+    assert same == pytest.approx(V.VerifierHead(head_payload())(batch), abs=1e-6)
 
 
 class _Verdict:

@@ -35,3 +35,24 @@ def test_the_numpy_head_computes_what_the_keras_head_does() -> None:
     got = VerifierHead(head_bytes(arrays))(batch)
     assert got == pytest.approx(expected, abs=1e-5)
     assert expected.std() > 0.05  # the outputs differ: a real comparison
+
+
+def test_stacked_heads_give_the_sigmoid_of_their_mean_logit() -> None:
+    import tf_keras as keras
+
+    rng = np.random.default_rng(1)
+    batch = rng.standard_normal((32, WINDOW_EMBEDDINGS, EMBEDDING_DIM)).astype(np.float32)
+    members, logits = [], []
+    for seed in (5, 6, 7):
+        keras.utils.set_random_seed(seed)
+        model = head_model(16)
+        members.append(head_arrays(model))
+        logits.append(model.predict(batch, verbose=0)[:, 0].astype(np.float64))
+    stacked = {name: np.stack([m[name] for m in members]) for name in members[0]}
+    head = VerifierHead(head_bytes(stacked))
+    assert head.members == 3
+    expected = 1.0 / (1.0 + np.exp(-np.mean(logits, axis=0)))
+    assert head(batch) == pytest.approx(expected, abs=1e-5)
+    # not what any one member says: a real mean
+    for single in logits:
+        assert not np.allclose(1.0 / (1.0 + np.exp(-single)), expected, atol=1e-3)
