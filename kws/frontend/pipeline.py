@@ -257,7 +257,10 @@ def process_mixed_chunk_into(
 ) -> int:
     """``process_chunk_into`` of ``pcm`` plus ``addend`` looped from ``addend_start``
     (``bits.add_looped_saturating``: a noise floor), the sum left in ``mixed[:pcm.size]``
-    (which may be ``pcm`` itself): one call where the two kernels would be two."""
+    (which may be ``pcm`` itself): one call where the two kernels would be two. Returns -1,
+    nothing done, where ``mixed`` is shorter than ``pcm`` (or as ``process_chunk_into``)."""
+    if mixed.shape[0] < pcm.shape[0]:
+        return -1
     add_looped_saturating(pcm, addend, addend_start, mixed)
     return process_chunk_into(
         mixed[: pcm.shape[0]], tables, buffers, frozen_512, features, first_row

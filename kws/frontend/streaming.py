@@ -182,8 +182,9 @@ class Frontend:
     ) -> int:
         """``process_into_unchecked`` of ``pcm`` plus ``addend`` looped from ``addend_start``,
         saturated to int16 (a noise floor's table), in one kernel call; the sum is left in
-        ``mixed[:pcm.size]`` (a writeable C-contiguous int16 array at least that long; it may
-        be ``pcm`` itself)."""
+        ``mixed[:pcm.size]`` (a writeable C-contiguous int16 array; it may be ``pcm`` itself).
+        Returns -1, nothing consumed, where ``mixed`` is shorter than ``pcm`` (or as
+        ``process_into_unchecked``)."""
         count: int = process_mixed_chunk_into(
             pcm,
             addend,

@@ -150,6 +150,10 @@ def test_a_mixed_call_frames_the_sum_and_leaves_it(in_place: bool) -> None:
         assert np.array_equal(into[: chunk.size], expected_sum[start : start + 480])
         rows += [ring[i].copy() for i in range(count)]
     assert np.array_equal(np.array(rows), compute_features(expected_sum.astype(np.int16)))
+    before = frontend.pending_samples
+    short = np.zeros(100, np.int16)
+    assert frontend.process_mixed_into_unchecked(loud[:480], table, 0, short, ring, 0) == -1
+    assert frontend.pending_samples == before and not short.any()
 
 
 def test_a_ring_too_small_for_the_chunk_is_refused() -> None:
