@@ -349,6 +349,8 @@ def test_add_verifier_writes_a_schema_3_bundle_measured_on_held_out_voices(
     cascade = load_cascade(out)
     assert cascade.verifier is not None
     assert cascade.verifier.policy.threshold == manifest["verifier"]["threshold"]
+    # the quick settings' two heads, stacked, as the settings the report records say
+    assert cascade.verifier.head.members == report["training"]["verifier"]["settings"]["heads"] == 2
     # the bundle it came from is untouched, and --out may not be that bundle
     assert json.loads((quick_bundle / "manifest.json").read_text())["schema_version"] == 2
     same = subprocess.run(
