@@ -351,6 +351,16 @@ def test_add_verifier_writes_a_schema_3_bundle_measured_on_held_out_voices(
     assert cascade.verifier.policy.threshold == manifest["verifier"]["threshold"]
     # the quick settings' two heads, stacked, as the settings the report records say
     assert cascade.verifier.head.members == report["training"]["verifier"]["settings"]["heads"] == 2
+    # a second verifier for it starts from the cascade's own thresholds, not the first's
+    from dataclasses import replace
+
+    from training.verifier import _without_verifier
+
+    source = read_bundle(quick_bundle)
+    again = _without_verifier(read_bundle(out), out)
+    assert again.verifier is None and again.thresholds == source.thresholds
+    with pytest.raises(TrainingError, match="bundle it was made from"):
+        _without_verifier(replace(read_bundle(out), evaluation=None), out)
     # the bundle it came from is untouched, and --out may not be that bundle
     assert json.loads((quick_bundle / "manifest.json").read_text())["schema_version"] == 2
     same = subprocess.run(
