@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import reprlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -540,6 +540,23 @@ class Bundle:
             if value is not None:
                 report[section] = thawed_json(value)
         return report
+
+    def thresholds_without_verifier(self) -> Thresholds | None:
+        """The cascade's own thresholds: those of a bundle without a verifier; for one with a
+        verifier, its thresholds with the wake and detect its report says the cascade had
+        before the verifier's were chosen (``evaluation.verifier.thresholds_before``), None
+        when the report does not say them as numbers."""
+        if self.verifier is None:
+            return self.thresholds
+        figures = (self.evaluation or {}).get("verifier")
+        before = figures.get("thresholds_before") if isinstance(figures, Mapping) else None
+        if not isinstance(before, Mapping):
+            return None
+        wake, detect = before.get("wake"), before.get("detect")
+        numbers = [v for v in (wake, detect) if isinstance(v, (int, float))]
+        if len(numbers) != 2 or any(isinstance(v, bool) for v in numbers):
+            return None
+        return replace(self.thresholds, wake=float(numbers[0]), detect=float(numbers[1]))
 
 
 def _report_sections(report: Any, source: str) -> dict[str, Any]:

@@ -527,25 +527,18 @@ def add_verifier(
 
 def _without_verifier(bundle: Bundle, bundle_dir: Path) -> Bundle:
     """The bundle as its cascade was before a verifier was added: a new verifier replaces an
-    old one from the thresholds the cascade had alone (its report's ``thresholds_before``), not
-    from those chosen for the old verifier.
+    old one from the thresholds the cascade had alone (``Bundle.thresholds_without_verifier``),
+    not from those chosen for the old verifier.
 
     Raises:
         TrainingError: a verifier bundle whose report does not say them.
     """
-    if bundle.verifier is None:
-        return bundle
-    evaluation = thawed_json(bundle.evaluation) if bundle.evaluation else {}
-    before = evaluation.get("verifier", {}).get("thresholds_before")
-    if not isinstance(before, dict) or not all(
-        isinstance(before.get(key), (int, float)) and not isinstance(before.get(key), bool)
-        for key in ("wake", "detect")
-    ):
+    thresholds = bundle.thresholds_without_verifier()
+    if thresholds is None:
         raise TrainingError(
             f"{bundle_dir} has a verifier and its report does not say the thresholds the "
             "cascade had without it: add the verifier to the bundle it was made from"
         )
-    thresholds = replace(bundle.thresholds, wake=before["wake"], detect=before["detect"])
     return replace(bundle, thresholds=thresholds, verifier=None)
 
 

@@ -65,15 +65,15 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
     if bundle.verifier is not None:
-        before = (bundle.evaluation or {}).get("verifier", {}).get("thresholds_before", {})
+        before = bundle.thresholds_without_verifier()
         print(
             "kws export: note: the bundle's verifier stays behind (a device cannot run it), and "
             f"its thresholds (wake {bundle.thresholds.wake:g}, detect {bundle.thresholds.detect:g})"
             " were chosen with it: without it the cascade false-accepts more"
             + (
-                f"; the thresholds chosen without it were wake {before['wake']:g}, detect "
-                f"{before['detect']:g} (its report)"
-                if "wake" in before and "detect" in before
+                f"; the thresholds chosen without it were wake {before.wake:g}, detect "
+                f"{before.detect:g} (its report)"
+                if before is not None
                 else ""
             ),
             file=sys.stderr,
