@@ -235,7 +235,7 @@ class Cascade:
         if not (type(pcm) is np.ndarray and pcm.dtype is _INT16 and pcm.ndim == 1):
             pcm = validate_pcm(pcm)
         held = self._held_samples
-        total = held + pcm.shape[0]
+        total = held + len(pcm)
         if total > _PIECE_SAMPLES:
             return self._take_long(validate_pcm(pcm))
         # the frames the held audio and this chunk complete (``Frontend.frames_completed``)
@@ -244,7 +244,11 @@ class Cascade:
         frames = 0 if seen < window else (seen - window) // self._hop_samples + 1
         if self._written + frames <= self._quiet_until_hop:
             self._held_bytes[held:total] = pcm
-            self._pass(frames - self._held_hops)
+            if frames > self._held_hops:  # ``_pass``, written out: two calls in three at 10 ms
+                counters = self.counters
+                counters.hops += frames - self._held_hops
+                if self.full_only:
+                    counters.awake_hops += frames - self._held_hops
             self._held_samples, self._held_hops = total, frames
             return []
         if held == 0 and pcm.flags.carray:  # framed as it came: no copy
@@ -271,7 +275,9 @@ class Cascade:
         its floor once, in stream order. The verifier, if any, hears the floored audio before
         the hops are taken: every hop that can decide is taken here, at most a piece after the
         audio it needs."""
-        row = self._free_row()
+        row = self._written - self._first_frame  # ``_free_row``'s common case, written out
+        if row + WRITE_AHEAD_FRAMES > self._ring_frames:
+            row = self._free_row()
         floor, size = self.noise_floor, pcm.shape[0]
         if floor is None:
             written = self.frontend.process_into_unchecked(pcm, self._ring, row)
@@ -327,7 +333,9 @@ class Cascade:
         while count:
             # Most hops run no model (every hop but one per stride, the full model asleep):
             # count them at once, then take the hop that decides.
-            quiet = min(self._quiet_until_hop - self.counters.hops, count)
+            quiet = self._quiet_until_hop - self.counters.hops
+            if quiet > count:
+                quiet = count
             if quiet > 0:
                 self._pass(quiet)
                 count -= quiet
@@ -373,7 +381,8 @@ class Cascade:
         if hop == state.tiny_due_hop and self.tiny is not None and not self.full_only:
             tiny = self.tiny
             state.tiny_due_hop = hop + tiny.stride_frames
-            self.last_tiny_score = tiny.step(self._recent(tiny.window_frames))
+            end = hop - self._first_frame  # ``_recent``, written out: once a stride, for hours
+            self.last_tiny_score = tiny.step(self._ring[end - tiny.window_frames : end])
             counters.tiny_inferences += 1
             tiny_scores = state.tiny_scores  # the last smoothing_frames (a bounded deque)
             tiny_scores.append(self.last_tiny_score)
@@ -401,7 +410,9 @@ class Cascade:
                     state.awake_until_hop = hop  # back to sleep
                     full_scores.clear()
                     detection = self._confirmed(hop * HOP_S + FRAME_END_OFFSET_S, score)
-        self._schedule()
+            self._schedule()
+        else:  # asleep (``_schedule``, written out: the always-on case)
+            self._quiet_until_hop = state.tiny_due_hop - 1
         return detection
 
     def _confirmed(self, time_s: float, score: float) -> Detection | None:

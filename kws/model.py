@@ -124,6 +124,7 @@ class TfliteModel:
         from kws.frontend.bits import lookup_into  # Numba: loaded with the model, not the spec
 
         self._lookup_into = lookup_into
+        self._lookup_window: Any = lookup_into  # its machine code, with the views
         score = outputs["score"]
         self._score_index = score.index
         self._score_scale = score.scale
@@ -175,6 +176,16 @@ class TfliteModel:
             if self._in_place
             else None
         )
+        if self._views is not None:
+            # ``lookup_into`` as machine code for a C-contiguous, aligned, writeable uint16
+            # window into these features (``step`` checks that it has one): its dispatch was a
+            # fifth of the tiny model's step
+            from kws.frontend.kernel_cache import machine_code
+
+            window = np.zeros(self._views.features.shape, np.uint16)
+            self._lookup_window = machine_code(
+                self._lookup_into, (self._lut, window, self._views.features)
+            )
         # each state output copied into its input after every step, flat views on both sides
         pairs = (
             list(zip(self._views.state_inputs, self._views.state_outputs, strict=True))
@@ -243,15 +254,18 @@ class TfliteModel:
         views = self._views
         if views is None:
             return self._step_copying(frames)
-        if frames.dtype is _UINT16:
+        if frames.dtype is _UINT16 and frames.flags.carray:  # the cascade's windows
+            self._lookup_window(self._lut, frames, views.features)
+        elif frames.dtype is _UINT16:
             self._lookup_into(self._lut, frames, views.features)
         else:  # (features are uint16; anything else is clipped into the table, as numpy does)
             self._lut.take(frames, out=views.features, mode="clip")
         views.invoke()
-        for into, out in self._state_copies:
-            into[:] = out
-        for position, into, out in self._state_requantizations:
-            into[:] = self._requantize(position, out)
+        if self._states:
+            for into, out in self._state_copies:
+                into[:] = out
+            for position, into, out in self._state_requantizations:
+                into[:] = self._requantize(position, out)
         return self._score_by_byte[views.score_byte[0]]
 
     def invoke(self) -> None:

@@ -1,4 +1,5 @@
-"""Numba's on-disk cache of the frontend's kernels, kept in step with their sources.
+"""Numba's on-disk cache of the frontend's kernels, kept in step with their sources; and a
+kernel's machine code, for the always-on path to call without Numba's dispatch.
 
 Numba checks a cached function against its own file only: when a kernel it inlines from another
 module changes (``bits.wrap_int16`` inside ``pipeline.process_chunk_into``), it still loads the
@@ -12,6 +13,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
+
+import numba
 
 FRONTEND_DIR = Path(__file__).resolve().parent
 STAMP_NAME = "kws-frontend-sources.sha256"
@@ -63,3 +67,16 @@ def check_frontend_cache(dispatcher: object) -> None:
     except AttributeError:
         return
     drop_stale_kernels(cache_dir, sorted(FRONTEND_DIR.glob("*.py")))
+
+
+def machine_code(dispatcher: Any, example_args: tuple[Any, ...]) -> Any:
+    """The function Numba compiled (or loads from its cache) for ``example_args``' types,
+    called without the dispatcher's per-call matching of argument types (~0.1 us an argument:
+    a tenth of a 10 ms stride's Python). Every later call must pass arguments of exactly those
+    types (an array of another layout or dtype is read wrongly, not refused): for callers that
+    own their arrays. The dispatcher itself where this Numba lacks the internals."""
+    try:
+        signature = tuple(numba.typeof(arg) for arg in example_args)  # type: ignore[no-untyped-call]
+        return dispatcher.compile(signature)
+    except AttributeError:
+        return dispatcher

@@ -17,7 +17,7 @@ import numpy.typing as npt
 from kws.errors import AudioError
 from kws.frontend.config import FrontendConfig
 from kws.frontend.fft import has_frozen_kernels
-from kws.frontend.kernel_cache import check_frontend_cache
+from kws.frontend.kernel_cache import check_frontend_cache, machine_code
 from kws.frontend.pipeline import (
     buffer_views,
     buffers_len,
@@ -65,8 +65,7 @@ def validate_pcm(pcm: Any) -> npt.NDArray[np.int16]:
         type(pcm) is np.ndarray
         and pcm.dtype is _INT16
         and pcm.ndim == 1
-        and pcm.flags.c_contiguous
-        and pcm.flags.writeable
+        and pcm.flags.carray  # C-contiguous, aligned and writeable
     ):
         return pcm
     if not isinstance(pcm, np.ndarray):
@@ -86,9 +85,10 @@ def validate_pcm(pcm: Any) -> npt.NDArray[np.int16]:
             f"audio must be int16 PCM at 16 kHz, got dtype {pcm.dtype}; floats in [-1, 1] "
             "convert with (np.clip(x, -1, 1) * 32767).astype(np.int16)"
         )
-    if not pcm.flags.c_contiguous or not pcm.flags.writeable:
-        # A read-only or strided array would make Numba compile (and cache) a second copy of
-        # the whole kernel for that array type; copying a chunk is far cheaper.
+    if not pcm.flags.carray:
+        # A read-only, strided or unaligned array would make Numba compile (and cache) a
+        # second copy of the whole kernel for that array type, and the unchecked calls'
+        # machine code takes one type only; copying a chunk is far cheaper.
         return np.array(pcm, dtype=np.int16, order="C")
     return pcm
 
@@ -116,6 +116,9 @@ class Frontend:
         self._frozen_512 = True if has_frozen_kernels(self.config) else None
         self._window_samples = self.config.window_samples
         self._hop_samples = self.config.hop_samples
+        # the unchecked calls' kernels, bound to their machine code on first use (``machine_code``)
+        self._kernel: Any = None
+        self._mixed_kernel: Any = None
 
     def process(self, pcm: npt.NDArray[np.int16]) -> npt.NDArray[np.uint16]:
         """Features of the frames this chunk completes (possibly none).
@@ -142,16 +145,10 @@ class Frontend:
         # shape is checked by the kernel (-1: nothing done).
         pcm = validate_pcm(pcm)
         if not (
-            type(ring) is np.ndarray
-            and ring.dtype is _UINT16
+            isinstance(ring, np.ndarray)
+            and ring.dtype == _UINT16
             and ring.ndim == 2
-            and ring.flags.carray
-        ) and (
-            not isinstance(ring, np.ndarray)
-            or ring.dtype != np.uint16
-            or ring.ndim != 2
-            or not ring.flags.c_contiguous
-            or not ring.flags.writeable
+            and ring.flags.carray  # C-contiguous, aligned and writeable
         ):
             raise ValueError(_RING_MESSAGE)
         count = self.process_into_unchecked(pcm, ring, first_row)
@@ -163,12 +160,18 @@ class Frontend:
         self, pcm: npt.NDArray[np.int16], ring: npt.NDArray[np.uint16], first_row: int
     ) -> int:
         """``process_into`` without its checks, for a caller that owns a ring it made right
-        and passes a writeable C-contiguous 1-D int16 ``pcm`` (the cascade, every 10-30 ms:
-        the checks cost about a tenth of a three-frame call). Returns -1, nothing consumed,
-        where ``ring`` has the wrong channels or too few rows."""
-        count: int = process_chunk_into(
-            pcm, self._tables, self._buffers, self._frozen_512, ring, first_row
-        )
+        and passes a 1-D int16 ``pcm`` that is writeable, aligned and C-contiguous (the
+        cascade, every 10-30 ms: the checks cost about a tenth of a three-frame call). The
+        kernel is called as machine code (``kernel_cache.machine_code``): arguments of other
+        types than those described are read wrongly, not refused. Returns -1, nothing
+        consumed, where ``ring`` has the wrong channels or too few rows."""
+        kernel = self._kernel
+        if kernel is None:  # the first call: the kernel compiled for its arguments' types
+            kernel = self._kernel = machine_code(
+                process_chunk_into,
+                (pcm, self._tables, self._buffers, self._frozen_512, ring, first_row),
+            )
+        count: int = kernel(pcm, self._tables, self._buffers, self._frozen_512, ring, first_row)
         return count
 
     def process_mixed_into_unchecked(
@@ -182,10 +185,27 @@ class Frontend:
     ) -> int:
         """``process_into_unchecked`` of ``pcm`` plus ``addend`` looped from ``addend_start``,
         saturated to int16 (a noise floor's table), in one kernel call; the sum is left in
-        ``mixed[:pcm.size]`` (a writeable C-contiguous int16 array; it may be ``pcm`` itself).
-        Returns -1, nothing consumed, where ``mixed`` is shorter than ``pcm`` (or as
-        ``process_into_unchecked``)."""
-        count: int = process_mixed_chunk_into(
+        ``mixed[:pcm.size]`` (``addend`` int32 and ``mixed`` int16, 1-D, writeable, aligned and
+        C-contiguous; ``mixed`` may be ``pcm`` itself). Returns -1, nothing consumed, where
+        ``mixed`` is shorter than ``pcm`` (or as ``process_into_unchecked``, whose contract on
+        the argument types holds here too)."""
+        kernel = self._mixed_kernel
+        if kernel is None:  # as in ``process_into_unchecked``
+            kernel = self._mixed_kernel = machine_code(
+                process_mixed_chunk_into,
+                (
+                    pcm,
+                    addend,
+                    addend_start,
+                    mixed,
+                    self._tables,
+                    self._buffers,
+                    self._frozen_512,
+                    ring,
+                    first_row,
+                ),
+            )
+        count: int = kernel(
             pcm,
             addend,
             addend_start,

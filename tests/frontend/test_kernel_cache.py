@@ -54,3 +54,26 @@ def test_the_real_cache_holds_the_digest_of_todays_sources() -> None:
     cache_dir = Path(process_chunk_into._cache._cache_path)
     digest = (cache_dir / STAMP_NAME).read_text()
     assert digest == sources_digest(sorted(FRONTEND_DIR.glob("*.py")))
+
+
+def test_machine_code_computes_what_the_dispatcher_does_and_falls_back_without_one() -> None:
+    import numpy as np
+
+    from kws.frontend.bits import lookup_into
+    from kws.frontend.kernel_cache import machine_code
+
+    table = np.arange(65536, dtype=np.int64).astype(np.int8)
+    indices = np.arange(120, dtype=np.uint16).reshape(3, 40) * 517
+    through_dispatch = np.zeros((3, 40), np.int8)
+    direct = np.ones((3, 40), np.int8)
+    lookup_into(table, indices, through_dispatch)
+    compiled = machine_code(lookup_into, (table, indices, direct))
+    assert compiled is not lookup_into
+    compiled(table, indices, direct)
+    np.testing.assert_array_equal(direct, through_dispatch)
+    np.testing.assert_array_equal(direct, table[indices])
+
+    def plain(x: int) -> int:  # not a Numba dispatcher: returned as it is
+        return x
+
+    assert machine_code(plain, (1,)) is plain

@@ -31,6 +31,26 @@ def test_streaming_model_carries_state(random_bundle: Path) -> None:
     assert spec.states and all(out == f"next_{inp}" for inp, out in spec.states)
 
 
+def test_a_step_scores_a_window_alike_however_its_frames_are_laid_out(
+    random_bundle: Path,
+) -> None:
+    # C-contiguous writeable uint16 windows take the lookup's machine code; read-only, strided
+    # or other-typed ones take the dispatcher or numpy: the same features, the same scores
+    bundle = read_bundle(random_bundle)
+    model = load_model(random_bundle, bundle.models["tiny"], bundle.feature_scale)
+    frames = np.random.default_rng(1).integers(0, 900, (3, 40)).astype(np.uint16)
+    read_only = frames.copy()
+    read_only.setflags(write=False)
+    strided = np.repeat(frames, 2, axis=1)[:, ::2]
+    layouts = [frames, read_only, strided, frames.astype(np.int64)]
+    scores = []
+    for window in layouts:
+        model.reset()
+        scores.append([model.step(window) for _ in range(5)])
+    assert not strided.flags.c_contiguous
+    assert all(run == scores[0] for run in scores[1:])
+
+
 def test_load_model_loads_only_a_model_matching_its_checksum(
     random_bundle: Path, tmp_path: Path
 ) -> None:
