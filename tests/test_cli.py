@@ -183,3 +183,36 @@ def test_reader_closing_the_pipe_ends_quietly(tmp_path: Path, random_bundle: Pat
         process.kill()
     assert process.returncode == 0
     assert stderr == b""
+
+
+def test_train_presets_stand_for_their_options(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import argparse
+
+    from kws_cli.commands.train import PRESETS, apply_preset
+
+    chosen = {}
+    for preset in PRESETS:
+        args = argparse.Namespace(preset=preset, quick=False, verifier=False)
+        apply_preset(args)
+        chosen[preset] = (args.quick, args.verifier)
+    assert chosen == {
+        "quick": (True, False),
+        "default": (False, False),
+        "thorough": (False, True),
+    }
+    assert "thorough: the cascade and a verifier of three heads" in _help(capsys, "train")
+    # a contradiction is one line before anything is made (no TensorFlow, no folder)
+    out = tmp_path / "bundle"
+    code = main(["train", "--keyword", "hey nova", "--preset", "thorough", "--quick"])
+    code_out = main(
+        ["train", "--keyword", "hey nova", "--preset", "thorough", "--quick", "--out", str(out)]
+    )
+    err = capsys.readouterr().err.splitlines()
+    assert code == code_out == 2
+    assert (
+        err
+        == ["kws train: error: --preset thorough and --quick contradict each other: give one"] * 2
+    )
+    assert not out.exists()

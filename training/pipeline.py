@@ -878,7 +878,8 @@ def _training_log(
         + f" --seed {options.seed}"
         + "".join(f" --piper-voice {str(p)!r}" for p in options.neural_voices)
         + (f" --kokoro-speakers {options.kokoro_speakers}" if options.kokoro_speakers else "")
-        + _floor_option(options.noise_floor_dbfs),
+        + _floor_option(options.noise_floor_dbfs)
+        + (" --verifier" if options.verifier else ""),
         "noise_floor_dbfs": options.noise_floor_dbfs,
         "data": dataset.stats,
         "tiny": kept.logs["tiny"],

@@ -32,8 +32,12 @@ def register(subparsers: Any) -> None:
         "and --model <keyword> finds it)",
     )
     parser.add_argument(
-        "--quick", action="store_true", help="tiny dataset and few epochs (minutes)"
+        "--preset",
+        choices=tuple(PRESETS),
+        default="default",
+        help="; ".join(f"{name}: {what}" for name, what in PRESETS.items()),
     )
+    parser.add_argument("--quick", action="store_true", help="the same as --preset quick")
     parser.add_argument("--seed", type=int, default=0, help="data, augmentation and weights")
     parser.add_argument(
         "--target-fa-per-hour",
@@ -102,12 +106,38 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(run=run)
 
 
+# --preset NAME: what it trains, and its minutes on 2 CPU cores (docs/RESULTS.md)
+PRESETS = {
+    "quick": "tiny dataset and few epochs, a smoke test (minutes; --quick)",
+    "default": "the cascade (25-45 minutes)",
+    "thorough": "the cascade and a verifier of three heads (--verifier; 50-75 minutes; the "
+    "runtime then needs pip install 'kws[verifier]')",
+}
+
+
+def apply_preset(args: argparse.Namespace) -> None:
+    """Set the options ``--preset`` stands for (``PRESETS``).
+
+    Raises:
+        TrainingError: the preset contradicts another option given.
+    """
+    from kws.errors import TrainingError
+
+    if args.preset == "quick":
+        args.quick = True
+    elif args.preset == "thorough":
+        if args.quick:
+            raise TrainingError("--preset thorough and --quick contradict each other: give one")
+        args.verifier = True
+
+
 def run(args: argparse.Namespace) -> int:
     from kws.bundle import check_bundle_destination, check_writable_folder
     from kws.defaults import user_models_dir
     from kws.errors import TrainingError
     from kws.untrusted import escape_unprintable
 
+    apply_preset(args)
     if args.add_verifier is not None:
         return _add_verifier(args)
     if args.keyword is None:
