@@ -11,7 +11,7 @@ removed before any is loaded, and Numba compiles afresh (``streaming`` announces
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -80,3 +80,16 @@ def machine_code(dispatcher: Any, example_args: tuple[Any, ...]) -> Any:
         return dispatcher.compile(signature)
     except AttributeError:
         return dispatcher
+
+
+def on_first_call(dispatcher: Any, keep: Callable[[Any], None]) -> Callable[..., Any]:
+    """A stand-in for ``dispatcher`` whose first call takes its ``machine_code`` for that
+    call's argument types, hands it to ``keep`` (to put where the stand-in was: later calls go
+    straight to the machine code) and returns the call's result."""
+
+    def first_call(*arguments: Any) -> Any:
+        compiled = machine_code(dispatcher, arguments)
+        keep(compiled)
+        return compiled(*arguments)
+
+    return first_call

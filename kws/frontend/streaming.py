@@ -17,7 +17,7 @@ import numpy.typing as npt
 from kws.errors import AudioError
 from kws.frontend.config import FrontendConfig
 from kws.frontend.fft import has_frozen_kernels
-from kws.frontend.kernel_cache import check_frontend_cache, machine_code
+from kws.frontend.kernel_cache import check_frontend_cache, on_first_call
 from kws.frontend.pipeline import (
     buffer_views,
     buffers_len,
@@ -116,9 +116,9 @@ class Frontend:
         self._frozen_512 = True if has_frozen_kernels(self.config) else None
         self._window_samples = self.config.window_samples
         self._hop_samples = self.config.hop_samples
-        # the unchecked calls' kernels, bound to their machine code on first use (``machine_code``)
-        self._kernel: Any = None
-        self._mixed_kernel: Any = None
+        # the unchecked calls' kernels: machine code from their first call on (``machine_code``)
+        self._kernel = on_first_call(process_chunk_into, self._keep_kernel)
+        self._mixed_kernel = on_first_call(process_mixed_chunk_into, self._keep_mixed_kernel)
 
     def process(self, pcm: npt.NDArray[np.int16]) -> npt.NDArray[np.uint16]:
         """Features of the frames this chunk completes (possibly none).
@@ -165,13 +165,9 @@ class Frontend:
         kernel is called as machine code (``kernel_cache.machine_code``): arguments of other
         types than those described are read wrongly, not refused. Returns -1, nothing
         consumed, where ``ring`` has the wrong channels or too few rows."""
-        kernel = self._kernel
-        if kernel is None:  # the first call: the kernel compiled for its arguments' types
-            kernel = self._kernel = machine_code(
-                process_chunk_into,
-                (pcm, self._tables, self._buffers, self._frozen_512, ring, first_row),
-            )
-        count: int = kernel(pcm, self._tables, self._buffers, self._frozen_512, ring, first_row)
+        count: int = self._kernel(
+            pcm, self._tables, self._buffers, self._frozen_512, ring, first_row
+        )
         return count
 
     def process_mixed_into_unchecked(
@@ -189,23 +185,7 @@ class Frontend:
         C-contiguous; ``mixed`` may be ``pcm`` itself). Returns -1, nothing consumed, where
         ``mixed`` is shorter than ``pcm`` (or as ``process_into_unchecked``, whose contract on
         the argument types holds here too)."""
-        kernel = self._mixed_kernel
-        if kernel is None:  # as in ``process_into_unchecked``
-            kernel = self._mixed_kernel = machine_code(
-                process_mixed_chunk_into,
-                (
-                    pcm,
-                    addend,
-                    addend_start,
-                    mixed,
-                    self._tables,
-                    self._buffers,
-                    self._frozen_512,
-                    ring,
-                    first_row,
-                ),
-            )
-        count: int = kernel(
+        count: int = self._mixed_kernel(
             pcm,
             addend,
             addend_start,
@@ -217,6 +197,12 @@ class Frontend:
             first_row,
         )
         return count
+
+    def _keep_kernel(self, compiled: Any) -> None:
+        self._kernel = compiled
+
+    def _keep_mixed_kernel(self, compiled: Any) -> None:
+        self._mixed_kernel = compiled
 
     def frames_completed(self, samples: int) -> int:
         """How many frames ``samples`` more samples would complete."""

@@ -77,3 +77,21 @@ def test_machine_code_computes_what_the_dispatcher_does_and_falls_back_without_o
         return x
 
     assert machine_code(plain, (1,)) is plain
+
+
+def test_a_stand_in_gives_way_to_machine_code_after_its_first_call() -> None:
+    import numpy as np
+
+    from kws.frontend.bits import lookup_into
+    from kws.frontend.kernel_cache import on_first_call
+
+    table = np.arange(65536, dtype=np.int64).astype(np.int8)
+    indices = np.arange(80, dtype=np.uint16).reshape(2, 40) * 811
+    kept: list[object] = []
+    stand_in = on_first_call(lookup_into, kept.append)
+    first, second = np.zeros((2, 40), np.int8), np.zeros((2, 40), np.int8)
+    stand_in(table, indices, first)
+    assert len(kept) == 1 and kept[0] is not lookup_into
+    kept[0](table, indices, second)  # type: ignore[operator]
+    np.testing.assert_array_equal(first, table[indices])
+    np.testing.assert_array_equal(second, first)
