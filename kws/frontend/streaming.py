@@ -93,7 +93,9 @@ def validate_pcm(pcm: Any) -> npt.NDArray[np.int16]:
     return pcm
 
 
-_RING_MESSAGE = "ring must be writeable C-contiguous uint16 (rows, channels), a row per frame"
+_RING_MESSAGE = (
+    "ring must be aligned writeable C-contiguous uint16 (rows, channels), a row per frame"
+)
 
 
 class Frontend:
@@ -138,8 +140,8 @@ class Frontend:
         around at its end, instead of a new array; returns how many frames.
 
         Raises ``AudioError`` unless ``pcm`` is a 1-D int16 array, ``ValueError`` if ``ring``
-        is not a writeable C-contiguous uint16 ``(rows, num_channels)`` array with a row for
-        every frame ``pcm`` completes (then nothing is consumed).
+        is not an aligned, writeable, C-contiguous uint16 ``(rows, num_channels)`` array with a
+        row for every frame ``pcm`` completes (then nothing is consumed).
         """
         # ``validate_pcm`` admits the always-on path's chunks first and cheaply; the ring's
         # shape is checked by the kernel (-1: nothing done).

@@ -94,6 +94,12 @@ def test_read_only_and_strided_input_work() -> None:
     doubled = np.repeat(AUDIO, 2)[::2]
     assert not doubled.flags.c_contiguous
     assert np.array_equal(compute_features(doubled), BATCH)
+    # a writeable array one byte off its alignment: copied (the kernel's machine code takes
+    # aligned arrays only), the same frames
+    unaligned = np.frombuffer(bytearray(AUDIO.nbytes + 1), np.uint8)[1:].view(np.int16)
+    unaligned[:] = AUDIO
+    assert unaligned.flags.writeable and not unaligned.flags.aligned
+    assert np.array_equal(compute_features(unaligned), BATCH)
 
 
 @pytest.mark.parametrize(
@@ -168,6 +174,7 @@ def test_a_ring_too_small_for_the_chunk_is_refused() -> None:
         np.zeros((10, 40), np.int16),  # wrong dtype
         np.zeros((10, 40, 1), np.uint16),  # wrong rank
         np.zeros((40, 10), np.uint16).T,  # not C-contiguous
+        np.frombuffer(bytearray(801), np.uint8)[1:].view(np.uint16).reshape(10, 40),  # unaligned
     ],
 )
 def test_a_wrong_ring_is_refused_and_consumes_nothing(ring: np.ndarray) -> None:
