@@ -244,11 +244,7 @@ class Cascade:
         frames = 0 if seen < window else (seen - window) // self._hop_samples + 1
         if self._written + frames <= self._quiet_until_hop:
             self._held_bytes[held:total] = pcm
-            if frames > self._held_hops:  # ``_pass``, written out: two calls in three at 10 ms
-                counters = self.counters
-                counters.hops += frames - self._held_hops
-                if self.full_only:
-                    counters.awake_hops += frames - self._held_hops
+            self._pass(frames - self._held_hops)
             self._held_samples, self._held_hops = total, frames
             return []
         if held == 0 and pcm.flags.carray:  # framed as it came: no copy
@@ -275,9 +271,7 @@ class Cascade:
         its floor once, in stream order. The verifier, if any, hears the floored audio before
         the hops are taken: every hop that can decide is taken here, at most a piece after the
         audio it needs."""
-        row = self._written - self._first_frame  # ``_free_row``'s common case, written out
-        if row + WRITE_AHEAD_FRAMES > self._ring_frames:
-            row = self._free_row()
+        row = self._free_row()
         floor, size = self.noise_floor, pcm.shape[0]
         if floor is None:
             written = self.frontend.process_into_unchecked(pcm, self._ring, row)
@@ -333,9 +327,7 @@ class Cascade:
         while count:
             # Most hops run no model (every hop but one per stride, the full model asleep):
             # count them at once, then take the hop that decides.
-            quiet = self._quiet_until_hop - self.counters.hops
-            if quiet > count:
-                quiet = count
+            quiet = min(self._quiet_until_hop - self.counters.hops, count)
             if quiet > 0:
                 self._pass(quiet)
                 count -= quiet
