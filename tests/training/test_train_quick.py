@@ -17,54 +17,6 @@ from kws.errors import TrainingError
 from kws.loading import load_cascade
 
 
-@pytest.fixture(scope="module")
-def quick_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("train")
-    out = root / "hey_nova"
-    _phrase_folders(root / "people")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "kws",
-            "train",
-            "--keyword",
-            "hey nova",
-            "--quick",
-            "--out",
-            str(out),
-            "--cache-dir",
-            str(root / "cache"),
-            "--real-speech",
-            str(root / "people"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    (root / "stdout.txt").write_text(result.stdout)
-    (root / "stderr.txt").write_text(result.stderr)
-    return out
-
-
-def _phrase_folders(root: Path) -> None:
-    """Stand-ins for recordings of people: two voices saying the keyword, one something else."""
-    import soundfile
-
-    from kws.synth import VoiceSettings, synthesize
-
-    for folder, phrase, voices in (
-        ("hey_nova", "hey nova", ("en-us+m3", "en+f2")),
-        ("good_morning", "good morning", ("en-us+m3",)),
-    ):
-        (root / folder).mkdir(parents=True)
-        for index, voice in enumerate(voices):
-            pcm = synthesize(phrase, VoiceSettings(voice=voice, rate_wpm=150, pitch=50))
-            padded = np.concatenate([np.zeros(8000, np.int16), pcm, np.zeros(8000, np.int16)])
-            soundfile.write(root / folder / f"{index}.flac", padded, 16000)
-
-
 def _manifest_and_report(bundle_dir: Path) -> dict[str, Any]:
     """The bundle's manifest with its report's sections, as one dict (schema 1's shape)."""
     bundle = read_bundle(bundle_dir)
