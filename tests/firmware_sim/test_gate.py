@@ -162,6 +162,16 @@ def test_battery_gate_report(
     assert shares["standard"] == pytest.approx(gate["duty_cycle"], abs=0.01)
     for key in ("avg_current_ma", "energy_share", "baseline_full_always_on", "counters"):
         assert key in report
+    # beside the full model on the same microphone: the profile as it is (its own microphone)
+    as_is, same_mic = report["baseline_profile_as_is"], report["baseline_full_always_on"]
+    assert as_is["microphone"] == load_profile("smartwatch_300mah").microphone.part
+    assert report["microphone"]["part"] != as_is["microphone"]
+    assert as_is["avg_current_ma"] > same_mic["avg_current_ma"]  # the stock part draws more
+    savings = report["savings_vs_full_always_on"]
+    assert savings["system_current_ratio_vs_profile_as_is"] == pytest.approx(
+        as_is["avg_current_ma"] / report["avg_current_ma"], rel=2e-3
+    )
+    assert savings["system_current_ratio_vs_profile_as_is"] > savings["system_current_ratio"]
     # without --gate: the same keys, the gate null, the microphone listening all the time
     code = main([*args, "--microphone", "knowles_sph0641lu4h"])
     plain = json.loads(capsys.readouterr().out)

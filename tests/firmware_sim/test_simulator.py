@@ -153,6 +153,13 @@ def test_battery_json_contract(random_bundle: Path) -> None:
     assert set(report["response_ms"]) >= {"p50", "p99", "max"}
     assert set(report["memory"]) >= {"flash_bytes", "ram_bytes", "fits"}
     assert set(report["baseline_full_always_on"]) == {"battery_hours", "avg_current_ma"}
+    # without --microphone the profile as it is is that same device
+    as_is = report["baseline_profile_as_is"]
+    assert {k: as_is[k] for k in ("battery_hours", "avg_current_ma")} == report[
+        "baseline_full_always_on"
+    ]
+    savings = report["savings_vs_full_always_on"]
+    assert savings["system_current_ratio_vs_profile_as_is"] == savings["system_current_ratio"]
     assert report["audio_s"] == pytest.approx(30.0, abs=0.1)
     assert abs(sum(report["energy_share"].values()) - 1.0) < 1e-3
 
