@@ -17,22 +17,10 @@ def quick_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("train")
     out = root / "hey_nova"
     _phrase_folders(root / "people")
+    command = [sys.executable, "-m", "kws", "train", "--keyword", "hey nova", "--quick"]
+    places = ["--out", str(out), "--cache-dir", str(root / "cache")]
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "kws",
-            "train",
-            "--keyword",
-            "hey nova",
-            "--quick",
-            "--out",
-            str(out),
-            "--cache-dir",
-            str(root / "cache"),
-            "--real-speech",
-            str(root / "people"),
-        ],
+        [*command, *places, "--real-speech", str(root / "people")],
         capture_output=True,
         text=True,
         timeout=900,
