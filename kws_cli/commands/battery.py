@@ -76,17 +76,17 @@ def register(subparsers: Any) -> None:
 def report_dict(
     result: Any,
     baseline: Any,
+    as_is: tuple[str, Any],
     keyword_times: list[float] | None,
     gate: dict[str, Any] | None = None,
     microphone_s: dict[str, float] | None = None,
-    profile_baseline: tuple[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The report ``--json`` prints; ``keyword_times`` None when the audio has no labels (its
     keyword counts are then null, not 0 of 0); ``gate`` the stage-0 gate's figures (None: no
     gate); ``microphone_s`` the seconds the microphone spent in each state (None: listening).
-    ``baseline`` is the full model always on with this device's microphone;
-    ``profile_baseline`` (its microphone's part, its report) the same with the profile's own
-    microphone, where ``--microphone`` replaced it (None: ``baseline`` is that one)."""
+    ``baseline`` is the full model always on with this device's microphone, ``as_is`` (a
+    microphone's part, a report) the same with the profile's own microphone (``baseline``
+    itself where ``--microphone`` did not replace it)."""
 
     def pct(q: float) -> float | None:
         value = result.response_percentile_ms(q)
@@ -95,7 +95,7 @@ def report_dict(
     report = result.report
     inference_ma = report.current_ma["tiny"] + report.current_ma["full"]
     baseline_inference_ma = baseline.current_ma["tiny"] + baseline.current_ma["full"]
-    as_profiled_part, as_profiled = profile_baseline or (result.profile.microphone.part, baseline)
+    as_profiled_part, as_profiled = as_is
     return {
         "profile": result.profile.name,
         "battery_hours": round(report.battery_hours, 2),
@@ -336,22 +336,18 @@ def run(args: argparse.Namespace) -> int:
         return 0
     result = results[0]
     baseline = full_always_on(cascades[0], profile, result.duration_s)
-    profile_baseline = (
-        None
+    as_is = (
+        as_profiled.microphone.part,
+        baseline
         if as_profiled is profile
-        else (
-            as_profiled.microphone.part,
-            full_always_on(cascades[0], as_profiled, result.duration_s),
-        )
+        else full_always_on(cascades[0], as_profiled, result.duration_s),
     )
     gate_report, microphone_s = None, None
     if gated is not None:
         plain, result = result, gated.result()
         gate_report = battery_gate.gate_dict(gated, result, plain, keyword_times)
         microphone_s = gated.microphone_s
-    report = report_dict(
-        result, baseline, keyword_times, gate_report, microphone_s, profile_baseline
-    )
+    report = report_dict(result, baseline, as_is, keyword_times, gate_report, microphone_s)
     if args.json:
         print(json_line(report))
     else:
