@@ -13,6 +13,8 @@ import numpy.typing as npt
 # LLVM's count-leading-zeros (one instruction on x86 and ARM); Numba ships it as an intrinsic.
 from numba.cpython.unsafe.numbers import leading_zeros
 
+from kws.frontend.kernel_cache import unrefcounted
+
 
 @numba.njit(cache=True)
 def most_significant_bit(value: int) -> int:
@@ -26,7 +28,7 @@ def wrap_int16(value: int) -> int:
     return ((value + 32768) & 0xFFFF) - 32768
 
 
-@numba.njit(cache=True)
+@unrefcounted
 def add_looped_saturating(
     pcm: npt.NDArray[np.int16],
     table: npt.NDArray[np.int32],
@@ -55,7 +57,7 @@ def _add_saturating(
         out[i] = min(max(np.int32(pcm[i]) + table[i], -32768), 32767)
 
 
-@numba.njit(cache=True)
+@unrefcounted
 def lookup_into(
     table: npt.NDArray[np.generic], indices: npt.NDArray[np.uint16], out: npt.NDArray[np.generic]
 ) -> None:

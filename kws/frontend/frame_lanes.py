@@ -15,6 +15,7 @@ import numpy.typing as npt
 from kws.frontend.bits import most_significant_bit
 from kws.frontend.fft import FRAME_LANES, apply_fft_frame_lanes
 from kws.frontend.filterbank import apply_filterbank_frame_lanes
+from kws.frontend.kernel_cache import refcounted
 from kws.frontend.log_scale import apply_log_scale
 from kws.frontend.noise_reduction import apply_noise_reduction
 from kws.frontend.packing import (
@@ -102,7 +103,7 @@ def finish_frame(
     )
 
 
-@numba.njit(cache=True)
+@refcounted
 def frames_in_lanes(
     pcm: npt.NDArray[np.int16],
     pending: npt.NDArray[np.int16],

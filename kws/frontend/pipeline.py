@@ -18,6 +18,7 @@ from kws.frontend.bits import add_looped_saturating, most_significant_bit
 from kws.frontend.fft import FRAME_LANES, apply_fft
 from kws.frontend.filterbank import apply_filterbank
 from kws.frontend.frame_lanes import finish_frame, frames_in_lanes, window_frame
+from kws.frontend.kernel_cache import unrefcounted
 from kws.frontend.packing import (
     _BIN_CH,
     _CHANNELS,
@@ -96,7 +97,7 @@ def _buffer_parts(
     return buffers[:state_end], pending, frame, buffers[frame_start + words :]
 
 
-@numba.njit(cache=True)
+@unrefcounted
 def process_chunk_into(
     pcm: npt.NDArray[np.int16],
     tables: npt.NDArray[np.int64],
@@ -243,7 +244,7 @@ def process_chunk_into(
     return n_frames
 
 
-@numba.njit(cache=True)
+@unrefcounted
 def process_mixed_chunk_into(
     pcm: npt.NDArray[np.int16],
     addend: npt.NDArray[np.int32],

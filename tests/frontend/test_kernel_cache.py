@@ -5,7 +5,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kws.frontend.kernel_cache import STAMP_NAME, drop_stale_kernels, sources_digest
+import numba
+import numpy as np
+import numpy.typing as npt
+import pytest
+from numba.core.options import DefaultOptions
+
+from kws.frontend.kernel_cache import (
+    STAMP_NAME,
+    drop_stale_kernels,
+    refcounted,
+    sources_digest,
+    unrefcounted,
+)
 
 
 def _cached(folder: Path, *names: str) -> None:
@@ -95,3 +107,32 @@ def test_a_stand_in_gives_way_to_machine_code_after_its_first_call() -> None:
     kept[0](table, indices, second)  # type: ignore[operator]
     np.testing.assert_array_equal(first, table[indices])
     np.testing.assert_array_equal(second, first)
+
+
+@unrefcounted
+def _sum_of_a_view(values: npt.NDArray[np.int64]) -> int:
+    total: int = values[1:].sum()
+    return total
+
+
+@refcounted
+def _allocates(size: int) -> int:
+    return int(np.zeros(size).size)
+
+
+@unrefcounted
+def _calls_one_that_allocates(size: int) -> int:
+    return int(_allocates(size))
+
+
+@unrefcounted
+def _allocates_unrefcounted(size: int) -> int:
+    return int(np.zeros(size).size)
+
+
+def test_unrefcounted_kernels_read_views_and_call_refcounted_ones_that_allocate() -> None:
+    assert _sum_of_a_view(np.arange(5, dtype=np.int64)) == 10
+    assert _calls_one_that_allocates(3) == 3
+    if hasattr(DefaultOptions, "_nrt"):  # without it both are ordinary kernels
+        with pytest.raises(numba.core.errors.TypingError):
+            _allocates_unrefcounted(3)
