@@ -6,6 +6,7 @@ run it from the repo root with the project's venv.
     .venv/bin/python docs/experiments/probe_timing_and_voices.py make OUT [N]
     .venv/bin/python docs/experiments/probe_timing_and_voices.py points DIR PHRASE BUNDLE [W,D ...]
     .venv/bin/python docs/experiments/probe_timing_and_voices.py timing DIR PHRASE BUNDLE [W,D]
+    .venv/bin/python docs/experiments/probe_timing_and_voices.py stream FILE.npy BUNDLE [W,D ...]
 
 ``make`` writes N clips of each dev phrase ("smart mirror", "view glass"; clean, 0.5 s of
 digital silence each side, peak 0.1-0.7) into OUT/<probe>/<phrase>/ for four probes:
@@ -21,7 +22,11 @@ share of PHRASE's recordings missed clean and at 10 dB SNR and the share of the 
 recordings accepted. ``timing`` splits the clean misses by properties of each recording, read
 off its 10 ms energy track (frames within 25 dB of its loudest): the span of its speech, the
 longest pause inside it, its peak level and its peak over its 10th-percentile frame. Both are
-measurements of a finished bundle: nothing is chosen from them.
+measurements of a finished bundle: nothing is chosen from them. ``stream`` counts the bundle's
+false accepts, at its own thresholds and each W,D, on 120 minutes of the keyword-free synthetic
+stream ``kws bench realspeech`` plays (seed 0), made once into FILE.npy and read from it after:
+espeak-ng carries a little state from one utterance to the next, so two makings differ slightly,
+and bundles compared should hear the same one.
 """
 
 from __future__ import annotations
@@ -153,11 +158,23 @@ def timing(data: Path, phrase: str, bundle: str, point: str) -> None:
         show(f"peak over floor {low}-{high} dB", (table[:, 3] >= low) & (table[:, 3] < high))
 
 
+def stream(saved: Path, bundle: str, chosen: list[str]) -> None:
+    if not saved.exists():
+        np.save(saved, realspeech.keyword_free_stream(120, 0))
+    audio = np.load(saved)
+    hours = audio.size / RATE / 3600
+    for point in ["own", *chosen]:
+        accepts = len(_detector(bundle, point).process(audio))
+        print(f"{Path(bundle).name} at {point}: {accepts} false accepts in {hours:.2f} h")
+
+
 if __name__ == "__main__":
     command, args = sys.argv[1], sys.argv[2:]
     if command == "make":
         make(Path(args[0]), int(args[1]) if len(args) > 1 else 56)
     elif command == "points":
         points(Path(args[0]), args[1], args[2], args[3:])
+    elif command == "stream":
+        stream(Path(args[0]), args[1], args[2:])
     else:
         timing(Path(args[0]), args[1], args[2], args[3] if len(args) > 3 else "own")
