@@ -7,6 +7,7 @@ run it from the repo root with the project's venv.
     .venv/bin/python docs/experiments/probe_timing_and_voices.py points DIR PHRASE BUNDLE [W,D ...]
     .venv/bin/python docs/experiments/probe_timing_and_voices.py timing DIR PHRASE BUNDLE [W,D]
     .venv/bin/python docs/experiments/probe_timing_and_voices.py stream FILE.npy BUNDLE [W,D ...]
+    .venv/bin/python docs/experiments/probe_timing_and_voices.py speech flite|espeak FILE.npy
 
 ``make`` writes N clips of each dev phrase ("smart mirror", "view glass"; clean, 0.5 s of
 digital silence each side, peak 0.1-0.7) into OUT/<probe>/<phrase>/ for four probes:
@@ -26,7 +27,11 @@ measurements of a finished bundle: nothing is chosen from them. ``stream`` count
 false accepts, at its own thresholds and each W,D, on 120 minutes of the keyword-free synthetic
 stream ``kws bench realspeech`` plays (seed 0), made once into FILE.npy and read from it after:
 espeak-ng carries a little state from one utterance to the next, so two makings differ slightly,
-and bundles compared should hear the same one.
+and bundles compared should hear the same one. ``speech`` writes another such FILE.npy: 120
+minutes of the training's general sentences (none holds a dev phrase) in Flite's voices (awb,
+rms, slt, kal16; speaking rate x0.8-1.3) or in held-out espeak-ng voices (drawn prosody), each
+peak at -20 to -6 dBFS, 0.2-1.5 s apart, over white noise at -50 dBFS: the same stream but for
+the voices.
 """
 
 from __future__ import annotations
@@ -45,7 +50,7 @@ import soundfile
 from kws import synth
 from kws.loading import load_cascade
 from training import realspeech
-from training.data import augment, clips, dataset
+from training.data import augment, clips, dataset, text
 
 PHRASES = {"smart_mirror": "smart mirror", "view_glass": "view glass"}
 FLITE = ("awb", "rms", "slt", "kal16")
@@ -168,12 +173,38 @@ def stream(saved: Path, bundle: str, chosen: list[str]) -> None:
         print(f"{Path(bundle).name} at {point}: {accepts} false accepts in {hours:.2f} h")
 
 
+def speech(engine: str, saved: Path) -> None:
+    rng = np.random.default_rng(7)
+    sentences = text.general_sentences()
+    held_out = dataset.split_voices(0)["test"]
+    pieces: list[np.ndarray] = []
+    total = 0
+    while total < 120 * 60 * RATE:
+        sentence = sentences[int(rng.integers(len(sentences)))]
+        voice = FLITE[int(rng.integers(len(FLITE)))]
+        stretch = rng.uniform(0.8, 1.3)
+        if engine == "flite":
+            audio = _festvox(sentence, voice, stretch)
+        else:
+            audio = augment.to_float(
+                synth.synthesize(sentence, clips.random_settings(str(rng.choice(held_out)), rng))
+            )
+        audio = audio / (np.abs(audio).max() + 1e-9) * 10 ** (rng.uniform(-20, -6) / 20)
+        pause = np.zeros(int(rng.uniform(0.2, 1.5) * RATE), np.float32)
+        pieces += [audio, pause]
+        total += audio.size + pause.size
+    mixed = np.concatenate(pieces) + rng.normal(0, 10 ** (-50 / 20), total).astype(np.float32)
+    np.save(saved, np.clip(mixed * 32767, -32768, 32767).astype(np.int16))
+
+
 if __name__ == "__main__":
     command, args = sys.argv[1], sys.argv[2:]
     if command == "make":
         make(Path(args[0]), int(args[1]) if len(args) > 1 else 56)
     elif command == "points":
         points(Path(args[0]), args[1], args[2], args[3:])
+    elif command == "speech":
+        speech(args[0], Path(args[1]))
     elif command == "stream":
         stream(Path(args[0]), args[1], args[2:])
     else:
