@@ -26,6 +26,8 @@ STAMP_NAME = "kws-frontend-sources.sha256"
 CACHE_SUFFIXES = (".nbi", ".nbc")
 
 _Kernel = TypeVar("_Kernel", bound=Callable[..., object])
+# whether this Numba has the option ``unrefcounted`` and ``refcounted`` set
+HAS_REFCOUNT_OPTION = hasattr(DefaultOptions, "_nrt")
 
 
 def unrefcounted(kernel: _Kernel) -> Dispatcher[_Kernel]:
@@ -49,7 +51,7 @@ def refcounted(kernel: _Kernel) -> Dispatcher[_Kernel]:
 
 
 def _compiled(kernel: _Kernel, refcounts: bool) -> Dispatcher[_Kernel]:
-    options: Any = {"_nrt": refcounts} if hasattr(DefaultOptions, "_nrt") else {}
+    options: Any = {"_nrt": refcounts} if HAS_REFCOUNT_OPTION else {}
     dispatcher: Dispatcher[_Kernel] = numba.njit(kernel, cache=True, **options)
     return dispatcher
 

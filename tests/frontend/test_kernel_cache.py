@@ -9,9 +9,9 @@ import numba
 import numpy as np
 import numpy.typing as npt
 import pytest
-from numba.core.options import DefaultOptions
 
 from kws.frontend.kernel_cache import (
+    HAS_REFCOUNT_OPTION,
     STAMP_NAME,
     drop_stale_kernels,
     refcounted,
@@ -133,6 +133,6 @@ def _allocates_unrefcounted(size: int) -> int:
 def test_unrefcounted_kernels_read_views_and_call_refcounted_ones_that_allocate() -> None:
     assert _sum_of_a_view(np.arange(5, dtype=np.int64)) == 10
     assert _calls_one_that_allocates(3) == 3
-    if hasattr(DefaultOptions, "_nrt"):  # without it both are ordinary kernels
+    if HAS_REFCOUNT_OPTION:  # without it both are ordinary kernels
         with pytest.raises(numba.core.errors.TypingError):
             _allocates_unrefcounted(3)
