@@ -9,7 +9,7 @@ run it from the repo root with the project's venv.
     .venv/bin/python docs/experiments/probe_timing_and_voices.py stream FILE.npy BUNDLE [W,D ...]
     .venv/bin/python docs/experiments/probe_timing_and_voices.py speech flite|espeak FILE.npy
 
-``make`` writes N clips of each dev phrase ("smart mirror", "view glass"; clean, 0.5 s of
+``make`` writes N clips of each dev phrase ("smart mirror", "view glass", "snowboy"; clean, 0.5 s of
 digital silence each side, peak 0.1-0.7) into OUT/<probe>/<phrase>/ for four probes:
 ``espeak`` (espeak-ng voices of the held-out test split, seed 0, drawn prosody), ``paused``
 (the same voices, each word said alone at 120-200 wpm, 0.15-0.35 s between words), ``slow``
@@ -52,7 +52,7 @@ from kws.loading import load_cascade
 from training import realspeech
 from training.data import augment, clips, dataset, text
 
-PHRASES = {"smart_mirror": "smart mirror", "view_glass": "view glass"}
+PHRASES = {"smart_mirror": "smart mirror", "view_glass": "view glass", "snowboy": "snowboy"}
 FLITE = ("awb", "rms", "slt", "kal16")
 FESTIVAL = ("kal_diphone", "ked_diphone", "cmu_us_slt_arctic_hts")
 RATE = 16_000
