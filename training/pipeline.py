@@ -725,10 +725,27 @@ def _choose_operating_point(
     target: float,
     measured: _Measured,
 ) -> _Operating:
-    """Thresholds on validation audio: the full model's own for the target bounds the detect
-    threshold; wake and detect are then chosen together so the cascade meets the target and
-    keeps 99.5% of the full model's detections (then a wake step lower, for held-out voices)."""
+    """Thresholds on validation audio (``thresholds_on_validation``), bounded by the kept full
+    model's own threshold for the target."""
     full_alone_detect = max(0.5, measured.figures["full_qat"]["val_operating_point"]["threshold"])
+    thresholds, steps = thresholds_on_validation(
+        *shipped_pair(), keyword, val, target, full_alone_detect
+    )
+    return _Operating(thresholds, full_alone_detect, steps)
+
+
+def thresholds_on_validation(
+    tiny: Detector,
+    full: Detector,
+    keyword: str,
+    val: Split,
+    target: float,
+    full_alone_detect: float,
+) -> tuple[Thresholds, list[dict[str, float]]]:
+    """The full model's own threshold for the target (``full_alone_detect``) bounds the detect
+    threshold; wake and detect are then chosen together so the cascade meets the target and
+    keeps 99.5% of the full model's detections (then a wake step lower, for held-out voices).
+    Returns the thresholds and the steps taken."""
     base = Thresholds(
         wake=0.5,
         detect=full_alone_detect,
@@ -738,8 +755,9 @@ def _choose_operating_point(
         refractory_s=metrics.REFRACTORY_S,
         detect_smoothing=DETECT_SMOOTHING,
     )
-    thresholds, steps = evaluate.choose_thresholds(
-        *shipped_pair(),
+    return evaluate.choose_thresholds(
+        tiny,
+        full,
         keyword,
         base,
         val.positives,
@@ -748,7 +766,6 @@ def _choose_operating_point(
         target,
         keep_recall=WAKE_KEEPS_ON_VALIDATION,
     )
-    return _Operating(thresholds, full_alone_detect, steps)
 
 
 def _measure_cascade(

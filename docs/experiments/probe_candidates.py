@@ -12,10 +12,10 @@ FESTVOX is the ``festvox`` folder that ``probe_timing_and_voices.py make`` write
 Flite's and Festival's voices), DEV the real-speech dev set. For each candidate, with the
 bundle's tiny model: the thresholds training would choose were it kept (the full model alone's
 detect threshold for 0.5 FA/h on the validation split of the bundle's data recipe, read from the
-feature cache, seed 0, then ``evaluate.choose_thresholds``), then FESTVOX and DEV as ``kws bench
-realspeech`` plays them (missed clean / 10 dB / other phrases accepted) at those thresholds
-("own") and at wake 0.5 / detect 0.976 ("common"). One JSON line per candidate. A measurement
-of finished models: nothing is chosen from DEV.
+feature cache, seed 0, then ``training.pipeline.thresholds_on_validation``), then FESTVOX and DEV
+as ``kws bench realspeech`` plays them (missed clean / 10 dB / other phrases accepted) at those
+thresholds ("own") and at wake 0.5 / detect 0.976 ("common"). One JSON line per candidate. A
+measurement of finished models: nothing is chosen from DEV.
 """
 
 from __future__ import annotations
@@ -26,19 +26,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from kws import metrics
 from kws.cascade import Cascade
 from kws.loading import load_cascade
 from kws.noise_floor import NoiseFloor
-from kws.thresholds import Thresholds
 from training import evaluate, realspeech
 from training.data.dataset import build_dataset
 from training.pipeline import (
     DETECT_SMOOTHING,
-    WAKE_KEEPS_ON_VALIDATION,
     TrainOptions,
     _model_for,
     data_recipe,
+    thresholds_on_validation,
 )
 
 CACHE = Path(".cache/kws")
@@ -55,39 +53,18 @@ def main(bundle: str, extra: Path, festvox: Path, dev: Path) -> None:
         recordings, _ = realspeech.read_folders(realspeech.phrase_folders(folder))
         played[name] = realspeech.heard_sets(recordings, {keyword}, 10.0, 0)
     floor = shipped.noise_floor.dbfs if shipped.noise_floor is not None else None
+    tiny = shipped.tiny
+    assert tiny is not None, f"{bundle} has no tiny model"
 
     for candidate in json.loads((extra / "candidates.json").read_text()):
         content = (extra / f"{candidate['name']}.tflite").read_bytes()
-
-        def full(content: bytes = content, entry: Any = candidate["entry"]) -> Any:
-            return _model_for(content, entry, reference_kernels=False)
-
-        def tiny() -> Any:
-            return load_cascade(bundle).tiny
-
+        # one model serves every run: each Cascade resets its models when it is made
+        full = _model_for(content, candidate["entry"], reference_kernels=False)
         alone = evaluate.model_scores(
-            full(), val.positives, val.stream_features, val.stream_hours, DETECT_SMOOTHING
+            full, val.positives, val.stream_features, val.stream_hours, DETECT_SMOOTHING
         )
-        base = Thresholds(
-            wake=0.5,
-            detect=max(0.5, alone.operating_point(TARGET_FA_PER_HOUR)["threshold"]),
-            smoothing_frames=2,
-            wake_window_s=0.6,
-            preroll_s=1.5,
-            refractory_s=metrics.REFRACTORY_S,
-            detect_smoothing=DETECT_SMOOTHING,
-        )
-        chosen, _ = evaluate.choose_thresholds(
-            tiny(),
-            full(),
-            keyword,
-            base,
-            val.positives,
-            val.stream_features,
-            val.stream_hours,
-            TARGET_FA_PER_HOUR,
-            keep_recall=WAKE_KEEPS_ON_VALIDATION,
-        )
+        detect = max(0.5, alone.operating_point(TARGET_FA_PER_HOUR)["threshold"])
+        chosen, _ = thresholds_on_validation(tiny, full, keyword, val, TARGET_FA_PER_HOUR, detect)
         row: dict[str, Any] = {
             "name": candidate["name"],
             "val_mean_frr": round(candidate["val_mean_frr"], 4),
@@ -101,9 +78,9 @@ def main(bundle: str, extra: Path, festvox: Path, dev: Path) -> None:
             for name, (clean, noisy) in played.items():
                 cascade = Cascade(
                     keyword,
-                    full(),
+                    full,
                     thresholds,
-                    tiny=tiny(),
+                    tiny=tiny,
                     noise_floor=NoiseFloor(floor) if floor is not None else None,
                 )
                 figures = realspeech.recording_figures(cascade, keyword, clean, noisy)

@@ -28,6 +28,7 @@ import json
 import math
 import sys
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -128,20 +129,20 @@ def fusion(data_dir: Path, bundle: str, stream_path: str) -> None:
         tap = _Tap(cascade.tiny)
         return tap, _Fused(cascade.full, tap)
 
+    base = replace(shipped.thresholds, wake=0.5, detect=0.9999)
     for kind in ("rechosen", "fused"):
-        base = replace(shipped.thresholds, wake=0.5, detect=0.9999)
-        thresholds, _ = evaluate.choose_thresholds(
-            *pair(kind), keyword, base, val.positives, val.stream_features, val.stream_hours, 0.5
-        )
+        # one pair serves every run: each Cascade resets its models when it is made
         tiny, full = pair(kind)
+        thresholds, _ = evaluate.choose_thresholds(
+            tiny, full, keyword, base, val.positives, val.stream_features, val.stream_hours, 0.5
+        )
         on_val = evaluate.cascade_run(
-            lambda: Cascade(keyword, full, thresholds, tiny=tiny),  # noqa: B023
+            partial(Cascade, keyword, full, thresholds, tiny=tiny),
             val.positives,
             val.stream_features,
             val.stream_hours,
             val.negatives,
         )
-        tiny, full = pair(kind)
         cascade = Cascade(
             keyword, full, thresholds, tiny=tiny, noise_floor=NoiseFloor(floor) if floor else None
         )
