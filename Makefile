@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test test-fast setup setup-dev lint bench clean
+.PHONY: demo test test-fast setup setup-dev setup-voices lint bench clean
 
 PACKAGES := kws kws_cli training firmware_sim
 
@@ -25,6 +25,15 @@ $(VENV)/.setup-dev: pyproject.toml | $(BIN)/python
 
 setup: $(VENV)/.setup-runtime
 setup-dev: $(VENV)/.setup-dev
+
+# Flite's and Festival's voices, for `kws train --choose-full voices` (they judge the full
+# model's candidates; training's data stays espeak-ng's). Debian/Ubuntu packages: root, or sudo
+# asks. Nothing else needs them.
+VOICE_PACKAGES := flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+setup-voices:
+	$(SUDO) apt-get update -qq
+	$(SUDO) apt-get install -y -qq --no-install-recommends $(VOICE_PACKAGES)
 
 demo: setup
 	$(BIN)/python -m kws_cli.demo

@@ -9,7 +9,9 @@ atomically.
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -35,9 +37,9 @@ from kws.model import TfliteModel
 from kws.noise_floor import DEFAULT_DBFS as DEFAULT_FLOOR_DBFS
 from kws.noise_floor import NoiseFloor
 from kws.thresholds import Thresholds
-from training import evaluate
+from training import evaluate, selection
 from training.card import render_card
-from training.data import DataRecipe, Dataset, Split, build_dataset, kokoro, neural
+from training.data import DataRecipe, Dataset, Split, build_dataset, festvox, kokoro, neural
 from training.data.cache import load_cache
 from training.data.clips import NEGATIVE_CLIPS_ARE
 from training.export import (
@@ -108,6 +110,9 @@ class TrainOptions:
     # a verifier on a speech embedding after the cascade (training.verifier), for devices
     # that run Python; its data and head add 15-25 minutes
     verifier: bool = False
+    # how the full model is chosen among its candidates: "validation" or "voices"
+    # (training.selection: Flite's and Festival's voices; validation where they are missing)
+    choose_full: str = "validation"
 
 
 def data_recipe(options: TrainOptions, keyword: str) -> DataRecipe:
@@ -526,7 +531,9 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
     recipe = data_recipe(options, keyword)
     dataset = build_dataset(recipe, options.cache_dir, progress)
     clock.lap("data")
-    kept = _train_candidates(recipe, dataset, _fit_settings(options.quick, options.seed), progress)
+    choose_full = _full_chooser(options, keyword, dataset, progress)
+    settings = _fit_settings(options.quick, options.seed)
+    kept = _train_candidates(recipe, dataset, settings, progress, choose_full)
     clock.lap("train_and_rank_int8")
     # steps: at most 8 measurements (set once known), 3 more
     task = progress.add_task("evaluate", total=11) if progress else None
@@ -604,10 +611,17 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
 
 
 def _train_candidates(
-    recipe: DataRecipe, dataset: Dataset, settings: FitSettings, progress: Any
+    recipe: DataRecipe,
+    dataset: Dataset,
+    settings: FitSettings,
+    progress: Any,
+    choose_full: Callable[
+        [Candidate, list[list[Candidate]]], tuple[int, Candidate, dict[str, Any]]
+    ],
 ) -> _Kept:
     """Train the tiny model and the full model from each initialisation side by side, each
-    process exporting and ranking its int8 candidates; keep the best of each role."""
+    process exporting and ranking its int8 candidates; keep the best tiny model by validation
+    and the full model ``choose_full`` picks (``_full_by_validation``, ``_full_by_voices``)."""
     assert dataset.cache_path is not None  # build_dataset stores what it builds
     starts = settings.full_starts
     trainings = [TrainJob("tiny", 0, recipe, dataset.cache_path, settings)] + [
@@ -624,28 +638,202 @@ def _train_candidates(
     )
     candidates = {"tiny": trained[0].candidates}
     by_start = [run.candidates for run in trained[1:]]
-    best_by_start = [choose_qat(found) for found in by_start]
-    # Another initialisation moves the far tail more than anything else here (two for one
-    # hey_jarvis dataset: mean FRR from 0.5 to 5 FA/h of 23% and 36% on test), so the full model
-    # is trained from `full_starts` initialisations and the run whose best int8 model misses
-    # least on validation is kept; its own float weights make the PTQ model.
-    start_kept = min(range(starts), key=lambda i: best_by_start[i].val_mean_frr)
+    tiny = choose_qat(candidates["tiny"])
+    start_kept, full, selection_log = choose_full(tiny, by_start)
     candidates["full"] = by_start[start_kept]
     full_log = {
         **trained[1 + start_kept].log,
         "starts": starts,
         "start_kept": start_kept + 1,
         "val_mean_frr_0.5_to_5_fa_per_hour_by_start": [
-            round(best.val_mean_frr, 4) for best in best_by_start
+            round(choose_qat(found).val_mean_frr, 4) for found in by_start
         ],
+        "selection": {
+            "kept": {"start": start_kept + 1, "qat_epochs": full.qat_epochs},
+            **selection_log,
+        },
     }
-    chosen = {"tiny": choose_qat(candidates["tiny"]), "full": best_by_start[start_kept]}
+    chosen = {"tiny": tiny, "full": full}
     picked = {
         (role, kind): candidate
         for role, found in candidates.items()
         for kind, candidate in (("qat", chosen[role]), ("ptq", found[0]))
     }
     return _Kept(candidates, chosen, picked, {"tiny": trained[0].log, "full": full_log})
+
+
+def _full_chooser(
+    options: TrainOptions, keyword: str, dataset: Dataset, progress: Any
+) -> Callable[[Candidate, list[list[Candidate]]], tuple[int, Candidate, dict[str, Any]]]:
+    """How this training keeps its full model. The voices' clips are made in a thread while the
+    models train (the voices run as programs; the training runs in other processes)."""
+    record = {"by": "validation"}
+    if options.choose_full == "voices" and not festvox.installed_voices():
+        record["why"] = f"the voices are not installed (make setup-voices: {festvox.PACKAGES})"
+    if options.choose_full != "voices" or "why" in record:
+        return lambda _tiny, by_start: (*_full_by_validation(by_start), record)
+    count = selection.QUICK_CLIPS if options.quick else selection.CLIPS
+    made: dict[str, selection.VoiceClips | str] = {}
+
+    def make() -> None:
+        try:
+            clips = selection.voice_clips(keyword, count, options.seed)
+        except Exception as error:  # the models will be trained: keep them, by validation
+            made["clips"] = f"the voices failed: {error}"
+        else:
+            made["clips"] = clips if clips is not None else "no voice found"
+
+    # a daemon: a training stopped early does not wait for the voices
+    thread = threading.Thread(target=make, name="kws-voice-clips", daemon=True)
+    thread.start()
+
+    def clips() -> selection.VoiceClips | str:
+        thread.join()
+        return made["clips"]
+
+    return partial(
+        _full_by_voices,
+        keyword,
+        dataset,
+        options.target_fa_per_hour,
+        options.noise_floor_dbfs,
+        clips,
+        progress,
+    )
+
+
+def _full_by_validation(
+    by_start: list[list[Candidate]],
+) -> tuple[int, Candidate]:
+    """The rule without the voices: each start's best QAT epoch on validation, then the start
+    whose best misses least. Another initialisation moves the far tail more than anything else
+    here (two for one hey_jarvis dataset: mean FRR from 0.5 to 5 FA/h of 23% and 36% on test)."""
+    best_by_start = [choose_qat(found) for found in by_start]
+    start = min(range(len(by_start)), key=lambda i: best_by_start[i].val_mean_frr)
+    return start, best_by_start[start]
+
+
+@dataclass(frozen=True)
+class JudgeJob:
+    """Full candidates for one process to judge on the voices (``judge_on_voices``)."""
+
+    recipe: DataRecipe
+    cache_path: Path
+    keyword: str
+    target: float
+    floor_dbfs: float | None
+    tiny: Candidate
+    candidates: list[tuple[int, Candidate]]  # (start, from 0; the candidate)
+    clips: selection.VoiceClips
+
+
+def judge_on_voices(job: JudgeJob, tick: Callable[[], None]) -> list[selection.Judged]:
+    """In a process of its own (``training.workers``; the threshold search is Python, so
+    threads would share one core): each candidate at the thresholds it would ship with, beside
+    the kept tiny model (``thresholds_on_validation``; XNNPACK kernels, scores remembered), then
+    its misses on the voices' clips. Validation comes from the feature cache."""
+    dataset = load_cache(job.cache_path, job.recipe)
+    if dataset is None:
+        raise TrainingError(f"the feature cache {job.cache_path} went missing during training")
+    val = dataset.val
+    floor = NoiseFloor(job.floor_dbfs) if job.floor_dbfs is not None else None
+    tiny_memory: dict[bytes, float] = {}  # one tiny model behind every candidate: scored once
+    judged = []
+    for start, found in job.candidates:
+        tiny = evaluate.Remembered(_model_for(job.tiny.content, job.tiny.entry, False), tiny_memory)
+        full = evaluate.Remembered(_model_for(found.content, found.entry, False))
+        alone = evaluate.model_scores(
+            full, val.positives, val.stream_features, val.stream_hours, DETECT_SMOOTHING
+        )
+        detect = max(0.5, alone.operating_point(job.target)["threshold"])
+        thresholds, _ = thresholds_on_validation(tiny, full, job.keyword, val, job.target, detect)
+        cascade = Cascade(job.keyword, full, thresholds, tiny=tiny, noise_floor=floor)
+        clean, noisy = selection.missed(cascade, job.clips)
+        judged.append(
+            selection.Judged(
+                start,
+                found.qat_epochs,
+                found.val_mean_frr,
+                thresholds.wake,
+                thresholds.detect,
+                clean,
+                noisy,
+            )  # fmt: skip
+        )
+        tick()
+    return judged
+
+
+def _full_by_voices(
+    keyword: str,
+    dataset: Dataset,
+    target: float,
+    floor_dbfs: float | None,
+    clips: Callable[[], selection.VoiceClips | str],
+    progress: Any,
+    tiny: Candidate,
+    by_start: list[list[Candidate]],
+) -> tuple[int, Candidate, dict[str, Any]]:
+    """Every full candidate (each start, each QAT epoch) judged on the keyword said by other
+    engines' voices at the thresholds it would ship with (``judge_on_voices``, the candidates
+    shared among one process a core); the one that misses least is kept
+    (``selection.best``). Without the voices (``clips`` says why), ``_full_by_validation``."""
+    start, candidate = _full_by_validation(by_start)
+    by_validation = {"start": start + 1, "qat_epochs": candidate.qat_epochs}
+    voice_clips = clips()
+    if isinstance(voice_clips, str):
+        return start, candidate, {"by": "validation", "why": voice_clips}
+    assert dataset.cache_path is not None  # build_dataset stores what it builds
+    started = time.monotonic()
+    flat = [(index, found) for index, run in enumerate(by_start) for found in run]
+    shares = min(len(flat), os.cpu_count() or 1)
+    jobs = [
+        JudgeJob(
+            dataset.recipe,
+            dataset.cache_path,
+            keyword,
+            target,
+            floor_dbfs,
+            tiny,
+            flat[share::shares],
+            voice_clips,
+        )  # fmt: skip
+        for share in range(shares)
+    ]
+    labels = [f"choose full model ({i + 1} of {shares})" for i in range(shares)]
+    done = run_side_by_side(
+        judge_on_voices,
+        [Job(label, len(job.candidates), job) for label, job in zip(labels, jobs, strict=True)],
+        progress,
+    )
+    judged = [done[i % shares][i // shares] for i in range(len(flat))]
+    kept = selection.best(judged, len(voice_clips.clean))
+    return (
+        flat[kept][0],
+        flat[kept][1],
+        {
+            "by": "misses on other engines' voices at each candidate's own thresholds",
+            "voices": [voice[len(festvox.VOICE_PREFIX) :] for voice in voice_clips.voices],
+            "voice_licence": festvox.LICENCE,
+            "clips": len(voice_clips.clean),
+            "snr_db": selection.SNR_DB,
+            "margin": round(selection.margin(judged, len(voice_clips.clean)), 1),
+            "validation_would_keep": by_validation,
+            "seconds": round(time.monotonic() - started, 1),
+            "candidates": [
+                {
+                    "start": row.start + 1,
+                    "qat_epochs": row.qat_epochs,
+                    "val_mean_frr": round(row.val_mean_frr, 4),
+                    "wake": row.wake,
+                    "detect": row.detect,
+                    "missed_clean": row.missed_clean,
+                    "missed_noisy": row.missed_noisy,
+                }
+                for row in judged
+            ],
+        },
+    )
 
 
 def _measured_keys(kept: _Kept) -> list[tuple[str, str]]:
@@ -895,6 +1083,7 @@ def _training_log(
         + f" --seed {options.seed}"
         + "".join(f" --piper-voice {str(p)!r}" for p in options.neural_voices)
         + (f" --kokoro-speakers {options.kokoro_speakers}" if options.kokoro_speakers else "")
+        + (" --choose-full voices" if options.choose_full == "voices" else "")
         + _floor_option(options.noise_floor_dbfs)
         + (" --verifier" if options.verifier else ""),
         "noise_floor_dbfs": options.noise_floor_dbfs,

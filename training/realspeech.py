@@ -117,7 +117,9 @@ def keyword_free_stream(minutes: float, seed: int) -> npt.NDArray[np.int16]:
     return np.concatenate(chunks)
 
 
-def _detects_after_lead_in(detector: Any, pcm: npt.NDArray[np.int16]) -> bool:
+def detects_after_lead_in(detector: Any, pcm: npt.NDArray[np.int16]) -> bool:
+    """Whether ``detector`` (``reset()``, ``process(pcm)``), from a reset, detects after the
+    lead-in."""
     detector.reset()
     events = detector.process(pcm)
     return any(_event_time(event) > LEAD_IN_S for event in events)
@@ -174,11 +176,11 @@ def recording_figures(
     row: dict[str, Any] = {}
     if own in clean:
         for label, clips in (("clean", clean[own]), ("noisy", noisy[own])):
-            missed = sum(not _detects_after_lead_in(detector, pcm) for pcm in clips)
+            missed = sum(not detects_after_lead_in(detector, pcm) for pcm in clips)
             row[f"frr_{label}"] = round(missed / len(clips), 4) if clips else None
         row["recordings"] = len(clean[own])
     others = [pcm for phrase, clips in clean.items() if phrase != own for pcm in clips]
-    accepted = sum(_detects_after_lead_in(detector, pcm) for pcm in others)
+    accepted = sum(detects_after_lead_in(detector, pcm) for pcm in others)
     row["others_accepted"] = round(accepted / len(others), 4) if others else None
     row["others"] = len(others)
     return row

@@ -57,7 +57,7 @@ def relative(data_dir: Path, bundle: str, levels: str) -> None:
             fired = 0
             for pcm in clips:
                 audio = with_relative_noise(pcm, None if level == "none" else float(level), index)
-                fired += realspeech._detects_after_lead_in(cascade, audio)
+                fired += realspeech.detects_after_lead_in(cascade, audio)
                 index += 1
             shares[phrase] = fired / len(clips)
         own = cascade.keyword

@@ -144,7 +144,7 @@ def timing(data: Path, phrase: str, bundle: str, point: str) -> None:
         for quiet in inside:
             run = run + 1 if quiet else 0
             longest = max(longest, run)
-        missed = not realspeech._detects_after_lead_in(detector, heard)
+        missed = not realspeech.detects_after_lead_in(detector, heard)
         peak = energy.max()
         rows.append((sound.size and (sound[-1] - sound[0] + 1) * 0.01, longest * 0.01, peak,
                      peak - np.percentile(energy, 10), missed))  # fmt: skip

@@ -174,6 +174,79 @@ def test_qat_keeps_the_epoch_that_misses_least_on_validation_and_the_latest_on_a
     assert choose_qat([candidate(0, 0.1), candidate(1, 0.2)]).qat_epochs == 0
 
 
+@pytest.mark.slow
+def test_by_default_validation_chooses_the_full_model_and_the_card_says_so(
+    quick_bundle: Path,
+) -> None:
+    report = json.loads((quick_bundle / "report.json").read_text())
+    full = report["training"]["full"]
+    assert full["selection"] == {
+        "kept": {
+            "start": full["start_kept"],
+            "qat_epochs": report["evaluation"]["qat_vs_ptq"]["full"]["qat_epochs_kept"],
+        },
+        "by": "validation",
+    }
+    card = (quick_bundle / "CARD.md").read_text()
+    assert f"Kept: start {full['start_kept']} of 2, the QAT epoch and start that missed" in card
+
+
+def test_choosing_by_voices_without_them_is_refused_before_any_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from kws_cli.main import main
+    from training.data import festvox
+
+    monkeypatch.setattr(festvox, "installed_voices", lambda: ())
+    monkeypatch.setitem(sys.modules, "training.pipeline", None)  # fails if training is reached
+    command = ["train", "--keyword", "hey nova", "--choose-full", "voices"]
+    assert main([*command, "--out", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err
+    assert "make setup-voices" in err and err.count("\n") == 1
+    assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.slow
+def test_choosing_by_voices_judges_each_candidate_at_its_own_thresholds(quick_bundle: Path) -> None:
+    """The bundle's own full model as two candidates, the keyword in espeak-ng voices standing
+    in for the other engines' (so the test needs no Flite): the same model misses the same
+    clips, so validation breaks the tie; without clips, validation alone decides."""
+    from kws.synth import VoiceSettings, synthesize
+    from training import realspeech, selection
+    from training.data import build_dataset
+    from training.pipeline import Candidate, TrainOptions, _full_by_voices, data_recipe
+
+    manifest = json.loads((quick_bundle / "manifest.json").read_text())
+    tiny = Candidate(0, (quick_bundle / "tiny.tflite").read_bytes(), manifest["models"]["tiny"], 0)
+    full = (quick_bundle / "full.tflite").read_bytes(), manifest["models"]["full"]
+    first, second = Candidate(2, *full, 0.3), Candidate(0, *full, 0.1)
+    recipe = data_recipe(TrainOptions("hey nova", quick_bundle, quick=True), "hey nova")
+    dataset = build_dataset(recipe, quick_bundle.parent / "cache")
+    said = [
+        np.concatenate([np.zeros(8000, np.int16), synthesize("hey nova", settings)])
+        for settings in (VoiceSettings("en-us+m3", 150, 50), VoiceSettings("en+f2", 170, 60))
+    ]
+    clean, noisy = realspeech.heard_sets({"hey nova": said}, {"hey nova"}, 10.0, 0)
+    clips = selection.VoiceClips(("festvox:x",), clean["hey nova"], noisy["hey nova"])
+
+    def choose(made: selection.VoiceClips | str) -> tuple[int, Candidate, dict[str, Any]]:
+        return _full_by_voices(
+            "hey nova", dataset, 0.5, -60.0, lambda: made, None, tiny, [[first], [second]]
+        )
+
+    start, kept, record = choose(clips)
+    assert (start, kept) == (1, second)
+    assert record["validation_would_keep"] == {"start": 2, "qat_epochs": 0}
+    one, two = record["candidates"]
+    assert (one["start"], two["start"]) == (1, 2) and record["clips"] == 2
+    for key in ("wake", "detect", "missed_clean", "missed_noisy"):
+        assert one[key] == two[key]
+    assert 0 <= one["missed_clean"] <= 2 and 0.5 <= one["detect"] < 1.0
+    start, kept, record = choose("the voices failed: no audio")
+    assert (start, kept) == (1, second)
+    assert record == {"by": "validation", "why": "the voices failed: no audio"}
+
+
 def test_a_users_folder_as_out_is_refused_before_any_work(tmp_path: Path) -> None:
     out = tmp_path / "home"
     (out / "photos").mkdir(parents=True)
