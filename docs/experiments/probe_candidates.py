@@ -6,13 +6,14 @@ Not part of kws: run it from the repo root with the project's venv, on a trainin
 each start's int8 full model after each QAT epoch there, 0 being the PTQ export, with its
 validation mean FRR in ``candidates.json``):
 
-    .venv/bin/python docs/experiments/probe_candidates.py BUNDLE EXTRA FESTVOX DEV
+    .venv/bin/python docs/experiments/probe_candidates.py BUNDLE EXTRA FESTVOX DEV [SEED]
 
 FESTVOX is the ``festvox`` folder that ``probe_timing_and_voices.py make`` writes (the phrases in
 Flite's and Festival's voices), DEV the real-speech dev set. For each candidate, with the
 bundle's tiny model: the thresholds training would choose were it kept (the full model alone's
 detect threshold for 0.5 FA/h on the validation split of the bundle's data recipe, read from the
-feature cache, seed 0, then ``training.pipeline.thresholds_on_validation``), then FESTVOX and DEV
+feature cache, SEED the training's (default 0), then
+``training.pipeline.thresholds_on_validation``), then FESTVOX and DEV
 as ``kws bench realspeech`` plays them (missed clean / 10 dB / other phrases accepted) at those
 thresholds ("own") and at wake 0.5 / detect 0.976 ("common"). One JSON line per candidate. A
 measurement of finished models: nothing is chosen from DEV.
@@ -43,10 +44,10 @@ CACHE = Path(".cache/kws")
 TARGET_FA_PER_HOUR = 0.5
 
 
-def main(bundle: str, extra: Path, festvox: Path, dev: Path) -> None:
+def main(bundle: str, extra: Path, festvox: Path, dev: Path, seed: int) -> None:
     shipped = load_cascade(bundle)
     keyword = shipped.keyword
-    options = TrainOptions(keyword=keyword, out_dir=Path("unused"), cache_dir=CACHE)
+    options = TrainOptions(keyword=keyword, out_dir=Path("unused"), cache_dir=CACHE, seed=seed)
     val = build_dataset(data_recipe(options, keyword), CACHE).val
     played = {}
     for name, folder in (("dev", dev), ("festvox", festvox)):
@@ -93,4 +94,5 @@ def main(bundle: str, extra: Path, festvox: Path, dev: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]))
+    seed = int(sys.argv[5]) if len(sys.argv) > 5 else 0
+    main(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]), seed)
