@@ -72,7 +72,7 @@ def register(subparsers: Any) -> None:
         "the one that misses least of validation's espeak-ng voices; voices keeps, within one "
         "standard error of the fewest misses, the best on validation among those that miss "
         "least of the keyword said by Flite's and Festival's seven voices (make setup-voices; "
-        "they rank candidates as people do; adds 3-5 minutes)",
+        "they rank candidates as people do; adds 2-5 minutes)",
     )
     parser.add_argument(
         "--real-speech",
