@@ -91,6 +91,7 @@ def _selection_lines(manifest: dict[str, Any]) -> list[str]:
     other = selection.get("validation_would_keep", {})
     other_row = row_of(other)
     clips = selection.get("clips", "?")
+    snr_db = f"{selection['snr_db']:g}" if isinstance(selection.get("snr_db"), float) else "?"
     fewest = min((r.get("missed_clean", 0) + r.get("missed_noisy", 0) for r in rows), default="?")
 
     def missed(row: dict[str, Any]) -> str:
@@ -103,7 +104,7 @@ def _selection_lines(manifest: dict[str, Any]) -> list[str]:
         f"Kept: {kept} after {chosen.get('qat_epochs', '?')} QAT epochs (`--choose-full "
         f"voices`). Each of {len(rows)} candidates heard {clips} clips of the keyword said by "
         f"other engines' voices ({', '.join(selection.get('voices', []))}), clean and at "
-        f"{selection.get('snr_db', '?')} dB SNR, at the thresholds it would ship with; of those "
+        f"{snr_db} dB SNR, at the thresholds it would ship with; of those "
         f"within {selection.get('margin', '?')} misses (one standard error) of the fewest "
         f"({fewest}), this one misses least on validation: {missed(chosen)} of {clips} missed. "
         f"Validation alone would have kept start {other.get('start', '?')} after "

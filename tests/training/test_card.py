@@ -62,7 +62,7 @@ def test_the_card_says_which_full_model_was_kept_and_by_what() -> None:
     report = {"training": {"full": {"starts": 2, "start_kept": 2, "selection": selection}}}
     card = render_card({"keyword": "smart mirror"}, report)
     assert "Kept: start 2 of 2 after 0 QAT epochs (`--choose-full voices`). Each of 4" in card
-    assert "(flite:awb, festival:kal_diphone)" in card
+    assert "(flite:awb, festival:kal_diphone), clean and at 10 dB SNR" in card
     assert "within 6.9 misses (one standard error) of the fewest (52)" in card
     assert "3 clean and 49 noisy of 200 missed" in card
     assert "would have kept start 1 after 4 QAT epochs (15 clean and 52 noisy missed)" in card
