@@ -667,11 +667,14 @@ def _full_chooser(
 ) -> Callable[[Candidate, list[list[Candidate]]], tuple[int, Candidate, dict[str, Any]]]:
     """How this training keeps its full model. The voices' clips are made in a thread while the
     models train (the voices run as programs; the training runs in other processes)."""
-    record = {"by": "validation"}
-    if options.choose_full == "voices" and not festvox.installed_voices():
-        record["why"] = f"the voices are not installed (make setup-voices: {festvox.PACKAGES})"
-    if options.choose_full != "voices" or "why" in record:
-        return lambda _tiny, by_start: (*_full_by_validation(by_start), record)
+    if options.choose_full != "voices":
+        return lambda _tiny, by_start: (*_full_by_validation(by_start), {"by": "validation"})
+    if not festvox.installed_voices():
+        why = f"the voices are not installed (make setup-voices: {festvox.PACKAGES})"
+        return lambda _tiny, by_start: (
+            *_full_by_validation(by_start),
+            {"by": "validation", "why": why},
+        )
     count = selection.QUICK_CLIPS if options.quick else selection.CLIPS
     made: dict[str, selection.VoiceClips | str] = {}
 
@@ -737,10 +740,10 @@ def judge_on_voices(job: JudgeJob, tick: Callable[[], None]) -> list[selection.J
         raise TrainingError(f"the feature cache {job.cache_path} went missing during training")
     val = dataset.val
     floor = NoiseFloor(job.floor_dbfs) if job.floor_dbfs is not None else None
-    tiny_memory: dict[bytes, float] = {}  # one tiny model behind every candidate: scored once
+    # one tiny model behind every candidate, its scores remembered (each run resets it)
+    tiny = evaluate.Remembered(_model_for(job.tiny.content, job.tiny.entry, False))
     judged = []
     for start, found in job.candidates:
-        tiny = evaluate.Remembered(_model_for(job.tiny.content, job.tiny.entry, False), tiny_memory)
         full = evaluate.Remembered(_model_for(found.content, found.entry, False))
         alone = evaluate.model_scores(
             full, val.positives, val.stream_features, val.stream_hours, DETECT_SMOOTHING
@@ -758,7 +761,7 @@ def judge_on_voices(job: JudgeJob, tick: Callable[[], None]) -> list[selection.J
                 thresholds.detect,
                 clean,
                 noisy,
-            )  # fmt: skip
+            )
         )
         tick()
     return judged
@@ -776,8 +779,9 @@ def _full_by_voices(
 ) -> tuple[int, Candidate, dict[str, Any]]:
     """Every full candidate (each start, each QAT epoch) judged on the keyword said by other
     engines' voices at the thresholds it would ship with (``judge_on_voices``, the candidates
-    shared among one process a core); the one that misses least is kept
-    (``selection.best``). Without the voices (``clips`` says why), ``_full_by_validation``."""
+    shared among one process a core); of those within one standard error of the fewest misses,
+    the best on validation is kept (``selection.best``). Without the voices (``clips`` says
+    why), ``_full_by_validation``."""
     start, candidate = _full_by_validation(by_start)
     by_validation = {"start": start + 1, "qat_epochs": candidate.qat_epochs}
     voice_clips = clips()
@@ -797,7 +801,7 @@ def _full_by_voices(
             tiny,
             flat[share::shares],
             voice_clips,
-        )  # fmt: skip
+        )
         for share in range(shares)
     ]
     labels = [f"choose full model ({i + 1} of {shares})" for i in range(shares)]
