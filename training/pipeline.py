@@ -113,6 +113,9 @@ class TrainOptions:
     # how the full model is chosen among its candidates: "validation" or "voices"
     # (training.selection: Flite's and Festival's voices; validation where they are missing)
     choose_full: str = "validation"
+    # full models trained from new initialisations, each with its QAT epochs as candidates
+    # (None: selection.QUICK_FULL_STARTS with quick, else selection.FULL_STARTS)
+    full_starts: int | None = None
 
 
 def data_recipe(options: TrainOptions, keyword: str) -> DataRecipe:
@@ -150,12 +153,24 @@ def check_keyword(keyword: str) -> str:
     return phrase
 
 
-def _fit_settings(quick: bool, seed: int) -> FitSettings:
-    if quick:
+def full_starts(options: TrainOptions) -> int:
+    """How many full models ``options`` trains from new initialisations."""
+    if options.full_starts is not None:
+        return options.full_starts
+    return selection.QUICK_FULL_STARTS if options.quick else selection.FULL_STARTS
+
+
+def _fit_settings(options: TrainOptions) -> FitSettings:
+    if options.quick:
         return FitSettings(
-            epochs=6, qat_epochs=1, stream_windows=1500, mined_per_round=300, seed=seed
+            epochs=6,
+            qat_epochs=1,
+            stream_windows=1500,
+            mined_per_round=300,
+            seed=options.seed,
+            full_starts=full_starts(options),
         )
-    return FitSettings(seed=seed)
+    return FitSettings(seed=options.seed, full_starts=full_starts(options))
 
 
 def _train_one(
@@ -527,12 +542,16 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
         from training.realspeech import phrase_folders
 
         phrase_folders(options.real_speech_dir)  # a wrong folder now, not after the training
+    if not 1 <= full_starts(options) <= selection.MAX_FULL_STARTS:
+        raise TrainingError(
+            f"full_starts {options.full_starts}: give 1 to {selection.MAX_FULL_STARTS}"
+        )
     keyword = check_keyword(options.keyword)
     recipe = data_recipe(options, keyword)
     dataset = build_dataset(recipe, options.cache_dir, progress)
     clock.lap("data")
     choose_full = _full_chooser(options, keyword, dataset, progress)
-    settings = _fit_settings(options.quick, options.seed)
+    settings = _fit_settings(options)
     kept = _train_candidates(recipe, dataset, settings, progress, choose_full)
     clock.lap("train_and_rank_int8")
     # steps: at most 8 measurements (set once known), 3 more
@@ -1088,6 +1107,7 @@ def _training_log(
         + "".join(f" --piper-voice {str(p)!r}" for p in options.neural_voices)
         + (f" --kokoro-speakers {options.kokoro_speakers}" if options.kokoro_speakers else "")
         + (" --choose-full voices" if options.choose_full == "voices" else "")
+        + (f" --full-starts {options.full_starts}" if options.full_starts is not None else "")
         + _floor_option(options.noise_floor_dbfs)
         + (" --verifier" if options.verifier else ""),
         "noise_floor_dbfs": options.noise_floor_dbfs,

@@ -31,6 +31,12 @@ from kws.frontend.config import SAMPLE_RATE_HZ
 from training import realspeech
 from training.data import augment, festvox
 
+# full models trained from new initialisations (`kws train --full-starts`), each start's QAT
+# epochs the candidates: a training's starts differ on people far more than its epochs do
+# (docs/RESULTS.md, "More starts")
+FULL_STARTS = 2
+QUICK_FULL_STARTS = 2  # a smoke test
+MAX_FULL_STARTS = 8
 CLIPS = 200  # of the default preset: 28-29 a voice
 QUICK_CLIPS = 14
 SNR_DB = 10.0

@@ -28,6 +28,7 @@ from kws.errors import TrainingError
 J = TypeVar("J")
 R = TypeVar("R")
 POLL_SECONDS = 0.5
+MIN_AT_ONCE = 3
 
 
 @dataclass(frozen=True)
@@ -41,12 +42,22 @@ def threads_per_job(jobs: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(1, jobs))
 
 
+def processes_at_once(jobs: int) -> int:
+    """How many of ``jobs`` run at once: one per core, and never fewer than three (the tiny model
+    and two full-model starts, side by side since they were first split into processes). A
+    training process holds its own copy of the windows (2.2-2.8 GB with the default data):
+    five at once on a 2-core, 23 GB machine ran out of memory, one after the other they would
+    take five times as long."""
+    return min(jobs, max(MIN_AT_ONCE, os.cpu_count() or 1))
+
+
 def run_side_by_side(
     function: Callable[[J, Callable[[], None]], R],
     jobs: Sequence[Job[J]],
     progress: Any = None,
 ) -> list[R]:
-    """``function(job.argument, tick)`` for every job, each in a fresh (spawned) process.
+    """``function(job.argument, tick)`` for every job, each in a fresh (spawned) process, at most
+    ``processes_at_once`` at a time (the next starts when one finishes).
 
     Raises:
         TrainingError: a job raised (its message), or its process died (out of memory, say).
@@ -64,15 +75,18 @@ def run_side_by_side(
         )
         for index, job in enumerate(jobs)
     ]
+    at_once = processes_at_once(len(jobs))
     collected = _Collected(jobs, progress, tasks)
+    started = 0
     try:
-        for worker in workers:
-            worker.start()
         while len(collected.results) < len(jobs):
+            while started < len(jobs) and started - len(collected.results) < at_once:
+                workers[started].start()
+                started += 1
             try:
                 collected.handle(*messages.get(timeout=POLL_SECONDS))
             except queue.Empty:
-                for index, worker in enumerate(workers):
+                for index, worker in enumerate(workers[:started]):
                     if index not in collected.results and not worker.is_alive():
                         collected.drain_until(messages, index)
                         if index not in collected.results:
@@ -81,10 +95,10 @@ def run_side_by_side(
                                 f"(exit code {worker.exitcode}; out of memory?)"
                             ) from None
     finally:
-        for worker in workers:
+        for worker in workers[:started]:
             if worker.is_alive():
                 worker.terminate()
-        for worker in workers:
+        for worker in workers[:started]:
             worker.join()
         messages.close()
     return [collected.results[index] for index in range(len(jobs))]

@@ -12,12 +12,23 @@ import pytest
 
 @pytest.fixture(scope="session")
 def quick_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`kws train --keyword "hey nova" --quick`, once per session: its bundle, with the data cache
-    it built beside it (``cache``) and stand-ins for recordings of people (``people``)."""
+    """`kws train --keyword "hey nova" --quick --full-starts 3`, once per session: its bundle,
+    with the data cache it built beside it (``cache``) and stand-ins for recordings of people
+    (``people``). Three starts: four training processes, more than run at once on 2 cores."""
     root = tmp_path_factory.mktemp("train")
     out = root / "hey_nova"
     _phrase_folders(root / "people")
-    command = [sys.executable, "-m", "kws", "train", "--keyword", "hey nova", "--quick"]
+    command = [
+        sys.executable,
+        "-m",
+        "kws",
+        "train",
+        "--keyword",
+        "hey nova",
+        "--quick",
+        "--full-starts",
+        "3",
+    ]
     places = ["--out", str(out), "--cache-dir", str(root / "cache")]
     result = subprocess.run(
         [*command, *places, "--real-speech", str(root / "people")],

@@ -93,7 +93,8 @@ def test_quick_training_writes_a_valid_int8_bundle(quick_bundle: Path) -> None:
     )
     assert all(a["frr"] <= b["frr"] for a, b in zip(curve, curve[1:], strict=False))
     full_log = manifest["training"]["full"]
-    assert full_log["starts"] == 2 and full_log["start_kept"] in (1, 2)
+    assert full_log["starts"] == 3 and full_log["start_kept"] in (1, 2, 3)
+    assert manifest["training"]["command"].endswith("--seed 0 --full-starts 3")
     kept_start = full_log["val_mean_frr_0.5_to_5_fa_per_hour_by_start"][full_log["start_kept"] - 1]
     assert kept_start == min(full_log["val_mean_frr_0.5_to_5_fa_per_hour_by_start"])
     full_by_epochs = evaluation["qat_vs_ptq"]["full"][
@@ -188,7 +189,30 @@ def test_by_default_validation_chooses_the_full_model_and_the_card_says_so(
         "by": "validation",
     }
     card = (quick_bundle / "CARD.md").read_text()
-    assert f"Kept: start {full['start_kept']} of 2, the QAT epoch and start that missed" in card
+    assert f"Kept: start {full['start_kept']} of 3, the QAT epoch and start that missed" in card
+
+
+@pytest.mark.parametrize("starts", ["0", "9"])
+def test_full_starts_out_of_range_are_refused_before_any_work(
+    starts: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from kws_cli.main import main
+
+    command = ["train", "--keyword", "hey nova", "--full-starts", starts]
+    assert main([*command, "--out", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err
+    assert f"--full-starts {starts}: give 1 to 8" in err and err.count("\n") == 1
+    assert not (tmp_path / "b").exists()
+
+
+def test_the_help_names_the_default_full_starts(capsys: pytest.CaptureFixture) -> None:
+    from kws_cli.main import main
+    from training.selection import FULL_STARTS, QUICK_FULL_STARTS
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert f"the best kept (default {FULL_STARTS}; quick: {QUICK_FULL_STARTS})" in help_text
 
 
 def test_choosing_by_voices_without_them_is_refused_before_any_work(

@@ -113,3 +113,36 @@ def test_a_training_worker_reads_the_file_the_parent_wrote(
     with pytest.raises(Found) as found:
         train_and_rank(TrainJob("tiny", 0, recipe, written, FitSettings()), lambda: None)
     assert found.value.args == (written,)
+
+
+def _note_running(argument: tuple[Path, int], tick: Callable[[], None]) -> int:
+    """Leave a file while running (5 s, or until all three jobs' files are there); return the
+    most other jobs' files seen meanwhile."""
+    folder, index = argument
+    mine = folder / f"running-{index}"
+    mine.touch()
+    seen = 0
+    deadline = time.monotonic() + 5
+    while seen < 2 and time.monotonic() < deadline:
+        seen = max(seen, len(list(folder.glob("running-*"))) - 1)
+        time.sleep(0.05)
+    mine.unlink()
+    return seen
+
+
+def test_no_more_jobs_run_at_once_than_allowed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("training.workers.processes_at_once", lambda jobs: 2)
+    jobs = [Job(f"job {index}", 1, (tmp_path, index)) for index in range(3)]
+    others_seen = run_side_by_side(_note_running, jobs)
+    assert len(others_seen) == 3
+    assert max(others_seen) <= 1, "a third job started before one of two had finished"
+
+
+def test_at_least_the_tiny_model_and_two_starts_run_together() -> None:
+    from training.workers import processes_at_once
+
+    assert processes_at_once(1) == 1
+    assert processes_at_once(3) == 3
+    assert processes_at_once(5) == max(3, min(5, os.cpu_count() or 1))
