@@ -37,7 +37,7 @@ class FitSettings:
     # operating point sits in the far tail of the negative scores (0.5 false accepts per hour is
     # one window in ~240,000), so the tail is what the later epochs must push down.
     negative_weight_after_mining: float = 2.0
-    full_starts: int = 2  # full models trained from new initialisations; the best is kept
+    full_starts: int = 2  # full models from new initialisations (kws train: selection.FULL_STARTS)
     # SpecAugment-style masks on every training window (not on validation): a model that cannot
     # lean on one band or one instant of one synthetic voice has to learn more of the word.
     time_masks: int = 2

@@ -68,18 +68,19 @@ def register(subparsers: Any) -> None:
         "--choose-full",
         choices=("validation", "voices"),
         default="validation",
-        help="which of the full model's ten candidates is kept: validation (the default) keeps "
+        help="which of the full model's candidates (each start after 0-4 QAT epochs) is kept: "
+        "validation (the default) keeps "
         "the one that misses least of validation's espeak-ng voices; voices keeps, within one "
         "standard error of the fewest misses, the best on validation among those that miss "
         "least of the keyword said by Flite's and Festival's seven voices (make setup-voices; "
-        "they rank candidates as people do; adds 2-5 minutes)",
+        "they rank candidates as people do; adds 4-10 minutes with four starts)",
     )
     parser.add_argument(
         "--full-starts",
         type=int,
         metavar="N",
-        help="full models trained from new initialisations, the best kept (default 2; "
-        "quick: 2); each more adds about 3 minutes on 2 CPU cores",
+        help="full models trained from new initialisations, the best kept (default 4; "
+        "quick: 2); each start adds about 2 minutes on 2 CPU cores",
     )
     parser.add_argument(
         "--real-speech",
