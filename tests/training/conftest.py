@@ -18,18 +18,8 @@ def quick_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("train")
     out = root / "hey_nova"
     _phrase_folders(root / "people")
-    command = [
-        sys.executable,
-        "-m",
-        "kws",
-        "train",
-        "--keyword",
-        "hey nova",
-        "--quick",
-        "--full-starts",
-        "3",
-    ]
-    places = ["--out", str(out), "--cache-dir", str(root / "cache")]
+    command = [sys.executable, "-m", "kws", "train", "--keyword", "hey nova", "--quick"]
+    places = ["--full-starts", "3", "--out", str(out), "--cache-dir", str(root / "cache")]
     result = subprocess.run(
         [*command, *places, "--real-speech", str(root / "people")],
         capture_output=True,
