@@ -341,11 +341,6 @@ def _add_verifier(args: argparse.Namespace) -> int:
     if args.out.resolve() == args.add_verifier.resolve():
         raise TrainingError("--out must be another folder than the bundle given to --add-verifier")
     check_bundle_destination(args.out)
-    if args.full_starts is not None:
-        from training.selection import MAX_FULL_STARTS
-
-        if not 1 <= args.full_starts <= MAX_FULL_STARTS:
-            raise TrainingError(f"--full-starts {args.full_starts}: give 1 to {MAX_FULL_STARTS}")
     if args.real_speech is not None:
         from training.realspeech import phrase_folders
 
