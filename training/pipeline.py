@@ -161,16 +161,10 @@ def full_starts(options: TrainOptions) -> int:
 
 
 def _fit_settings(options: TrainOptions) -> FitSettings:
+    settings = FitSettings(seed=options.seed, full_starts=full_starts(options))
     if options.quick:
-        return FitSettings(
-            epochs=6,
-            qat_epochs=1,
-            stream_windows=1500,
-            mined_per_round=300,
-            seed=options.seed,
-            full_starts=full_starts(options),
-        )
-    return FitSettings(seed=options.seed, full_starts=full_starts(options))
+        return replace(settings, epochs=6, qat_epochs=1, stream_windows=1500, mined_per_round=300)
+    return settings
 
 
 def _train_one(
@@ -542,10 +536,7 @@ def train(options: TrainOptions, progress: Any = None) -> Path:
         from training.realspeech import phrase_folders
 
         phrase_folders(options.real_speech_dir)  # a wrong folder now, not after the training
-    if not 1 <= full_starts(options) <= selection.MAX_FULL_STARTS:
-        raise TrainingError(
-            f"full_starts {options.full_starts}: give 1 to {selection.MAX_FULL_STARTS}"
-        )
+    selection.check_full_starts(full_starts(options), "full_starts")
     keyword = check_keyword(options.keyword)
     recipe = data_recipe(options, keyword)
     dataset = build_dataset(recipe, options.cache_dir, progress)

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from kws.errors import TrainingError
 from kws.frontend.config import SAMPLE_RATE_HZ
 from training import realspeech
 from training.data import augment, festvox
@@ -54,6 +55,13 @@ class VoiceClips:
     voices: tuple[str, ...]
     clean: list[npt.NDArray[np.int16]]
     noisy: list[npt.NDArray[np.int16]]
+
+
+def check_full_starts(starts: int, name: str) -> None:
+    """Raise ``TrainingError`` naming ``name`` (the option as the caller knows it) unless
+    ``starts`` is 1 to ``MAX_FULL_STARTS``."""
+    if not 1 <= starts <= MAX_FULL_STARTS:
+        raise TrainingError(f"{name} {starts}: give 1 to {MAX_FULL_STARTS}")
 
 
 def voice_clips(keyword: str, count: int, seed: int) -> VoiceClips | None:

@@ -45,9 +45,9 @@ def threads_per_job(jobs: int) -> int:
 def processes_at_once(jobs: int) -> int:
     """How many of ``jobs`` run at once: one per core, and never fewer than three (the tiny model
     and two full-model starts, side by side since they were first split into processes). A
-    training process holds its own copy of the windows (2.2-2.8 GB with the default data):
-    five at once on a 2-core, 23 GB machine ran out of memory, one after the other they would
-    take five times as long."""
+    training process holds its own copy of the windows (2.2-2.8 GB with the default data): a
+    four-start training's five at once held about 13 GB, and two such trainings side by side ran
+    a 23 GB machine out of memory; one after the other they would take five times as long."""
     return min(jobs, max(MIN_AT_ONCE, os.cpu_count() or 1))
 
 

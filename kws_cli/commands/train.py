@@ -190,10 +190,9 @@ def run(args: argparse.Namespace) -> int:
                 f"(apt-get install {festvox.PACKAGES})"
             )
     if args.full_starts is not None:
-        from training.selection import MAX_FULL_STARTS
+        from training.selection import check_full_starts
 
-        if not 1 <= args.full_starts <= MAX_FULL_STARTS:
-            raise TrainingError(f"--full-starts {args.full_starts}: give 1 to {MAX_FULL_STARTS}")
+        check_full_starts(args.full_starts, "--full-starts")
     if args.real_speech is not None:
         from training.realspeech import phrase_folders
 
