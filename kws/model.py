@@ -72,11 +72,13 @@ class TfliteModel:
         feature_scale: float,
         reference_kernels: bool = False,
         in_place: bool = True,
+        native: bool = True,
     ) -> None:
         """Check ``spec`` (validated when it was made) against the model itself.
 
         ``in_place=False`` keeps LiteRT's copying calls (the reference the in-place path is
-        tested against).
+        tested against); ``native=False`` keeps LiteRT for a streaming model that
+        ``kws.int8_step`` could run (the reference that path is tested against).
 
         Raises:
             BundleError: not a loadable TFLite model, or one ``spec`` does not describe.
@@ -165,6 +167,13 @@ class TfliteModel:
             for name, _ in spec.states
         ]
         self._attach_views()
+        # the tiny model's whole step in one compiled call where it gives LiteRT's XNNPACK
+        # scores and states bit for bit (``kws.int8_step``); reference kernels stay LiteRT's
+        self._native: Any = None
+        self._native_step: Any = None
+        self._native_invoke: Any = None
+        if native and not reference_kernels and self.streaming and not spec.internal_state:
+            self._attach_native()
         self._used = False
         self.reset()
 
@@ -207,6 +216,38 @@ class TfliteModel:
             if position in self._requantized
         ]
 
+    def _attach_native(self) -> None:
+        """``kws.int8_step``'s step for this model, if it builds and agrees with LiteRT."""
+        from kws.int8_step import Int8Step, agrees_with
+
+        native = Int8Step.build(
+            self._model_content,
+            self._features_index,
+            self._score_index,
+            [(into, out) for into, out, *_ in self._states],
+        )
+        if native is None:
+            return
+        shape = (self.window_frames, self._features_shape[-1])
+
+        def litert_step(frames: npt.NDArray[np.uint16]) -> tuple[int, list[npt.NDArray[Any]]]:
+            self.step(frames)  # LiteRT's (the native step is not attached yet)
+            if self._views is not None:  # the states already copied into the inputs
+                states = [view.reshape(-1).copy() for view in self._views.state_inputs]
+                return int(self._views.score_byte[0]), states
+            raw = self.interpreter.get_tensor(self._score_index).reshape(-1)
+            return int(raw.view(np.uint8)[0]), [value.reshape(-1) for value in self._state_values]
+
+        self.reset()
+        agreed = agrees_with(native, self._lut, litert_step, shape)
+        self.reset()
+        if agreed:
+            self._native = native
+            self._native_shape = shape
+            self._native_step, self._native_invoke = native.kernels(
+                self._lut, np.zeros(shape, np.uint16)
+            )
+
     def _requantize(self, position: int, value: npt.NDArray[Any]) -> npt.NDArray[Any]:
         _, _, s_out, s_in, zp_out, zp_in, dtype = self._states[position]
         info = np.iinfo(dtype)
@@ -238,6 +279,8 @@ class TfliteModel:
     def reset(self) -> None:
         """Forget all streaming history (states back to zero)."""
         self._state_values = [state.copy() for state in self._initial_states]
+        if self._native is not None:
+            self._native.reset()
         if self._views is not None:
             for view, initial in zip(self._views.state_inputs, self._initial_states, strict=True):
                 view[...] = initial
@@ -251,6 +294,14 @@ class TfliteModel:
     def step(self, frames: npt.NDArray[np.uint16]) -> float:
         """Run one inference on ``window_frames`` uint16 frames; return the keyword probability."""
         self._used = True
+        native = self._native_step
+        if native is not None and frames.dtype is _UINT16 and frames.flags.carray:
+            if frames.shape == self._native_shape:  # the cascade's windows
+                score: float = self._score_by_byte[native(self._lut, frames)]
+                return score
+            raise ValueError(
+                f"frames of shape {frames.shape}; the model takes {self._native_shape}"
+            )
         views = self._views
         if views is None:
             return self._step_copying(frames)
@@ -271,7 +322,9 @@ class TfliteModel:
     def invoke(self) -> None:
         """Run the model's kernels once on whatever its input holds, nothing else (benchmarks
         time the kernels apart from ``step``'s input, state and score handling with it)."""
-        if self._views is not None:
+        if self._native_invoke is not None:
+            self._native_invoke()
+        elif self._views is not None:
             self._views.invoke()
         else:
             self.interpreter.invoke()
