@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from kws import always_on
+from kws.always_on import Stride
 from kws.errors import KwsError, ThresholdError
 from kws.frontend import Frontend
 from kws.frontend.config import HOP_S, SAMPLE_RATE_HZ
@@ -180,6 +182,13 @@ class Cascade:
         self._hop_samples = self.frontend.config.hop_samples
         self.last_tiny_score = 0.0
         self.last_full_score = 0.0
+        # the asleep stride in one native call (``kws.always_on``) where the tiny model steps
+        # natively; a verifier hears the audio in ``_take``, so its cascades keep that path
+        self._stride: Stride | None = None
+        native = getattr(tiny, "native_parts", lambda: None)() if tiny else None
+        if native is not None and not self.full_only and verifier is None:
+            table, blob, self._tiny_score_by_byte = native
+            self._stride = always_on.bind(self.frontend, table, blob, noise_floor, self._held)
         self.reset()
 
     @property
@@ -247,10 +256,36 @@ class Cascade:
             self._pass(frames - self._held_hops)
             self._held_samples, self._held_hops = total, frames
             return []
+        # the asleep stride: the hops this audio completes run no model before the tiny one's
+        due = self._quiet_until_hop + 1
+        step_frame = due - self._written if due == self._state.tiny_due_hop else 0
         if held == 0 and pcm.flags.carray:  # framed as it came: no copy
+            if 0 < step_frame <= frames and self._stride:
+                return self._take_stride(pcm, step_frame)
             return self._take(pcm)
         self._held_bytes[held:total] = pcm
+        if 0 < step_frame <= frames and self._stride:
+            return self._take_stride(self._held[:total], step_frame)
         return self._take(self._held[:total])
+
+    def _take_stride(self, pcm: npt.NDArray[np.int16], step_frame: int) -> list[Detection]:
+        """``_take`` for audio whose ``step_frame``-th frame is the tiny model's hop, the hops
+        before it running no model (the asleep stride): framed and stepped in one call
+        (``kws.always_on``), the hop decided by ``_hop`` with that score, then any hops after
+        it taken as ``_take`` takes them."""
+        assert self._stride is not None
+        packed = self._stride(pcm, self._ring, self._free_row(), step_frame)
+        if packed < 0:  # the frames were counted before the call: never, unless a bug
+            raise KwsError(f"internal: the asleep stride framed too few frames ({packed})")
+        written = packed >> 8
+        self._written += written
+        self._frontend_pending += pcm.shape[0] - written * self._hop_samples
+        self._held_samples = self._held_hops = 0
+        self._pass(self._quiet_until_hop - self.counters.hops)
+        detection = self._hop(self._tiny_score_by_byte[packed & 0xFF])
+        detections = [] if detection is None else [detection]
+        after = self._written - self.counters.hops
+        return detections + self._advance(after) if after > 0 else detections
 
     def _take_long(self, samples: npt.NDArray[np.int16]) -> list[Detection]:
         """``process`` for a chunk that overflows the held audio's piece: the held audio first
@@ -364,8 +399,10 @@ class Cascade:
         end = self.counters.hops - self._first_frame
         return self._ring[end - count : end]
 
-    def _hop(self) -> Detection | None:
-        """The next hop, its frame already in the ring: the models due, and their decisions."""
+    def _hop(self, tiny_score: float | None = None) -> Detection | None:
+        """The next hop, its frame already in the ring: the models due, and their decisions
+        (``tiny_score``: the tiny model already stepped on this hop's window, by
+        ``_take_stride``)."""
         counters, state, thresholds = self.counters, self._state, self.thresholds
         counters.hops += 1
         hop = counters.hops
@@ -373,8 +410,10 @@ class Cascade:
         if hop == state.tiny_due_hop and self.tiny is not None and not self.full_only:
             tiny = self.tiny
             state.tiny_due_hop = hop + tiny.stride_frames
-            end = hop - self._first_frame  # ``_recent``, written out: once a stride, for hours
-            self.last_tiny_score = tiny.step(self._ring[end - tiny.window_frames : end])
+            if tiny_score is None:
+                end = hop - self._first_frame  # ``_recent``, written out: once a stride
+                tiny_score = tiny.step(self._ring[end - tiny.window_frames : end])
+            self.last_tiny_score = tiny_score
             counters.tiny_inferences += 1
             tiny_scores = state.tiny_scores  # the last smoothing_frames (a bounded deque)
             tiny_scores.append(self.last_tiny_score)

@@ -115,42 +115,87 @@ def _copy(arena: npt.NDArray[np.int8], source: int, into: int, count: int) -> No
         to[i] = frm[i]
 
 
+# the blob's header: int64 words giving where each part starts (bytes) and its length
+(
+    _OPS, _PROGRAM_AT, _COPIES, _COPIES_AT, _SCALES_AT, _SCALES, _BIASES_AT, _BIASES,
+    _ACC_AT, _ACC, _WEIGHTS_AT, _WEIGHTS, _ARENA_AT, _ARENA, _FEATURES_AT, _SCORE_AT,
+    _WINDOW_FRAMES,
+) = range(17)  # fmt: skip
+_HEADER_WORDS = 17
+
+
 @unrefcounted
-def _step(
-    table: npt.NDArray[np.int8],
-    frames: npt.NDArray[np.uint16],
-    features_at: int,
-    arena: npt.NDArray[np.int8],
-    program: npt.NDArray[np.int64],
-    weights: npt.NDArray[np.int8],
-    biases: npt.NDArray[np.int32],
-    scales: npt.NDArray[np.float32],
-    copies: npt.NDArray[np.int64],
-    acc: npt.NDArray[np.int32],
-    score_at: int,
+def _parts(
+    blob: npt.NDArray[np.uint8],
+) -> tuple[
+    npt.NDArray[np.int8],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int8],
+    npt.NDArray[np.int32],
+    npt.NDArray[np.float32],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int32],
+]:
+    """The arena, program, weights, biases, scales, copies and scratch inside ``blob`` (views):
+    one array argument where seven would each cost Numba an unboxing per call."""
+    head = blob[: 8 * _HEADER_WORDS].view(np.int64)
+    at = head[_PROGRAM_AT]
+    program = blob[at : at + 8 * _FIELDS * head[_OPS]].view(np.int64).reshape((head[_OPS], _FIELDS))
+    at = head[_COPIES_AT]
+    copies = blob[at : at + 24 * head[_COPIES]].view(np.int64).reshape((head[_COPIES], 3))
+    at = head[_SCALES_AT]
+    scales = blob[at : at + 4 * head[_SCALES]].view(np.float32)
+    at = head[_BIASES_AT]
+    biases = blob[at : at + 4 * head[_BIASES]].view(np.int32)
+    at = head[_ACC_AT]
+    acc = blob[at : at + 4 * head[_ACC]].view(np.int32)
+    at = head[_WEIGHTS_AT]
+    weights = blob[at : at + head[_WEIGHTS]].view(np.int8)
+    at = head[_ARENA_AT]
+    arena = blob[at : at + head[_ARENA]].view(np.int8)
+    return arena, program, weights, biases, scales, copies, acc
+
+
+@unrefcounted
+def step_blob(
+    table: npt.NDArray[np.int8], frames: npt.NDArray[np.uint16], blob: npt.NDArray[np.uint8]
 ) -> int:
     """The feature lookup into the arena, the model, and the score's byte (0-255)."""
+    arena, program, weights, biases, scales, copies, acc = _parts(blob)
+    head = blob[: 8 * _HEADER_WORDS].view(np.int64)
+    features = arena[head[_FEATURES_AT] : head[_FEATURES_AT] + frames.size]
     columns = frames.shape[1]
     for row in range(frames.shape[0]):
         for column in range(columns):
-            arena[features_at + row * columns + column] = table[frames[row, column]]
+            features[row * columns + column] = table[frames[row, column]]
     _run_ops(arena, program, weights, biases, scales, copies, acc)
-    return int(arena[score_at]) & 0xFF
+    return int(arena[head[_SCORE_AT]]) & 0xFF
+
+
+@unrefcounted
+def window_frames(blob: npt.NDArray[np.uint8]) -> int:
+    """The frames one step reads."""
+    return int(blob[: 8 * _HEADER_WORDS].view(np.int64)[_WINDOW_FRAMES])
+
+
+@unrefcounted
+def _invoke_blob(blob: npt.NDArray[np.uint8]) -> None:
+    arena, program, weights, biases, scales, copies, acc = _parts(blob)
+    _run_ops(arena, program, weights, biases, scales, copies, acc)
+
+
+def _aligned(size: int) -> int:
+    return (size + 7) // 8 * 8
 
 
 @dataclass
 class Int8Step:
-    """One streaming model compiled to an op program over an int8 arena (module docstring)."""
+    """One streaming model compiled to an op program over an int8 arena (module docstring),
+    all of it in one byte array, ``blob``; the other fields are views into it."""
 
+    blob: npt.NDArray[np.uint8]
     arena: npt.NDArray[np.int8]
-    program: npt.NDArray[np.int64]
     weights: npt.NDArray[np.int8]
-    biases: npt.NDArray[np.int32]
-    scales: npt.NDArray[np.float32]
-    copies: npt.NDArray[np.int64]  # rows (state output, state input, bytes)
-    acc: npt.NDArray[np.int32]  # scratch: one operator's accumulators
-    features_at: int
-    score_at: int
     states: list[tuple[int, int]]  # (arena offset, bytes) of each state input
     initial: npt.NDArray[np.int8]  # the arena after ``reset``
 
@@ -169,6 +214,48 @@ class Int8Step:
         except _Unsupported:
             return None
 
+    @classmethod
+    def packed(
+        cls,
+        parts: list[npt.NDArray[Any]],
+        features_at: int,
+        score_at: int,
+        states: list[tuple[int, int]],
+        frames: int,
+    ) -> Int8Step:
+        """``parts`` (program, copies, scales, biases, scratch, weights, arena) in one blob."""
+        program, copies, scales, biases, acc, weights, arena = parts
+        head = np.zeros(_HEADER_WORDS, np.int64)
+        head[_OPS], head[_COPIES] = program.shape[0], copies.shape[0]
+        head[_SCALES], head[_BIASES], head[_ACC] = scales.size, biases.size, acc.size
+        head[_WEIGHTS], head[_ARENA] = weights.size, arena.size
+        head[_FEATURES_AT], head[_SCORE_AT] = features_at, score_at
+        head[_WINDOW_FRAMES] = frames
+        at = 8 * _HEADER_WORDS
+        places = []
+        for key, part in zip(
+            (_PROGRAM_AT, _COPIES_AT, _SCALES_AT, _BIASES_AT, _ACC_AT, _WEIGHTS_AT, _ARENA_AT),
+            parts,
+            strict=True,
+        ):
+            head[key] = at
+            places.append(at)
+            at += _aligned(part.nbytes)
+        blob = np.zeros(at, np.uint8)
+        blob[: head.nbytes] = head.view(np.uint8)
+        for place, part in zip(places, parts, strict=True):
+            blob[place : place + part.nbytes] = (
+                np.ascontiguousarray(part).reshape(-1).view(np.uint8)
+            )
+        weights_at, arena_at = int(head[_WEIGHTS_AT]), int(head[_ARENA_AT])
+        return cls(
+            blob,
+            blob[arena_at : arena_at + arena.size].view(np.int8),
+            blob[weights_at : weights_at + weights.size].view(np.int8),
+            states,
+            arena.copy(),
+        )
+
     def reset(self) -> None:
         self.arena[:] = self.initial
 
@@ -176,37 +263,15 @@ class Int8Step:
         """``step(table, window)`` -> the score's byte, as machine code for these arrays' types
         (a C-contiguous uint16 window, ``kernel_cache.machine_code``), and ``invoke()``: the
         operators alone on what the arena holds (benchmarks time the kernels apart)."""
-        step_code = machine_code(
-            _step,
-            (
-                table,
-                window,
-                self.features_at,
-                self.arena,
-                self.program,
-                self.weights,
-                self.biases,
-                self.scales,
-                self.copies,
-                self.acc,
-                self.score_at,
-            ),
-        )
-        arena, program, weights = self.arena, self.program, self.weights
-        biases, scales, copies, acc = self.biases, self.scales, self.copies, self.acc
-        ops_code = machine_code(_run_ops, (arena, program, weights, biases, scales, copies, acc))
-        features_at, score_at = self.features_at, self.score_at
+        blob = self.blob
+        step_code = machine_code(step_blob, (table, window, blob))
+        invoke_code = machine_code(_invoke_blob, (blob,))
 
         def step(table: npt.NDArray[np.int8], frames: npt.NDArray[np.uint16]) -> int:
-            return int(
-                step_code(
-                    table, frames, features_at, arena, program, weights, biases, scales, copies,
-                    acc, score_at,
-                )
-            )  # fmt: skip
+            return int(step_code(table, frames, blob))
 
         def invoke() -> None:
-            ops_code(arena, program, weights, biases, scales, copies, acc)
+            invoke_code(blob)
 
         return step, invoke
 
@@ -270,18 +335,21 @@ class _Builder:
         for into, _ in self.state_pairs:
             at = self.offsets[into]
             arena[at : at + self._size(into)] = self._quantization(into)[1]
-        return Int8Step(
-            arena,
+        parts: list[npt.NDArray[Any]] = [
             np.array(self.program, np.int64).reshape(-1, _FIELDS),
-            np.concatenate(self.weights) if self.weights else np.zeros(0, np.int8),
-            np.concatenate(self.biases) if self.biases else np.zeros(0, np.int32),
-            np.concatenate(self.scales) if self.scales else np.zeros(0, np.float32),
             np.array(copies, np.int64).reshape(-1, 3),
+            np.concatenate(self.scales) if self.scales else np.zeros(0, np.float32),
+            np.concatenate(self.biases) if self.biases else np.zeros(0, np.int32),
             np.zeros(max([row[_OUT_COLS] for row in self.program], default=1), np.int32),
+            np.concatenate(self.weights) if self.weights else np.zeros(0, np.int8),
+            arena,
+        ]
+        return Int8Step.packed(
+            parts,
             self.offsets[self.features_index],
             self.offsets[self.score_index],
             [(self.offsets[into], self._size(into)) for into, _ in self.state_pairs],
-            arena.copy(),
+            self._time_and_channels(self.features_index)[0],
         )
 
     # tensors

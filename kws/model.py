@@ -248,6 +248,15 @@ class TfliteModel:
                 self._lut, np.zeros(shape, np.uint16)
             )
 
+    def native_parts(self) -> tuple[npt.NDArray[Any], npt.NDArray[np.uint8], list[float]] | None:
+        """(lookup table, ``Int8Step`` blob, score by byte) where the step runs natively, for
+        a caller that steps it inside its own kernel (``kws.always_on``); None where LiteRT
+        runs it."""
+        if self._native is None:
+            return None
+        self._used = True
+        return self._lut, self._native.blob, self._score_by_byte
+
     def _requantize(self, position: int, value: npt.NDArray[Any]) -> npt.NDArray[Any]:
         _, _, s_out, s_in, zp_out, zp_in, dtype = self._states[position]
         info = np.iinfo(dtype)

@@ -200,6 +200,12 @@ class Frontend:
         )
         return count
 
+    def kernel_arguments(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], Any]:
+        """The kernel's ``tables``, ``buffers`` (this stream's state, reset in place) and
+        ``frozen_512``, for a caller that calls ``pipeline.process_chunk_into`` inside its own
+        kernel (``kws.always_on``)."""
+        return self._tables, self._buffers, self._frozen_512
+
     def _keep_kernel(self, compiled: Any) -> None:
         self._kernel = compiled
 
