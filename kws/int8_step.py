@@ -21,13 +21,14 @@ on a check stream, step for step (``agrees_with``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from kws.frontend.int32_arith import add32, mul32
-from kws.frontend.kernel_cache import machine_code, unrefcounted
+from kws.frontend.kernel_cache import check_frontend_cache, machine_code, unrefcounted
 from kws.tflite_ops import Graph, Operator, read_graph
 
 # the op program's row: what an operator reads, writes and with which parameters
@@ -170,6 +171,12 @@ def step_blob(
             features[row * columns + column] = table[frames[row, column]]
     _run_ops(arena, program, weights, biases, scales, copies, acc)
     return int(arena[head[_SCORE_AT]]) & 0xFF
+
+
+# Numba checks a cached kernel against its own file only, and these inline the frontend's
+# (``int32_arith``; ``always_on`` its whole kernel): when any of those sources changes, the
+# cached kernels of this module and ``always_on`` are dropped before one is loaded.
+check_frontend_cache(step_blob, also=(Path(__file__), Path(__file__).with_name("always_on.py")))
 
 
 @unrefcounted

@@ -93,14 +93,16 @@ def drop_stale_kernels(cache_dir: Path, sources: list[Path]) -> bool:
     return removed
 
 
-def check_frontend_cache(dispatcher: object) -> None:
+def check_frontend_cache(dispatcher: object, also: Iterable[Path] = ()) -> None:
     """``drop_stale_kernels`` for the folder where Numba caches ``dispatcher`` (a frontend
-    kernel); nothing when this Numba does not say where (its internals changed)."""
+    kernel, or one of the modules ``also`` names, whose kernels inline the frontend's), over
+    the frontend's sources and ``also``; nothing when this Numba does not say where (its
+    internals changed)."""
     try:
         cache_dir = Path(dispatcher._cache._cache_path)  # type: ignore[attr-defined]
     except AttributeError:
         return
-    drop_stale_kernels(cache_dir, sorted(FRONTEND_DIR.glob("*.py")))
+    drop_stale_kernels(cache_dir, [*sorted(FRONTEND_DIR.glob("*.py")), *also])
 
 
 def machine_code(dispatcher: Any, example_args: tuple[Any, ...]) -> Any:

@@ -114,3 +114,15 @@ def test_a_native_step_that_disagrees_with_litert_is_not_used(random_bundle: Pat
     step.weights[0] = np.int8(-step.weights[0] - 1)  # one weight off: another model
     litert.reset()
     assert not agrees_with(step, native._lut, litert_step, window)
+
+
+def test_the_native_kernels_cache_is_stamped_with_every_source_they_inline() -> None:
+    # Numba checks a cached kernel against its own file only; these inline the frontend's
+    import kws.always_on  # noqa: F401  (its kernels share the folder and the stamp)
+    from kws import int8_step
+    from kws.frontend.kernel_cache import FRONTEND_DIR, STAMP_NAME, sources_digest
+
+    cache_dir = Path(int8_step.step_blob._cache._cache_path)
+    here = Path(int8_step.__file__)
+    sources = [*FRONTEND_DIR.glob("*.py"), here, here.with_name("always_on.py")]
+    assert (cache_dir / STAMP_NAME).read_text() == sources_digest(sources)
