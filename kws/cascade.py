@@ -258,15 +258,16 @@ class Cascade:
             return []
         # the asleep stride: the hops this audio completes run no model before the tiny one's
         due = self._quiet_until_hop + 1
-        step_frame = due - self._written if due == self._state.tiny_due_hop else 0
-        if held == 0 and pcm.flags.carray:  # framed as it came: no copy
-            if 0 < step_frame <= frames and self._stride:
-                return self._take_stride(pcm, step_frame)
-            return self._take(pcm)
-        self._held_bytes[held:total] = pcm
-        if 0 < step_frame <= frames and self._stride:
-            return self._take_stride(self._held[:total], step_frame)
-        return self._take(self._held[:total])
+        step_frame = due - self._written
+        stride = (
+            self._stride is not None
+            and due == self._state.tiny_due_hop
+            and 0 < step_frame <= frames
+        )
+        if not (held == 0 and pcm.flags.carray):  # held audio first, or a copy to frame
+            self._held_bytes[held:total] = pcm
+            pcm = self._held[:total]
+        return self._take_stride(pcm, step_frame) if stride else self._take(pcm)
 
     def _take_stride(self, pcm: npt.NDArray[np.int16], step_frame: int) -> list[Detection]:
         """``_take`` for audio whose ``step_frame``-th frame is the tiny model's hop, the hops

@@ -335,7 +335,7 @@ class _Builder:
                 raise _Unsupported
         copies = []
         for into, out in self.state_pairs:
-            if self._quantization(into) != self._quantization(out):
+            if not self._same_quantization(into, out):
                 raise _Unsupported  # a state the converter requantised: LiteRT's path
             copies.append([self.offsets[out], self.offsets[into], self._size(into)])
         arena = np.zeros(self.arena_size, np.int8)
@@ -377,6 +377,14 @@ class _Builder:
         if scales.size == 0 or np.any(zero_points != zero_points.flat[0]):
             raise _Unsupported
         return scales, int(zero_points.flat[0])
+
+    def _same_quantization(self, first: int, second: int) -> bool:
+        """Whether two tensors have the same scales and zero point (bytes copy between them)."""
+        (scales, zero_point), (other_scales, other_zero_point) = (
+            self._quantization(first),
+            self._quantization(second),
+        )
+        return zero_point == other_zero_point and np.array_equal(scales, other_scales)
 
     def _int8(self, index: int) -> None:
         if np.dtype(self._detail(index)["dtype"]) != np.int8:
@@ -499,13 +507,11 @@ class _Builder:
 
     def _concatenation(self, inputs: list[int], out: int) -> None:
         """Along time, every input quantised as the output: one copy each, in order."""
-        out_quantization = self._quantization(out)
         _, channels = self._time_and_channels(out)
         at = self._place(out)
         for source in inputs:
             _, source_channels = self._time_and_channels(source)
-            scales, zero_point = self._quantization(source)
-            if source_channels != channels or (scales, zero_point) != out_quantization:
+            if source_channels != channels or not self._same_quantization(source, out):
                 raise _Unsupported
             size = self._size(source)
             self._copy(self._place(source), size, at)
@@ -530,7 +536,7 @@ class _Builder:
             or begin[3] != 0
             or out_channels != channels
             or begin[1] + out_time > time
-            or self._quantization(source) != self._quantization(out)
+            or not self._same_quantization(source, out)
         ):
             raise _Unsupported
         first = self._place(source) + int(begin[1]) * channels
@@ -539,16 +545,16 @@ class _Builder:
 
 def agrees_with(
     native: Int8Step,
+    step: Any,
     table: npt.NDArray[np.int8],
     litert_step: Any,
     window_shape: tuple[int, int],
     steps: int = CHECK_STEPS,
 ) -> bool:
-    """Whether ``native`` gives the score byte and states ``litert_step(frames)`` gives
-    (-> (score byte, [state values])) on ``steps`` windows of a seeded random stream, from a
-    reset; ``native`` is reset after."""
+    """Whether ``native``'s ``step`` (from ``native.kernels``) gives the score byte and states
+    ``litert_step(frames)`` gives (-> (score byte, [state values])) on ``steps`` windows of a
+    seeded random stream, from a reset; ``native`` is reset after."""
     rng = np.random.default_rng(0)
-    step, _ = native.kernels(table, np.zeros(window_shape, np.uint16))
     native.reset()
     agreed = True
     for _ in range(steps):

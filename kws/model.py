@@ -238,15 +238,13 @@ class TfliteModel:
             raw = self.interpreter.get_tensor(self._score_index).reshape(-1)
             return int(raw.view(np.uint8)[0]), [value.reshape(-1) for value in self._state_values]
 
+        step, invoke = native.kernels(self._lut, np.zeros(shape, np.uint16))
         self.reset()
-        agreed = agrees_with(native, self._lut, litert_step, shape)
+        agreed = agrees_with(native, step, self._lut, litert_step, shape)
         self.reset()
         if agreed:
-            self._native = native
-            self._native_shape = shape
-            self._native_step, self._native_invoke = native.kernels(
-                self._lut, np.zeros(shape, np.uint16)
-            )
+            self._native, self._native_shape = native, shape
+            self._native_step, self._native_invoke = step, invoke
 
     def native_parts(self) -> tuple[npt.NDArray[Any], npt.NDArray[np.uint8], list[float]] | None:
         """(lookup table, ``Int8Step`` blob, score by byte) where the step runs natively, for

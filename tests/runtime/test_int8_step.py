@@ -109,11 +109,12 @@ def test_a_native_step_that_disagrees_with_litert_is_not_used(random_bundle: Pat
         states = [view.reshape(-1).copy() for view in litert._views.state_inputs]
         return int(litert._views.score_byte[0]), states
 
+    native_step, _ = step.kernels(native._lut, np.zeros(window, np.uint16))
     litert.reset()
-    assert agrees_with(step, native._lut, litert_step, window)
+    assert agrees_with(step, native_step, native._lut, litert_step, window)
     step.weights[0] = np.int8(-step.weights[0] - 1)  # one weight off: another model
     litert.reset()
-    assert not agrees_with(step, native._lut, litert_step, window)
+    assert not agrees_with(step, native_step, native._lut, litert_step, window)
 
 
 def test_the_native_kernels_cache_is_stamped_with_every_source_they_inline() -> None:
