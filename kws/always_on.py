@@ -1,122 +1,263 @@
-"""The asleep stride in one native call: the audio framed into the cascade's ring by the
-frontend's kernel (``kws.frontend.pipeline``), then the tiny model's step (``kws.int8_step``) on
-the window its last frame ends.
+"""The always-on path in native code: while the full model sleeps, each chunk of audio is held
+(its hops run no model) or framed by the frontend's kernel (``kws.frontend.pipeline``) into the
+cascade's ring, and the hops it completes are taken: the tiny model stepped (``kws.int8_step``)
+at each of its hops and its wake decision made, the others counted; one machine-code call a
+chunk. Python runs only where the tiny model would wake the full one, while the full model is
+awake, and for what this path does not take (a chunk longer than the held audio's buffer, audio
+the kernel cannot read as it is).
 
-While the full model sleeps, a stride of the cascade is that and nothing else, every 30 ms for
-hours; made of two machine-code calls and the Python between them (``Cascade._take``,
-``_advance``, ``_hop``, ``TfliteModel.step``), it cost more in calls than in arithmetic. One
-call returns the frames written and the score's byte; the cascade keeps its decisions
-(``Cascade._hop`` with the score). Only for a tiny model ``Int8Step`` runs.
+Every 10 ms for hours, the Python around the kernels (``Cascade.process``, its hops, their
+bookkeeping) cost a third of the stride; here it is one call. The state both sides read and
+write is one int64 array (``LIVE_FIELDS`` fields, named below: the counters, the held audio,
+the ring's position, the hops due) and the tiny model's last scores a float64 array;
+``kws.cascade.Cascade`` owns both and makes every decision this path does not. Only for a tiny
+model ``Int8Step`` runs (``TfliteModel.native_parts``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
+import numba
 import numpy as np
 import numpy.typing as npt
 
-from kws.frontend.kernel_cache import on_first_call, unrefcounted
+from kws.frontend.kernel_cache import machine_code, unrefcounted
 from kws.frontend.pipeline import process_chunk_into, process_mixed_chunk_into
 from kws.int8_step import step_blob, window_frames
 
 if TYPE_CHECKING:
     from kws.frontend import Frontend
-    from kws.noise_floor import NoiseFloor
 
-Stride = Callable[[npt.NDArray[np.int16], npt.NDArray[np.uint16], int, int], int]
+# The live state's fields. The counters first (``CascadeCounters``, in its order):
+HOPS, TINY_INFERENCES, FULL_INFERENCES, WAKES, DETECTIONS, AWAKE_HOPS, VERIFICATIONS = range(7)
+HELD = 7  # samples held in the cascade's buffer, not yet framed
+HELD_HOPS = 8  # hops of the held audio (already counted)
+PENDING = 9  # the frontend's samples not yet framed (``Frontend.pending_samples``)
+WRITTEN = 10  # frames written into the ring
+FIRST_FRAME = 11  # the stream's frame in the ring's first row
+QUIET_UNTIL = 12  # the last of the coming hops that run no model (``Cascade._schedule``)
+TINY_DUE = 13  # the hop at which the tiny model steps next
+AWAKE_UNTIL = 14  # the full model is awake for hops before this one
+REFRACTORY_UNTIL = 15  # nothing wakes or fires before this hop
+FLOOR_AT = 16  # where in the noise floor's table the next sample's floor is
+SCORES_SEEN = 17  # tiny scores so far (the last few kept for the smoothing)
+# set once per cascade
+WINDOW_SAMPLES, HOP_SAMPLES, RING_FRAMES, BUFFER_FRAMES, TINY_STRIDE = range(18, 23)
+LIVE_FIELDS = 23
+COUNTER_FIELDS = 7
+
+# Frames the frontend writes into the ring ahead of the hops taken (a piece of audio at most):
+# the ring has room for that many more than the models' history.
+WRITE_AHEAD_FRAMES = 32
+
+# What a call returns: all done, nothing done (Python takes it), or WAKES + the score's byte.
+ASLEEP, IN_PYTHON, FRAMING_FAILED = 0, -1, -2
+WAKES_AT = 1
+
+Chunk = Callable[[npt.NDArray[np.int16]], int]
+Hops = Callable[[], int]
+
+
+@numba.njit(cache=True, inline="always")
+def free_row(live: npt.NDArray[np.int64], ring: npt.NDArray[np.uint16]) -> int:
+    """The ring's row for the next frame, with a piece's rows free from it: first, when they
+    are not, the last ``BUFFER_FRAMES`` written (all a model still reads) move to the ring's
+    start."""
+    row = int(live[WRITTEN] - live[FIRST_FRAME])
+    if row + WRITE_AHEAD_FRAMES <= live[RING_FRAMES]:
+        return row
+    history = int(live[BUFFER_FRAMES])
+    for frame in range(history):  # rows that do not overlap (the ring holds two histories)
+        for channel in range(ring.shape[1]):
+            ring[frame, channel] = ring[row - history + frame, channel]
+    live[FIRST_FRAME] = live[WRITTEN] - history
+    return history
+
+
+@numba.njit(cache=True, inline="always")
+def smoothed(scores: npt.NDArray[np.float64], seen: int, score: float) -> float:
+    """The mean of the tiny model's last scores (as many as ``scores`` holds, fewer at first;
+    ``seen`` so far, kept in ``scores[i % size]``) with ``score`` after them, summed oldest
+    first as Python's ``sum`` of a deque of them sums."""
+    size = scores.shape[0]
+    count = min(seen + 1, size)
+    total = 0.0
+    for back in range(count - 1, 0, -1):
+        total += float(scores[(seen - back) % size])
+    mean: float = (total + score) / count
+    return mean
+
+
+@numba.njit(cache=True, inline="always")
+def _keep_tiny(live: npt.NDArray[np.int64], scores: npt.NDArray[np.float64], score: float) -> None:
+    """The tiny model's hop done: its score kept, counted, its next hop due."""
+    seen = live[SCORES_SEEN]
+    scores[seen % scores.shape[0]] = score
+    live[SCORES_SEEN] = seen + 1
+    live[TINY_DUE] += live[TINY_STRIDE]
+    live[TINY_INFERENCES] += 1
 
 
 @unrefcounted
-def _stepped(
-    count: int,
+def tiny_hop(live: npt.NDArray[np.int64], scores: npt.NDArray[np.float64], score: float) -> float:
+    """``Cascade._hop``'s tiny model: its smoothed score with ``score``, then ``score`` kept."""
+    value = smoothed(scores, live[SCORES_SEEN], score)
+    _keep_tiny(live, scores, score)
+    return value
+
+
+@unrefcounted
+def asleep_hops(
+    wake: float,
+    live: npt.NDArray[np.int64],
     ring: npt.NDArray[np.uint16],
-    first_row: int,
-    step_frame: int,
     table: npt.NDArray[np.int8],
     blob: npt.NDArray[np.uint8],
+    scores: npt.NDArray[np.float64],
+    score_of_byte: npt.NDArray[np.float64],
 ) -> int:
-    """``count`` frames written from ``first_row`` on; the step on the window that ends with
-    the ``step_frame``-th of them (1: the first), packed with the count as ``count * 256 +
-    score byte`` (-1, no step: fewer frames than that)."""
-    if count < step_frame or step_frame < 1:
-        return -1
-    end = first_row + step_frame
-    return count * 256 + step_blob(table, ring[end - window_frames(blob) : end], blob)
+    """The hops in the ring not yet taken, while the full model sleeps: the tiny model's
+    (stepped on its window, its smoothed score under ``wake``) and those that run no model
+    (counted). ASLEEP when all are taken; IN_PYTHON, nothing taken, while the full model is
+    awake; WAKES_AT + the score's byte where the tiny model's hop would wake it (the hops
+    before it taken and the model stepped: ``Cascade._hop`` takes that hop with the score)."""
+    if live[HOPS] + 1 < live[AWAKE_UNTIL]:
+        return IN_PYTHON
+    frames = window_frames(blob)
+    while live[HOPS] < live[WRITTEN]:
+        due = live[TINY_DUE]
+        if due > live[WRITTEN]:
+            live[HOPS] = live[WRITTEN]
+            break
+        live[HOPS] = due - 1
+        end = due - live[FIRST_FRAME]
+        byte = step_blob(table, ring[end - frames : end], blob)
+        score = score_of_byte[byte]
+        # asleep, so due >= AWAKE_UNTIL: the wake needs the score and the refractory period
+        if smoothed(scores, live[SCORES_SEEN], score) >= wake and due >= live[REFRACTORY_UNTIL]:
+            return WAKES_AT + byte
+        live[HOPS] = due
+        _keep_tiny(live, scores, score)
+        live[QUIET_UNTIL] = live[TINY_DUE] - 1
+    return ASLEEP
 
 
 @unrefcounted
-def frame_and_step(
-    pcm: npt.NDArray[np.int16],
+def asleep_chunk(
+    wake: float,
+    live: npt.NDArray[np.int64],
+    held: npt.NDArray[np.int16],
+    addend: npt.NDArray[np.int32] | None,
     tables: npt.NDArray[np.int64],
     buffers: npt.NDArray[np.int64],
     frozen_512: bool | None,
     ring: npt.NDArray[np.uint16],
-    first_row: int,
-    step_frame: int,
     table: npt.NDArray[np.int8],
     blob: npt.NDArray[np.uint8],
-) -> int:
-    """``Frontend.process_into_unchecked`` then the step (``_stepped``)."""
-    count = process_chunk_into(pcm, tables, buffers, frozen_512, ring, first_row)
-    return _stepped(count, ring, first_row, step_frame, table, blob)
-
-
-@unrefcounted
-def frame_mixed_and_step(
+    scores: npt.NDArray[np.float64],
+    score_of_byte: npt.NDArray[np.float64],
     pcm: npt.NDArray[np.int16],
-    addend: npt.NDArray[np.int32],
-    addend_start: int,
-    mixed: npt.NDArray[np.int16],
-    tables: npt.NDArray[np.int64],
-    buffers: npt.NDArray[np.int64],
-    frozen_512: bool | None,
-    ring: npt.NDArray[np.uint16],
-    first_row: int,
-    step_frame: int,
-    table: npt.NDArray[np.int8],
-    blob: npt.NDArray[np.uint8],
 ) -> int:
-    """``Frontend.process_mixed_into_unchecked`` (a noise floor) then the step."""
-    count = process_mixed_chunk_into(
-        pcm, addend, addend_start, mixed, tables, buffers, frozen_512, ring, first_row
+    """``Cascade.process`` of ``pcm`` while the full model sleeps: held in ``held`` when its
+    hops run no model; else framed after the held audio (the noise floor ``addend``, if any,
+    added as it is framed, the sum left in ``held``) and its hops taken (``asleep_hops``).
+    IN_PYTHON, nothing done, where the audio would overflow ``held`` or the full model is awake
+    and the audio completes a hop."""
+    before = live[HELD]
+    total = before + pcm.shape[0]
+    if total > held.shape[0]:
+        return IN_PYTHON
+    seen = live[PENDING] + total
+    window = live[WINDOW_SAMPLES]
+    frames = 0 if seen < window else (seen - window) // live[HOP_SAMPLES] + 1
+    for sample in range(before, total):  # (a slice's assignment may copy: it allocates)
+        held[sample] = pcm[sample - before]
+    if live[WRITTEN] + frames <= live[QUIET_UNTIL]:
+        live[HOPS] += frames - live[HELD_HOPS]
+        live[HELD] = total
+        live[HELD_HOPS] = frames
+        return ASLEEP
+    if live[HOPS] + 1 < live[AWAKE_UNTIL]:
+        return IN_PYTHON  # (a copy after the held audio is no more held than before)
+    row = free_row(live, ring)
+    if addend is None:
+        if before:
+            count = process_chunk_into(held[:total], tables, buffers, frozen_512, ring, row)
+        else:
+            count = process_chunk_into(pcm, tables, buffers, frozen_512, ring, row)
+    else:
+        start = live[FLOOR_AT]
+        live[FLOOR_AT] = (start + total) % addend.shape[0]
+        audio = held[:total] if before else pcm
+        count = process_mixed_chunk_into(
+            audio, addend, start, held, tables, buffers, frozen_512, ring, row
+        )
+    if count < 0:  # the ring always has a piece's rows free: never, unless a bug
+        return FRAMING_FAILED
+    live[WRITTEN] += count
+    live[PENDING] += total - count * live[HOP_SAMPLES]
+    live[HELD] = 0
+    live[HELD_HOPS] = 0
+    return asleep_hops(wake, live, ring, table, blob, scores, score_of_byte)
+
+
+def _bound(kernel: Any, arguments: tuple[Any, ...], install: Callable[[Any], None]) -> Any:
+    """A stand-in for ``kernel`` with its leading ``arguments`` bound: its first call takes the
+    kernel's machine code for the call's argument types (``kernel_cache.machine_code``: no
+    per-call matching of types) and hands ``install`` that code with ``arguments`` bound (a
+    ``functools.partial``: called from C, no Python frame per call), to put where the
+    stand-in was."""
+
+    def first_call(*rest: Any) -> Any:
+        bound = partial(machine_code(kernel, (*arguments, *rest)), *arguments)
+        install(bound)
+        return bound(*rest)
+
+    return first_call
+
+
+def bind_hops(
+    live: npt.NDArray[np.int64],
+    ring: npt.NDArray[np.uint16],
+    tiny: tuple[npt.NDArray[np.int8], npt.NDArray[np.uint8]],
+    scores: npt.NDArray[np.float64],
+    score_of_byte: npt.NDArray[np.float64],
+    wake: float,
+    install: Callable[[Hops], None],
+) -> Hops:
+    """``asleep_hops`` of one cascade's arrays and tiny model (``table``, ``blob``): ``hops()``
+    (see ``_bound``)."""
+    table, blob = tiny
+    bound: Hops = _bound(
+        asleep_hops, (wake, live, ring, table, blob, scores, score_of_byte), install
     )
-    return _stepped(count, ring, first_row, step_frame, table, blob)
+    return bound
 
 
-def bind(
+def bind_chunk(
     frontend: Frontend,
-    table: npt.NDArray[np.int8],
-    blob: npt.NDArray[np.uint8],
-    floor: NoiseFloor | None,
-    mixed: npt.NDArray[np.int16],
-) -> Stride:
-    """``stride(pcm, ring, first_row, step_frame)`` -> ``frames * 256 + score byte`` (the step
-    on the window the ``step_frame``-th frame written ends) for one cascade's
-    frontend, tiny model (``table``, ``blob``) and noise floor (whose sum with the audio is left
-    in ``mixed``, the cascade's held audio). The kernel is Numba's machine code from its first
-    call on (``kernel_cache.on_first_call``): ``pcm`` must be 1-D int16, writeable, aligned and
-    C-contiguous, as ``Frontend.process_into_unchecked`` takes it."""
+    live: npt.NDArray[np.int64],
+    held: npt.NDArray[np.int16],
+    floor_table: npt.NDArray[np.int32] | None,
+    ring: npt.NDArray[np.uint16],
+    tiny: tuple[npt.NDArray[np.int8], npt.NDArray[np.uint8]],
+    scores: npt.NDArray[np.float64],
+    score_of_byte: npt.NDArray[np.float64],
+    wake: float,
+    install: Callable[[Chunk], None],
+) -> Chunk:
+    """``asleep_chunk`` of one cascade's frontend, arrays and tiny model: ``chunk(pcm)`` (see
+    ``_bound``). ``pcm`` must be 1-D int16 and C-contiguous (``flags.carray``), as
+    ``Frontend.process_into_unchecked`` takes it: machine code reads any array as the first
+    call's type."""
     tables, buffers, frozen = frontend.kernel_arguments()
-    kernel: list[Any] = []
-    if floor is None:
-        kernel.append(on_first_call(frame_and_step, lambda code: kernel.__setitem__(0, code)))
-
-        def stride(pcm: npt.NDArray[np.int16], ring: Any, row: int, step_frame: int) -> int:
-            return int(kernel[0](pcm, tables, buffers, frozen, ring, row, step_frame, table, blob))
-
-        return stride
-    addend, take = floor.table, floor.take
-    kernel.append(on_first_call(frame_mixed_and_step, lambda code: kernel.__setitem__(0, code)))
-
-    def stride_mixed(pcm: npt.NDArray[np.int16], ring: Any, row: int, step_frame: int) -> int:
-        start = take(pcm.shape[0])
-        return int(
-            kernel[0](
-                pcm, addend, start, mixed, tables, buffers, frozen, ring, row, step_frame, table,
-                blob,
-            )
-        )  # fmt: skip
-
-    return stride_mixed
+    table, blob = tiny
+    arguments = (
+        wake, live, held, floor_table, tables, buffers, frozen, ring, table, blob, scores,
+        score_of_byte,
+    )  # fmt: skip
+    bound: Chunk = _bound(asleep_chunk, arguments, install)
+    return bound

@@ -28,7 +28,35 @@ import numpy as np
 import numpy.typing as npt
 
 from kws import always_on
-from kws.always_on import Stride
+from kws.always_on import (
+    ASLEEP,
+    AWAKE_HOPS,
+    AWAKE_UNTIL,
+    BUFFER_FRAMES,
+    DETECTIONS,
+    FIRST_FRAME,
+    FLOOR_AT,
+    FULL_INFERENCES,
+    HELD,
+    HELD_HOPS,
+    HOP_SAMPLES,
+    HOPS,
+    IN_PYTHON,
+    PENDING,
+    QUIET_UNTIL,
+    REFRACTORY_UNTIL,
+    RING_FRAMES,
+    SCORES_SEEN,
+    TINY_DUE,
+    TINY_INFERENCES,
+    TINY_STRIDE,
+    VERIFICATIONS,
+    WAKES,
+    WAKES_AT,
+    WINDOW_SAMPLES,
+    WRITE_AHEAD_FRAMES,
+    WRITTEN,
+)
 from kws.errors import KwsError, ThresholdError
 from kws.frontend import Frontend
 from kws.frontend.config import HOP_S, SAMPLE_RATE_HZ
@@ -42,10 +70,9 @@ if TYPE_CHECKING:
     from kws.verifier import Verifier
 
 FRAME_END_OFFSET_S = 0.02  # a frame's 30 ms window ends 20 ms after its 10 ms hop starts
-# Audio is taken in pieces of at most this many frames: the frontend writes a piece's frames
-# into the ring before their hops are taken, so the ring has room for this many more than the
-# models' history (a device's ring, ``_buffer_frames``, does not).
-WRITE_AHEAD_FRAMES = 32
+# Audio is taken in pieces of at most ``WRITE_AHEAD_FRAMES`` frames: the frontend writes a
+# piece's frames into the ring before their hops are taken, so the ring has room for this many
+# more than the models' history (a device's ring, ``_buffer_frames``, does not).
 _PIECE_SAMPLES = WRITE_AHEAD_FRAMES * 160
 _INT16 = np.dtype(np.int16)
 
@@ -79,17 +106,41 @@ class Detection:
         }
 
 
-@dataclass
-class CascadeCounters:
-    """Work done so far; the energy model turns these into charge."""
+def _counter(index: int, doc: str) -> Any:
+    def get(counters: CascadeCounters) -> int:
+        value: int = counters._live[index]
+        return value
 
-    hops: int = 0
-    tiny_inferences: int = 0
-    full_inferences: int = 0
-    wakes: int = 0
-    detections: int = 0
-    awake_hops: int = 0
-    verifications: int = 0  # detections the verifier was asked about (accepted or not)
+    def put(counters: CascadeCounters, value: int) -> None:
+        counters._live[index] = value
+
+    return property(get, put, doc=doc)
+
+
+class CascadeCounters:
+    """Work done so far; the energy model turns these into charge. The counts are the first
+    fields of the cascade's live state (``kws.always_on``: its native path counts hops and
+    tiny steps there), read and written as attributes."""
+
+    def __init__(self, live: Any = None) -> None:
+        # a memoryview of int64: its items read as Python ints
+        self._live: Any = (
+            np.zeros(always_on.COUNTER_FIELDS, np.int64).data if live is None else live
+        )
+
+    def _keep(self) -> None:
+        """Keep today's counts as this object's own (the cascade starts new ones)."""
+        self._live = np.array(self._live[: always_on.COUNTER_FIELDS], np.int64).data
+
+    hops = _counter(HOPS, "hops (10 ms frames) taken")
+    tiny_inferences = _counter(TINY_INFERENCES, "tiny model steps")
+    full_inferences = _counter(FULL_INFERENCES, "full model steps")
+    wakes = _counter(WAKES, "times the tiny model woke the full one")
+    detections = _counter(DETECTIONS, "detections")
+    awake_hops = _counter(AWAKE_HOPS, "hops with the full model awake")
+    verifications = _counter(
+        VERIFICATIONS, "detections the verifier was asked about (accepted or not)"
+    )
 
     @property
     def duty_cycle_full(self) -> float:
@@ -110,14 +161,11 @@ class CascadeCounters:
 
 
 @dataclass
-class _State:
-    """The decision state between hops; hops are numbered from 1 (``counters.hops``)."""
+class _Awake:
+    """The decision state of the full model, which only Python runs (the rest of the state is
+    the live array's: ``kws.always_on``); hops are numbered from 1 (``counters.hops``)."""
 
-    awake_until_hop: int = -1
-    refractory_until_hop: int = -1
-    tiny_due_hop: int = 0  # the hop at which the tiny model steps next
     full_due_hop: int = 0  # the hop from which the full model steps next while awake
-    tiny_scores: deque[float] = field(default_factory=deque)
     full_scores: deque[float] = field(default_factory=deque)
 
 
@@ -178,22 +226,49 @@ class Cascade:
                 f"one, got {thresholds.wake_window_s} (the full model would never run)"
             )
         self._refractory_hops = deaf_hops(thresholds.refractory_s)
-        self._window_samples = self.frontend.config.window_samples
         self._hop_samples = self.frontend.config.hop_samples
-        self.last_tiny_score = 0.0
         self.last_full_score = 0.0
-        # the asleep stride in one native call (``kws.always_on``) where the tiny model steps
-        # natively; a verifier hears the audio in ``_take``, so its cascades keep that path
-        self._stride: Stride | None = None
+        # The state the native path shares (``kws.always_on``'s fields), its items read through
+        # a memoryview as Python ints; the tiny model's last scores, for the smoothing.
+        self._live_array = np.zeros(always_on.LIVE_FIELDS, np.int64)
+        self._live: Any = self._live_array.data
+        self.counters = CascadeCounters()
+        self._tiny_scores = np.zeros(max(1, thresholds.smoothing_frames), np.float64)
+        # While the full model sleeps, the hops (and, but where a verifier must hear the audio
+        # in ``_take``, each chunk) in one native call, where the tiny model steps natively.
+        self._asleep_hops: always_on.Hops | None = None
+        self._asleep_chunk: always_on.Chunk | None = None
         native = getattr(tiny, "native_parts", lambda: None)() if tiny else None
-        if native is not None and not self.full_only and verifier is None:
-            table, blob, self._tiny_score_by_byte = native
-            self._stride = always_on.bind(self.frontend, table, blob, noise_floor, self._held)
+        if native is not None and not self.full_only:
+            table, blob, by_byte = native
+            self._tiny_score_by_byte = by_byte
+            arrays = (self._ring, (table, blob), self._tiny_scores, np.array(by_byte))
+            self._asleep_hops = always_on.bind_hops(
+                self._live_array, *arrays, thresholds.wake, self._install_hops
+            )
+            if verifier is None:
+                floor_table = None if noise_floor is None else noise_floor.table
+                self._asleep_chunk = always_on.bind_chunk(
+                    self.frontend, self._live_array, self._held, floor_table, *arrays,
+                    thresholds.wake, self._install_chunk,
+                )  # fmt: skip
         self.reset()
+
+    def _install_hops(self, hops: always_on.Hops) -> None:
+        self._asleep_hops = hops
+
+    def _install_chunk(self, chunk: always_on.Chunk) -> None:
+        self._asleep_chunk = chunk
 
     @property
     def awake(self) -> bool:
-        return self.full_only or self.counters.hops < self._state.awake_until_hop
+        return self.full_only or self._live[HOPS] < self._live[AWAKE_UNTIL]
+
+    @property
+    def last_tiny_score(self) -> float:
+        """The tiny model's last score (0 before its first step)."""
+        seen = self._live[SCORES_SEEN]
+        return float(self._tiny_scores[(seen - 1) % self._tiny_scores.shape[0]]) if seen else 0.0
 
     @property
     def buffer_frames(self) -> int:
@@ -203,26 +278,23 @@ class Cascade:
 
     def reset(self) -> None:
         """Start a new stream: counters, buffers, model states and frontend all cleared."""
-        self.counters = CascadeCounters()
-        self._state = _State(
-            tiny_due_hop=self.tiny.stride_frames if self.tiny is not None else 0,
-            full_due_hop=self.full.stride_frames,
-            tiny_scores=deque(maxlen=self.thresholds.smoothing_frames),
-            full_scores=deque(maxlen=self._full_smoothing),
-        )
-        self._ring[:] = 0
-        self._written = 0  # frames written into the ring so far
+        live, config = self._live, self.frontend.config
+        self.counters._keep()  # a caller's counters of the last stream keep their counts
+        self.counters = CascadeCounters(live)
+        self._live_array[:] = 0  # counters, held audio, frames written, scores seen ...
+        live[AWAKE_UNTIL] = live[REFRACTORY_UNTIL] = -1
+        live[TINY_DUE] = live[TINY_STRIDE] = self.tiny.stride_frames if self.tiny else 0
         # the frame in the ring's first row: the history before the stream reads as zeros
-        self._first_frame = -self._buffer_frames
-        self._held_samples = 0  # audio held in ``_held``, not yet framed
-        self._held_hops = 0  # hops of the held audio, already counted
-        # The frontend's pending samples (``Frontend.pending_samples``), kept here: held audio's
-        # hops are counted on every call without asking the frontend.
-        self._frontend_pending = 0
+        live[FIRST_FRAME] = -self._buffer_frames
+        live[BUFFER_FRAMES], live[RING_FRAMES] = self._buffer_frames, self._ring_frames
+        live[WINDOW_SAMPLES], live[HOP_SAMPLES] = config.window_samples, config.hop_samples
+        self._awake = _Awake(
+            full_due_hop=self.full.stride_frames, full_scores=deque(maxlen=self._full_smoothing)
+        )
+        self._tiny_scores[:] = 0.0
+        self._ring[:] = 0
         self._schedule()
         self.frontend.reset()
-        if self.noise_floor is not None:
-            self.noise_floor.reset()
         self.full.reset()
         if self.tiny is not None:
             self.tiny.reset()
@@ -234,64 +306,57 @@ class Cascade:
 
         Audio whose frames would run no model is held (its hops counted) and framed with the
         chunk that completes the next model's hop: at 10 ms chunks, one frontend call per
-        stride instead of three. Detections and counters are as if every chunk were framed
-        at once.
+        stride instead of three. While the full model sleeps, all of that is one native call
+        (``kws.always_on``). Detections and counters are as if every chunk were framed at once.
 
         Raises ``AudioError`` unless ``pcm`` is a 1-D int16 array."""
-        # The always-on path (every 10-30 ms, for hours) passes a 1-D int16 ndarray: three
-        # tests admit it (held audio is copied, so any strides do; a chunk framed as it came
-        # must also be writeable and C-contiguous, ``carray`` below).
+        # The always-on path (every 10-30 ms, for hours): a chunk the kernel reads as it is
+        if (
+            self._asleep_chunk is not None
+            and type(pcm) is np.ndarray
+            and pcm.dtype is _INT16
+            and pcm.ndim == 1
+            and pcm.flags.carray
+        ):
+            status = self._asleep_chunk(pcm)
+            if status == ASLEEP:
+                return []
+            if status != IN_PYTHON:
+                return self._woken(status)
         if not (type(pcm) is np.ndarray and pcm.dtype is _INT16 and pcm.ndim == 1):
             pcm = validate_pcm(pcm)
-        held = self._held_samples
+        live = self._live
+        held = live[HELD]
         total = held + len(pcm)
         if total > _PIECE_SAMPLES:
             return self._take_long(validate_pcm(pcm))
         # the frames the held audio and this chunk complete (``Frontend.frames_completed``)
-        seen = self._frontend_pending + total
-        window = self._window_samples
+        seen = live[PENDING] + total
+        window = live[WINDOW_SAMPLES]
         frames = 0 if seen < window else (seen - window) // self._hop_samples + 1
-        if self._written + frames <= self._quiet_until_hop:
+        if live[WRITTEN] + frames <= live[QUIET_UNTIL]:
             self._held_bytes[held:total] = pcm
-            self._pass(frames - self._held_hops)
-            self._held_samples, self._held_hops = total, frames
+            self._pass(frames - live[HELD_HOPS])
+            live[HELD], live[HELD_HOPS] = total, frames
             return []
-        # the asleep stride: the hops this audio completes run no model before the tiny one's
-        due = self._quiet_until_hop + 1
-        step_frame = due - self._written
-        stride = (
-            self._stride is not None
-            and due == self._state.tiny_due_hop
-            and 0 < step_frame <= frames
-        )
         if not (held == 0 and pcm.flags.carray):  # held audio first, or a copy to frame
             self._held_bytes[held:total] = pcm
             pcm = self._held[:total]
-        return self._take_stride(pcm, step_frame) if stride else self._take(pcm)
+        return self._take(pcm)
 
-    def _take_stride(self, pcm: npt.NDArray[np.int16], step_frame: int) -> list[Detection]:
-        """``_take`` for audio whose ``step_frame``-th frame is the tiny model's hop, the hops
-        before it running no model (the asleep stride): framed and stepped in one call
-        (``kws.always_on``), the hop decided by ``_hop`` with that score, then any hops after
-        it taken as ``_take`` takes them."""
-        assert self._stride is not None
-        packed = self._stride(pcm, self._ring, self._free_row(), step_frame)
-        if packed < 0:  # the frames were counted before the call: never, unless a bug
-            raise KwsError(f"internal: the asleep stride framed too few frames ({packed})")
-        written = packed >> 8
-        self._written += written
-        self._frontend_pending += pcm.shape[0] - written * self._hop_samples
-        self._held_samples = self._held_hops = 0
-        self._pass(self._quiet_until_hop - self.counters.hops)
-        detection = self._hop(self._tiny_score_by_byte[packed & 0xFF])
-        detections = [] if detection is None else [detection]
-        after = self._written - self.counters.hops
-        return detections + self._advance(after) if after > 0 else detections
+    def _woken(self, status: int) -> list[Detection]:
+        """After a native call that stopped at the tiny model's hop that wakes the full one
+        (``status``: ``WAKES_AT`` + its score's byte): that hop, then the rest."""
+        if status < WAKES_AT:  # the ring always has a piece's rows free: never, unless a bug
+            raise KwsError(f"internal: the always-on path failed ({status})")
+        detection = self._hop(self._tiny_score_by_byte[status - WAKES_AT])
+        detections = self._advance()
+        return detections if detection is None else [detection, *detections]
 
     def _take_long(self, samples: npt.NDArray[np.int16]) -> list[Detection]:
         """``process`` for a chunk that overflows the held audio's piece: the held audio first
         (its hops run no model: nothing to detect), then the chunk a piece at a time."""
-        self._take(self._held[: self._held_samples])
+        self._take(self._held[: self._live[HELD]])
         detections: list[Detection] = []
         for start in range(0, samples.shape[0], _PIECE_SAMPLES):
             detections += self._take(samples[start : start + _PIECE_SAMPLES])
@@ -307,32 +372,23 @@ class Cascade:
         its floor once, in stream order. The verifier, if any, hears the floored audio before
         the hops are taken: every hop that can decide is taken here, at most a piece after the
         audio it needs."""
-        row = self._free_row()
+        live = self._live
+        row = always_on.free_row(self._live_array, self._ring)
         floor, size = self.noise_floor, pcm.shape[0]
         if floor is None:
             written = self.frontend.process_into_unchecked(pcm, self._ring, row)
         else:
+            start = live[FLOOR_AT]
+            live[FLOOR_AT] = (start + size) % floor.table.shape[0]
             written = self.frontend.process_mixed_into_unchecked(
-                pcm, floor.table, floor.take(size), self._held, self._ring, row
+                pcm, floor.table, start, self._held, self._ring, row
             )
         if self.verifier is not None:
             self.verifier.hear(pcm if floor is None else self._held[:size])
-        self._written += written
-        self._frontend_pending += size - written * self._hop_samples
-        counted, self._held_samples, self._held_hops = self._held_hops, 0, 0
-        return self._advance(written - counted) if written > counted else []
-
-    def _free_row(self) -> int:
-        """The ring's row for the next frame, with a piece's rows free from it: first, when
-        they are not, the last ``_buffer_frames`` written (all a model still reads) move to
-        the ring's start."""
-        row = self._written - self._first_frame
-        if row + WRITE_AHEAD_FRAMES <= self._ring_frames:
-            return row
-        history = self._buffer_frames
-        self._ring[:history] = self._ring[row - history : row]
-        self._first_frame = self._written - history
-        return history
+        live[WRITTEN] += written
+        live[PENDING] += size - written * self._hop_samples
+        live[HELD] = live[HELD_HOPS] = 0
+        return self._advance()
 
     def process_features(self, frames: npt.NDArray[np.uint16]) -> list[Detection]:
         """Feed uint16 feature frames [n, channels]; return detections completed by them.
@@ -345,32 +401,38 @@ class Cascade:
                 "a cascade with a verifier verifies audio: give it PCM (process), or load it "
                 "without the verifier"
             )
-        if self._held_samples:  # audio given to ``process`` comes first
-            self._take(self._held[: self._held_samples])
+        live = self._live
+        if live[HELD]:  # audio given to ``process`` comes first
+            self._take(self._held[: live[HELD]])
         detections: list[Detection] = []
         for start in range(0, frames.shape[0], WRITE_AHEAD_FRAMES):
             piece = frames[start : start + WRITE_AHEAD_FRAMES]
             count = piece.shape[0]
-            row = self._free_row()
+            row = always_on.free_row(self._live_array, self._ring)
             self._ring[row : row + count] = piece
-            self._written += count
-            detections += self._advance(count)
+            live[WRITTEN] += count
+            detections += self._advance()
         return detections
 
-    def _advance(self, count: int) -> list[Detection]:
-        """Take the next ``count`` hops, whose frames are already in the ring."""
+    def _advance(self) -> list[Detection]:
+        """Take the hops whose frames are in the ring and not yet taken."""
+        live = self._live
         detections: list[Detection] = []
-        while count:
+        while live[HOPS] < live[WRITTEN]:
+            if self._asleep_hops is not None:  # the full model asleep: native, up to a wake
+                status = self._asleep_hops()
+                if status == ASLEEP:
+                    break
+                if status != IN_PYTHON:
+                    detections += self._woken(status)
+                    break
             # Most hops run no model (every hop but one per stride, the full model asleep):
             # count them at once, then take the hop that decides.
-            quiet = min(self._quiet_until_hop - self.counters.hops, count)
+            quiet = min(live[QUIET_UNTIL], live[WRITTEN]) - live[HOPS]
             if quiet > 0:
                 self._pass(quiet)
-                count -= quiet
-                if not count:
-                    break
+                continue
             detection = self._hop()
-            count -= 1
             if detection is not None:
                 detections.append(detection)
         return detections
@@ -379,82 +441,77 @@ class Cascade:
         """After a hop: the last of the coming hops that run no model, those before the next
         step of the tiny model (the full model asleep) or of the full model (running alone);
         none while awake. Hops up to it are counted at once (``_pass``)."""
-        state = self._state
+        live = self._live
         if self.full_only:
-            due = state.full_due_hop
-        elif self.counters.hops + 1 < state.awake_until_hop:
-            due = self.counters.hops + 1
+            due = self._awake.full_due_hop
+        elif live[HOPS] + 1 < live[AWAKE_UNTIL]:
+            due = live[HOPS] + 1
         else:
-            due = state.tiny_due_hop
-        self._quiet_until_hop = due - 1
+            due = live[TINY_DUE]
+        live[QUIET_UNTIL] = due - 1
 
     def _pass(self, count: int) -> None:
         """Hops that run no model (see ``_schedule``): counters only."""
-        self.counters.hops += count
+        live = self._live
+        live[HOPS] += count
         if self.full_only:
-            self.counters.awake_hops += count
+            live[AWAKE_HOPS] += count
 
     def _recent(self, count: int) -> npt.NDArray[np.uint16]:
         """The ``count`` frames up to the current hop, oldest first (zeros before the stream
         began; frames after it may already be in the ring): a view."""
-        end = self.counters.hops - self._first_frame
+        end = self._live[HOPS] - self._live[FIRST_FRAME]
         return self._ring[end - count : end]
 
     def _hop(self, tiny_score: float | None = None) -> Detection | None:
         """The next hop, its frame already in the ring: the models due, and their decisions
-        (``tiny_score``: the tiny model already stepped on this hop's window, by
-        ``_take_stride``)."""
-        counters, state, thresholds = self.counters, self._state, self.thresholds
-        counters.hops += 1
-        hop = counters.hops
+        (``tiny_score``: the tiny model already stepped on this hop's window, natively)."""
+        live, awake, thresholds = self._live, self._awake, self.thresholds
+        live[HOPS] += 1
+        hop = live[HOPS]
         detection = None
-        if hop == state.tiny_due_hop and self.tiny is not None and not self.full_only:
-            tiny = self.tiny
-            state.tiny_due_hop = hop + tiny.stride_frames
+        tiny = self.tiny
+        if hop == live[TINY_DUE] and tiny is not None and not self.full_only:
             if tiny_score is None:
-                end = hop - self._first_frame  # ``_recent``, written out: once a stride
-                tiny_score = tiny.step(self._ring[end - tiny.window_frames : end])
-            self.last_tiny_score = tiny_score
-            counters.tiny_inferences += 1
-            tiny_scores = state.tiny_scores  # the last smoothing_frames (a bounded deque)
-            tiny_scores.append(self.last_tiny_score)
-            smoothed = sum(tiny_scores) / len(tiny_scores)
+                tiny_score = tiny.step(self._recent(tiny.window_frames))
+            # the mean of its last smoothing_frames scores, this one kept (and counted)
+            smoothed = always_on.tiny_hop(self._live_array, self._tiny_scores, tiny_score)
             if (
                 smoothed >= thresholds.wake
-                and hop >= state.awake_until_hop
-                and hop >= state.refractory_until_hop
+                and hop >= live[AWAKE_UNTIL]
+                and hop >= live[REFRACTORY_UNTIL]
             ):
-                counters.wakes += 1
-                state.awake_until_hop = hop + self._wake_window_hops
-                state.full_due_hop = hop  # run at once on the pre-roll
-                state.full_scores.clear()
-        if self.full_only or hop < state.awake_until_hop:
-            counters.awake_hops += 1
-            if hop >= state.full_due_hop:
-                state.full_due_hop = hop + self.full.stride_frames
+                live[WAKES] += 1
+                live[AWAKE_UNTIL] = hop + self._wake_window_hops
+                awake.full_due_hop = hop  # run at once on the pre-roll
+                awake.full_scores.clear()
+        if self.full_only or hop < live[AWAKE_UNTIL]:
+            live[AWAKE_HOPS] += 1
+            if hop >= awake.full_due_hop:
+                awake.full_due_hop = hop + self.full.stride_frames
                 self.last_full_score = self.full.step(self._recent(self.full.window_frames))
-                counters.full_inferences += 1
-                full_scores = state.full_scores  # the last _full_smoothing since waking
+                live[FULL_INFERENCES] += 1
+                full_scores = awake.full_scores  # the last _full_smoothing since waking
                 full_scores.append(self.last_full_score)
                 score = sum(full_scores) / len(full_scores)
-                if score >= thresholds.detect and hop >= state.refractory_until_hop:
-                    state.refractory_until_hop = hop + self._refractory_hops
-                    state.awake_until_hop = hop  # back to sleep
+                if score >= thresholds.detect and hop >= live[REFRACTORY_UNTIL]:
+                    live[REFRACTORY_UNTIL] = hop + self._refractory_hops
+                    live[AWAKE_UNTIL] = hop  # back to sleep
                     full_scores.clear()
                     detection = self._confirmed(hop * HOP_S + FRAME_END_OFFSET_S, score)
             self._schedule()
         else:  # asleep (``_schedule``, written out: the always-on case)
-            self._quiet_until_hop = state.tiny_due_hop - 1
+            live[QUIET_UNTIL] = live[TINY_DUE] - 1
         return detection
 
     def _confirmed(self, time_s: float, score: float) -> Detection | None:
         """The detection the models confirmed at ``time_s``, unless the verifier rejects it."""
         stage = "single" if self.tiny is None else "full"
         if self.verifier is not None:
-            self.counters.verifications += 1
+            self._live[VERIFICATIONS] += 1
             accepted, score = self.verifier.accepts(int(round(time_s * SAMPLE_RATE_HZ)))
             if not accepted:
                 return None
             stage = "verifier"
-        self.counters.detections += 1
+        self._live[DETECTIONS] += 1
         return Detection(time_s, self.keyword, score, stage)

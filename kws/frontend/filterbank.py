@@ -202,13 +202,14 @@ def apply_filterbank(
     if n_bins > 0:
         accumulators[channel] += rising
         accumulators[channel + 1] += falling
+    # Branch-free fast path for every channel (SIMD), the exact path after it for the rest.
+    for channel in range(channels_out.shape[0]):
+        total = min(max(accumulators[channel + 1], 0), _FAST_SQRT_LIMIT - 1)
+        channels_out[channel] = _rounded_sqrt(total) >> input_shift
     for channel in range(channels_out.shape[0]):
         total = accumulators[channel + 1]
-        if 0 <= total < _FAST_SQRT_LIMIT:
-            root = _rounded_sqrt(total)
-        else:
-            root = _sqrt64(total)
-        channels_out[channel] = root >> input_shift
+        if not 0 <= total < _FAST_SQRT_LIMIT:
+            channels_out[channel] = _sqrt64(total) >> input_shift
 
 
 @numba.njit(cache=True, inline="always")

@@ -109,8 +109,9 @@ def _frontend_cpu_s(cascade: Any, chunks: Chunks) -> float:
     cascade adds in the same kernel call included: each call's audio as it came (the cascade
     holds audio that runs no model and frames it with the chunk that does) and floor position
     are recorded on a second pass, then framed again by a fresh frontend into a ring. The
-    asleep stride's calls (``kws.always_on``: framing and the tiny step in one) are recorded
-    alike, so their frontend part counts here and their step under the tiny model's parts."""
+    second pass frames in Python (``Cascade._take``): the always-on kernel (``kws.always_on``)
+    holds and frames the same audio in the same calls, inside one call with the tiny model's
+    steps (which count under the tiny model's parts)."""
     from kws.frontend import Frontend
 
     plain: list[npt.NDArray[np.int16]] = []
@@ -128,27 +129,16 @@ def _frontend_cpu_s(cascade: Any, chunks: Chunks) -> float:
         count: int = mixing(pcm, addend, start, into, ring, row)
         return count
 
-    striding, floor = cascade._stride, cascade.noise_floor
-
-    def record_stride(pcm: npt.NDArray[np.int16], ring: Any, row: int, step_frame: int) -> int:
-        # the asleep stride (kws.always_on): its frontend part, as the calls above record it
-        if floor is None:
-            plain.append(pcm.copy())
-        else:
-            mixed.append((pcm.copy(), floor.table, floor.take(0)))
-        packed: int = striding(pcm, ring, row, step_frame)
-        return packed
-
+    native = cascade._asleep_chunk
     cascade.reset()
     frontend.process_into_unchecked = record_plain
     frontend.process_mixed_into_unchecked = record_mixed
-    if striding is not None:
-        cascade._stride = record_stride
+    cascade._asleep_chunk = None
     try:
         _feed(cascade.process, chunks)()
     finally:
         del frontend.process_into_unchecked, frontend.process_mixed_into_unchecked
-        cascade._stride = striding
+        cascade._asleep_chunk = native
         cascade.reset()
     fresh = Frontend()
     ring = np.zeros_like(cascade._ring)

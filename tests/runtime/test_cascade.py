@@ -225,3 +225,16 @@ def test_a_wake_window_under_one_hop_is_refused_for_a_cascade_only() -> None:
     with pytest.raises(ThresholdError, match="wake_window_s must be at least 0.01 s"):
         make(lambda hop: 0.9, lambda hop: 0.95, no_window)
     make(lambda hop: 0.9, lambda hop: 0.95, no_window, full_only=True)  # never woken: fine
+
+
+def test_counters_taken_before_a_reset_keep_their_counts() -> None:
+    cascade, _, _ = make(lambda hop: 0.0, lambda hop: 0.0)
+    cascade.process_features(frames(30))
+    before = cascade.counters
+    assert (before.hops, before.tiny_inferences, before.full_inferences) == (30, 10, 0)
+    cascade.reset()
+    cascade.process_features(frames(6))
+    assert (before.hops, before.tiny_inferences) == (30, 10)  # the last stream's, kept
+    assert (cascade.counters.hops, cascade.counters.tiny_inferences) == (6, 2)
+    before.hops += 1  # still its own: the cascade's do not move
+    assert cascade.counters.hops == 6

@@ -98,7 +98,7 @@ def _cases() -> list[tuple[str, dict]]:
             ("alexa", {}),
             ("hey_jarvis", {"wake": 0.3, "detect": 0.7}),
             ("alexa", {"wake": 0.2, "detect": 0.5}),  # wakes often: the awake path
-            # no noise floor: the asleep stride's other kernel (kws.always_on.frame_and_step)
+            # no noise floor: the always-on kernel's other variant (kws.always_on.asleep_chunk)
             ("alexa", {"wake": 0.2, "detect": 0.5, "noise_floor_dbfs": None}),
             ("hey_jarvis", {"full_only": True, "detect": 0.5}),
             # microWakeWord's models hardly score espeak-ng voices: low cutoffs make them fire
@@ -130,15 +130,28 @@ def test_detections_and_counters_match_the_hop_by_hop_reference(
     )
     if overrides:  # low thresholds: detections to compare, whatever espeak-ng's voices do
         assert expected, "the case must detect something to compare"
-    # kws's cascades take the asleep stride in one native call (kws.always_on)
-    assert (cascade._stride is not None) == (not name.startswith("mww:") and not cascade.full_only)
+    # kws's cascades take a chunk in one native call while the full model sleeps (kws.always_on)
+    native = not name.startswith("mww:") and not cascade.full_only
+    assert (cascade._asleep_chunk is not None) == native
+    assert (cascade._asleep_hops is not None) == native
+    cascade.reset()
+    found = cascade.process_features(compute_features(heard))
+    assert [(round(d.time_s, 3), d.score) for d in found] == expected
     rng = np.random.default_rng(7)
-    for sizes in ([160], [480], [16000], [1, 333, 7000, 4321, 0, 160]):
+    read_only = pcm.copy()
+    read_only.flags.writeable = False  # not the kernel's type: Python frames it
+    for audio, sizes in (
+        (pcm, [160]),
+        (pcm, [480]),
+        (pcm, [16000]),
+        (pcm, [1, 333, 7000, 4321, 0, 160]),
+        (read_only, [160, 480]),
+    ):
         cascade.reset()
         found, start = [], 0
         while start < pcm.shape[0]:
             size = int(rng.choice(sizes))
-            found += cascade.process(pcm[start : start + size])
+            found += cascade.process(audio[start : start + size])
             start += size
             # held audio's hops are counted as it arrives: counters as if framed at once
             assert cascade.counters.hops == max(0, (min(start, pcm.shape[0]) - 480) // 160 + 1)
