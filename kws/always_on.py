@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from kws.frontend.kernel_cache import machine_code, unrefcounted
-from kws.frontend.pipeline import process_chunk_into, process_mixed_chunk_into
+from kws.frontend.pipeline import frames_completed, process_chunk_into, process_mixed_chunk_into
 from kws.int8_step import step_blob, window_frames
 
 if TYPE_CHECKING:
@@ -45,8 +45,8 @@ REFRACTORY_UNTIL = 15  # nothing wakes or fires before this hop
 FLOOR_AT = 16  # where in the noise floor's table the next sample's floor is
 SCORES_SEEN = 17  # tiny scores so far (the last few kept for the smoothing)
 # set once per cascade
-WINDOW_SAMPLES, HOP_SAMPLES, RING_FRAMES, BUFFER_FRAMES, TINY_STRIDE = range(18, 23)
-LIVE_FIELDS = 23
+HOP_SAMPLES, RING_FRAMES, BUFFER_FRAMES, TINY_STRIDE = range(18, 22)
+LIVE_FIELDS = 22
 COUNTER_FIELDS = 7
 
 # Frames the frontend writes into the ring ahead of the hops taken (a piece of audio at most):
@@ -170,9 +170,7 @@ def asleep_chunk(
     total = before + pcm.shape[0]
     if total > held.shape[0]:
         return IN_PYTHON
-    seen = live[PENDING] + total
-    window = live[WINDOW_SAMPLES]
-    frames = 0 if seen < window else (seen - window) // live[HOP_SAMPLES] + 1
+    frames = frames_completed(tables, live[PENDING], total)
     for sample in range(before, total):  # (a slice's assignment may copy: it allocates)
         held[sample] = pcm[sample - before]
     if live[WRITTEN] + frames <= live[QUIET_UNTIL]:
@@ -183,15 +181,12 @@ def asleep_chunk(
     if live[HOPS] + 1 < live[AWAKE_UNTIL]:
         return IN_PYTHON  # (a copy after the held audio is no more held than before)
     row = free_row(live, ring)
+    audio = held[:total] if before else pcm
     if addend is None:
-        if before:
-            count = process_chunk_into(held[:total], tables, buffers, frozen_512, ring, row)
-        else:
-            count = process_chunk_into(pcm, tables, buffers, frozen_512, ring, row)
+        count = process_chunk_into(audio, tables, buffers, frozen_512, ring, row)
     else:
         start = live[FLOOR_AT]
         live[FLOOR_AT] = (start + total) % addend.shape[0]
-        audio = held[:total] if before else pcm
         count = process_mixed_chunk_into(
             audio, addend, start, held, tables, buffers, frozen_512, ring, row
         )

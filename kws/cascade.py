@@ -53,7 +53,6 @@ from kws.always_on import (
     VERIFICATIONS,
     WAKES,
     WAKES_AT,
-    WINDOW_SAMPLES,
     WRITE_AHEAD_FRAMES,
     WRITTEN,
 )
@@ -226,6 +225,7 @@ class Cascade:
                 f"one, got {thresholds.wake_window_s} (the full model would never run)"
             )
         self._refractory_hops = deaf_hops(thresholds.refractory_s)
+        self._window_samples = self.frontend.config.window_samples
         self._hop_samples = self.frontend.config.hop_samples
         self.last_full_score = 0.0
         # The state the native path shares (``kws.always_on``'s fields), its items read through
@@ -278,7 +278,7 @@ class Cascade:
 
     def reset(self) -> None:
         """Start a new stream: counters, buffers, model states and frontend all cleared."""
-        live, config = self._live, self.frontend.config
+        live = self._live
         self.counters._keep()  # a caller's counters of the last stream keep their counts
         self.counters = CascadeCounters(live)
         self._live_array[:] = 0  # counters, held audio, frames written, scores seen ...
@@ -287,7 +287,7 @@ class Cascade:
         # the frame in the ring's first row: the history before the stream reads as zeros
         live[FIRST_FRAME] = -self._buffer_frames
         live[BUFFER_FRAMES], live[RING_FRAMES] = self._buffer_frames, self._ring_frames
-        live[WINDOW_SAMPLES], live[HOP_SAMPLES] = config.window_samples, config.hop_samples
+        live[HOP_SAMPLES] = self._hop_samples
         self._awake = _Awake(
             full_due_hop=self.full.stride_frames, full_scores=deque(maxlen=self._full_smoothing)
         )
@@ -332,7 +332,7 @@ class Cascade:
             return self._take_long(validate_pcm(pcm))
         # the frames the held audio and this chunk complete (``Frontend.frames_completed``)
         seen = live[PENDING] + total
-        window = live[WINDOW_SAMPLES]
+        window = self._window_samples
         frames = 0 if seen < window else (seen - window) // self._hop_samples + 1
         if live[WRITTEN] + frames <= live[QUIET_UNTIL]:
             self._held_bytes[held:total] = pcm
