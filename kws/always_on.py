@@ -12,11 +12,18 @@ write is one int64 array (``LIVE_FIELDS`` fields, named below: the counters, the
 the ring's position, the hops due) and the tiny model's last scores a float64 array;
 ``kws.cascade.Cascade`` owns both and makes every decision this path does not. Only for a tiny
 model ``Int8Step`` runs (``TfliteModel.native_parts``).
+
+Those arrays, the held audio, the ring and the constants the kernels read (the frontend's
+tables, the noise floor, the tiny model's lookup table and scores by byte) are views into one
+byte array, the ``State``'s arena, passed as one argument: a call's arguments cost about
+0.1 us each array to hand to machine code, as much as holding 10 ms of audio. The frontend's
+state and the tiny model's blob stay their owners' (both run in Python too).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +66,85 @@ WAKES_AT = 1
 
 Chunk = Callable[[npt.NDArray[np.int16]], int]
 Hops = Callable[[], int]
+
+# The arena's parts, in its header's order (each a start and an end in bytes), then the ring's
+# channels; each part starts on a 64-byte boundary.
+_LIVE, _HELD, _RING, _SCORES, _SCORE_OF_BYTE, _FLOOR, _TABLES, _LUT = range(8)
+_CHANNELS = 16
+_HEADER_WORDS = 17
+_ALIGN = 64
+
+
+@dataclass(frozen=True)
+class State:
+    """One cascade's arena (module docstring) and its views of the parts it writes."""
+
+    arena: npt.NDArray[np.uint8]
+    live: npt.NDArray[np.int64]  # LIVE_FIELDS fields
+    held: npt.NDArray[np.int16]  # audio held, not yet framed
+    ring: npt.NDArray[np.uint16]  # (rows, channels) frames
+    scores: npt.NDArray[np.float64]  # the tiny model's last scores
+    score_of_byte: npt.NDArray[np.float64]  # the tiny model's score for its output byte
+
+
+def pack_state(
+    held_samples: int,
+    ring_shape: tuple[int, int],
+    smoothing: int,
+    tables: npt.NDArray[np.int64],
+    floor: npt.NDArray[np.int32] | None = None,
+    tiny: tuple[npt.NDArray[np.int8], list[float]] | None = None,
+) -> State:
+    """A cascade's arena: zeroed state (the live fields, ``held_samples`` of held audio, the
+    ring, ``smoothing`` tiny scores) and copies of the constants: the frontend's ``tables``,
+    the noise ``floor``'s table and the tiny model's lookup table and scores by byte."""
+    lut, by_byte = tiny if tiny is not None else (np.zeros(0, np.int8), [])
+    parts: list[npt.NDArray[Any]] = [
+        np.zeros(LIVE_FIELDS, np.int64),
+        np.zeros(held_samples, np.int16),
+        np.zeros(ring_shape, np.uint16),
+        np.zeros(smoothing, np.float64),
+        np.array(by_byte, np.float64),
+        np.zeros(0, np.int32) if floor is None else floor,
+        tables,
+        lut,
+    ]
+    head = np.zeros(_HEADER_WORDS, np.int64)
+    at = head.nbytes
+    for index, part in enumerate(parts):
+        at = -(-at // _ALIGN) * _ALIGN
+        head[2 * index], head[2 * index + 1] = at, at + part.nbytes
+        at += part.nbytes
+    head[_CHANNELS] = ring_shape[1]
+    arena = np.zeros(at, np.uint8)
+    arena[: head.nbytes] = head.view(np.uint8)
+    views = [
+        arena[head[2 * index] : head[2 * index + 1]].view(part.dtype).reshape(part.shape)
+        for index, part in enumerate(parts)
+    ]
+    for view, part in zip(views, parts, strict=True):
+        view[...] = part
+    live, held, ring, scores, score_of_byte = views[:5]
+    return State(arena, live, held, ring, scores, score_of_byte)
+
+
+@numba.njit(cache=True, inline="always")
+def _views(arena: npt.NDArray[np.uint8]) -> tuple[Any, ...]:
+    """The arena's parts (``pack_state``): live, held, ring, scores, score_of_byte, floor (empty
+    without one), the frontend's tables, the tiny model's lookup table."""
+    head = arena[: 8 * _HEADER_WORDS].view(np.int64)
+    rings = arena[head[2 * _RING] : head[2 * _RING + 1]].view(np.uint16)
+    channels = head[_CHANNELS]
+    return (
+        arena[head[2 * _LIVE] : head[2 * _LIVE + 1]].view(np.int64),
+        arena[head[2 * _HELD] : head[2 * _HELD + 1]].view(np.int16),
+        rings.reshape(rings.shape[0] // channels, channels),
+        arena[head[2 * _SCORES] : head[2 * _SCORES + 1]].view(np.float64),
+        arena[head[2 * _SCORE_OF_BYTE] : head[2 * _SCORE_OF_BYTE + 1]].view(np.float64),
+        arena[head[2 * _FLOOR] : head[2 * _FLOOR + 1]].view(np.int32),
+        arena[head[2 * _TABLES] : head[2 * _TABLES + 1]].view(np.int64),
+        arena[head[2 * _LUT] : head[2 * _LUT + 1]].view(np.int8),
+    )
 
 
 @numba.njit(cache=True, inline="always")
@@ -110,7 +196,19 @@ def tiny_hop(live: npt.NDArray[np.int64], scores: npt.NDArray[np.float64], score
 
 
 @unrefcounted
-def asleep_hops(
+def asleep_hops(wake: float, arena: npt.NDArray[np.uint8], blob: npt.NDArray[np.uint8]) -> int:
+    """The hops in the ring not yet taken, while the full model sleeps: the tiny model's
+    (its ``blob`` stepped on its window, its smoothed score under ``wake``) and those that run
+    no model (counted). ASLEEP when all are taken; IN_PYTHON, nothing taken, while the full
+    model is awake; WAKES_AT + the score's byte where the tiny model's hop would wake it (the
+    hops before it taken and the model stepped: ``Cascade._hop`` takes that hop with the
+    score)."""
+    live, _, ring, scores, score_of_byte, _, _, table = _views(arena)
+    return _hops(wake, live, ring, table, blob, scores, score_of_byte)
+
+
+@numba.njit(cache=True, inline="always")
+def _hops(
     wake: float,
     live: npt.NDArray[np.int64],
     ring: npt.NDArray[np.uint16],
@@ -119,11 +217,7 @@ def asleep_hops(
     scores: npt.NDArray[np.float64],
     score_of_byte: npt.NDArray[np.float64],
 ) -> int:
-    """The hops in the ring not yet taken, while the full model sleeps: the tiny model's
-    (stepped on its window, its smoothed score under ``wake``) and those that run no model
-    (counted). ASLEEP when all are taken; IN_PYTHON, nothing taken, while the full model is
-    awake; WAKES_AT + the score's byte where the tiny model's hop would wake it (the hops
-    before it taken and the model stepped: ``Cascade._hop`` takes that hop with the score)."""
+    """``asleep_hops`` on the arena's parts."""
     if live[HOPS] + 1 < live[AWAKE_UNTIL]:
         return IN_PYTHON
     frames = window_frames(blob)
@@ -148,24 +242,19 @@ def asleep_hops(
 @unrefcounted
 def asleep_chunk(
     wake: float,
-    live: npt.NDArray[np.int64],
-    held: npt.NDArray[np.int16],
-    addend: npt.NDArray[np.int32] | None,
-    tables: npt.NDArray[np.int64],
+    arena: npt.NDArray[np.uint8],
     buffers: npt.NDArray[np.int64],
     frozen_512: bool | None,
-    ring: npt.NDArray[np.uint16],
-    table: npt.NDArray[np.int8],
     blob: npt.NDArray[np.uint8],
-    scores: npt.NDArray[np.float64],
-    score_of_byte: npt.NDArray[np.float64],
     pcm: npt.NDArray[np.int16],
 ) -> int:
-    """``Cascade.process`` of ``pcm`` while the full model sleeps: held in ``held`` when its
-    hops run no model; else framed after the held audio (the noise floor ``addend``, if any,
-    added as it is framed, the sum left in ``held``) and its hops taken (``asleep_hops``).
-    IN_PYTHON, nothing done, where the audio would overflow ``held`` or the full model is awake
-    and the audio completes a hop."""
+    """``Cascade.process`` of ``pcm`` while the full model sleeps: held in the arena's held
+    audio when its hops run no model; else framed after the held audio by the frontend's
+    kernel (its state ``buffers``; the arena's noise floor, if any, added as it is framed, the
+    sum left in the held audio) and its hops taken (``asleep_hops``). IN_PYTHON, nothing done,
+    where the audio would overflow the held audio or the full model is awake and the audio
+    completes a hop."""
+    live, held, ring, scores, score_of_byte, addend, tables, table = _views(arena)
     before = live[HELD]
     total = before + pcm.shape[0]
     if total > held.shape[0]:
@@ -182,7 +271,7 @@ def asleep_chunk(
         return IN_PYTHON  # (a copy after the held audio is no more held than before)
     row = free_row(live, ring)
     audio = held[:total] if before else pcm
-    if addend is None:
+    if addend.shape[0] == 0:
         count = process_chunk_into(audio, tables, buffers, frozen_512, ring, row)
     else:
         start = live[FLOOR_AT]
@@ -196,7 +285,7 @@ def asleep_chunk(
     live[PENDING] += total - count * live[HOP_SAMPLES]
     live[HELD] = 0
     live[HELD_HOPS] = 0
-    return asleep_hops(wake, live, ring, table, blob, scores, score_of_byte)
+    return _hops(wake, live, ring, table, blob, scores, score_of_byte)
 
 
 def _bound(kernel: Any, arguments: tuple[Any, ...], install: Callable[[Any], None]) -> Any:
@@ -215,44 +304,25 @@ def _bound(kernel: Any, arguments: tuple[Any, ...], install: Callable[[Any], Non
 
 
 def bind_hops(
-    live: npt.NDArray[np.int64],
-    ring: npt.NDArray[np.uint16],
-    tiny: tuple[npt.NDArray[np.int8], npt.NDArray[np.uint8]],
-    scores: npt.NDArray[np.float64],
-    score_of_byte: npt.NDArray[np.float64],
-    wake: float,
-    install: Callable[[Hops], None],
+    state: State, blob: npt.NDArray[np.uint8], wake: float, install: Callable[[Hops], None]
 ) -> Hops:
-    """``asleep_hops`` of one cascade's arrays and tiny model (``table``, ``blob``): ``hops()``
-    (see ``_bound``)."""
-    table, blob = tiny
-    bound: Hops = _bound(
-        asleep_hops, (wake, live, ring, table, blob, scores, score_of_byte), install
-    )
+    """``asleep_hops`` of one cascade's arena and tiny model's ``blob``: ``hops()`` (see
+    ``_bound``)."""
+    bound: Hops = _bound(asleep_hops, (wake, state.arena, blob), install)
     return bound
 
 
 def bind_chunk(
     frontend: Frontend,
-    live: npt.NDArray[np.int64],
-    held: npt.NDArray[np.int16],
-    floor_table: npt.NDArray[np.int32] | None,
-    ring: npt.NDArray[np.uint16],
-    tiny: tuple[npt.NDArray[np.int8], npt.NDArray[np.uint8]],
-    scores: npt.NDArray[np.float64],
-    score_of_byte: npt.NDArray[np.float64],
+    state: State,
+    blob: npt.NDArray[np.uint8],
     wake: float,
     install: Callable[[Chunk], None],
 ) -> Chunk:
-    """``asleep_chunk`` of one cascade's frontend, arrays and tiny model: ``chunk(pcm)`` (see
-    ``_bound``). ``pcm`` must be 1-D int16 and C-contiguous (``flags.carray``), as
-    ``Frontend.process_into_unchecked`` takes it: machine code reads any array as the first
-    call's type."""
-    tables, buffers, frozen = frontend.kernel_arguments()
-    table, blob = tiny
-    arguments = (
-        wake, live, held, floor_table, tables, buffers, frozen, ring, table, blob, scores,
-        score_of_byte,
-    )  # fmt: skip
-    bound: Chunk = _bound(asleep_chunk, arguments, install)
+    """``asleep_chunk`` of one cascade's frontend (whose tables the arena holds), arena and
+    tiny model's ``blob``: ``chunk(pcm)`` (see ``_bound``). ``pcm`` must be 1-D int16 and
+    C-contiguous (``flags.carray``), as ``Frontend.process_into_unchecked`` takes it: machine
+    code reads any array as the first call's type."""
+    _, buffers, frozen = frontend.kernel_arguments()
+    bound: Chunk = _bound(asleep_chunk, (wake, state.arena, buffers, frozen, blob), install)
     return bound

@@ -213,8 +213,22 @@ class Cascade:
         # writes a piece without wrapping. Twice the history plus a piece: the move is one
         # copy between rows that do not overlap, once every history's worth of frames.
         self._ring_frames = 2 * self._buffer_frames + WRITE_AHEAD_FRAMES
-        self._ring = np.zeros((self._ring_frames, self.frontend.config.num_channels), np.uint16)
-        self._held = np.zeros(_PIECE_SAMPLES, dtype=np.int16)
+        # The state the native path shares, and the constants it reads, in one arena
+        # (``kws.always_on.State``): the live fields, read through a memoryview as Python ints;
+        # the held audio; the ring; the tiny model's last scores, for the smoothing.
+        native = getattr(tiny, "native_parts", lambda: None)() if tiny else None
+        if self.full_only:
+            native = None
+        self._state = always_on.pack_state(
+            _PIECE_SAMPLES,
+            (self._ring_frames, self.frontend.config.num_channels),
+            max(1, thresholds.smoothing_frames),
+            self.frontend.kernel_arguments()[0],
+            floor=None if noise_floor is None else noise_floor.table,
+            tiny=None if native is None else (native[0], native[2]),
+        )
+        self._ring = self._state.ring
+        self._held = self._state.held
         # chunks are copied in through a memoryview of it: half numpy's cost for 10 ms of audio
         # (Any: numpy's stubs do not declare an ndarray a Buffer, the memoryview's source)
         self._held_bytes: Any = self._held.data
@@ -228,30 +242,22 @@ class Cascade:
         self._window_samples = self.frontend.config.window_samples
         self._hop_samples = self.frontend.config.hop_samples
         self.last_full_score = 0.0
-        # The state the native path shares (``kws.always_on``'s fields), its items read through
-        # a memoryview as Python ints; the tiny model's last scores, for the smoothing.
-        self._live_array = np.zeros(always_on.LIVE_FIELDS, np.int64)
+        self._live_array = self._state.live
         self._live: Any = self._live_array.data
         self.counters = CascadeCounters()
-        self._tiny_scores = np.zeros(max(1, thresholds.smoothing_frames), np.float64)
+        self._tiny_scores = self._state.scores
         # While the full model sleeps, the hops (and, but where a verifier must hear the audio
         # in ``_take``, each chunk) in one native call, where the tiny model steps natively.
         self._asleep_hops: always_on.Hops | None = None
         self._asleep_chunk: always_on.Chunk | None = None
-        native = getattr(tiny, "native_parts", lambda: None)() if tiny else None
-        if native is not None and not self.full_only:
-            table, blob, by_byte = native
-            self._tiny_score_by_byte = by_byte
-            arrays = (self._ring, (table, blob), self._tiny_scores, np.array(by_byte))
-            self._asleep_hops = always_on.bind_hops(
-                self._live_array, *arrays, thresholds.wake, self._install_hops
-            )
+        if native is not None:
+            _, blob, self._tiny_score_by_byte = native
+            wake = thresholds.wake
+            self._asleep_hops = always_on.bind_hops(self._state, blob, wake, self._install_hops)
             if verifier is None:
-                floor_table = None if noise_floor is None else noise_floor.table
                 self._asleep_chunk = always_on.bind_chunk(
-                    self.frontend, self._live_array, self._held, floor_table, *arrays,
-                    thresholds.wake, self._install_chunk,
-                )  # fmt: skip
+                    self.frontend, self._state, blob, wake, self._install_chunk
+                )
         self.reset()
 
     def _install_hops(self, hops: always_on.Hops) -> None:
