@@ -11,10 +11,14 @@ CPU time is process time of this single-threaded loop; lower is better. The rows
 over slices of the audio (each keeps its stream state from slice to slice), so a change in the
 machine's load during the run falls on every row alike and the ratios hold.
 
-The parts are measured by replaying each alone over the same work: the frontend over the same
-chunks, each model's kernels (``invoke``) and its whole ``step`` as many times as the row ran
-them, on the same windows. A model's I/O is its step less its kernels (input quantization,
-state copies, score); the glue is the row's total less its parts (the Python around them).
+The parts are measured by replaying each alone over the same work: the frontend's calls as the
+row made them, in one machine-code loop (``native_replay``: the always-on path calls the
+frontend from inside its own kernel); each model's kernels (``invoke``) and its whole ``step``
+as many times as the row ran them, on the same windows. A model's I/O is its step less its
+kernels (input quantization, state copies, score); a model stepped natively (``Int8Step``) is
+replayed in one machine-code loop too, its whole step under kernels (its I/O is inside it).
+The glue is the row's total less its parts: the Python around them, with each call's entry
+into machine code.
 """
 
 from __future__ import annotations
@@ -95,6 +99,17 @@ def _model_parts(model: Any, features: npt.NDArray[np.uint16], steps: int) -> di
     if steps == 0:
         return {"kernels": 0.0, "io": 0.0}
     ends = range(model.window_frames, features.shape[0] + 1, model.stride_frames)
+    native = model.native_parts()
+    if native is not None:
+        from kws_cli.bench.native_replay import replay_steps
+
+        lut, blob, _ = native
+        repeated = np.resize(np.array(ends, np.int64), steps)
+        model.reset()
+        replay_steps(lut, features, repeated[:1], model.window_frames, blob)  # compiled
+        steps_s = _cpu_s(lambda: replay_steps(lut, features, repeated, model.window_frames, blob))
+        model.reset()
+        return {"kernels": steps_s, "io": 0.0}
     windows = [features[end - model.window_frames : end] for end in ends]
     windows = (windows * (steps // max(1, len(windows)) + 1))[:steps]
     model.reset()
@@ -108,12 +123,11 @@ def _frontend_cpu_s(cascade: Any, chunks: Chunks) -> float:
     """CPU seconds of the frontend's own calls as the row made them, the noise floor the
     cascade adds in the same kernel call included: each call's audio as it came (the cascade
     holds audio that runs no model and frames it with the chunk that does) and floor position
-    are recorded on a second pass, then framed again by a fresh frontend into a ring. The
-    second pass frames in Python (``Cascade._take``): the always-on kernel (``kws.always_on``)
-    holds and frames the same audio in the same calls, inside one call with the tiny model's
-    steps (which count under the tiny model's parts)."""
-    from kws.frontend import Frontend
-
+    are recorded on a second pass, then framed again by a fresh frontend's kernel into a ring,
+    all calls in one machine-code loop (``native_replay.replay_frontend``). The second pass
+    frames in Python (``Cascade._take``): the always-on kernel (``kws.always_on``) holds and
+    frames the same audio in the same calls, inside one call with the tiny model's steps
+    (which count under the tiny model's parts)."""
     plain: list[npt.NDArray[np.int16]] = []
     mixed: list[tuple[npt.NDArray[np.int16], Any, int]] = []
     frontend = cascade.frontend
@@ -140,14 +154,31 @@ def _frontend_cpu_s(cascade: Any, chunks: Chunks) -> float:
         del frontend.process_into_unchecked, frontend.process_mixed_into_unchecked
         cascade._asleep_chunk = native
         cascade.reset()
-    fresh = Frontend()
     ring = np.zeros_like(cascade._ring)
     into = np.zeros_like(cascade._held)
+    floor = mixed[0][1] if mixed else np.zeros(0, np.int32)
+    return _replayed_frontend_s(plain, np.zeros(0, np.int32), [0] * len(plain), ring, into) + (
+        _replayed_frontend_s([m[0] for m in mixed], floor, [m[2] for m in mixed], ring, into)
+    )
+
+
+def _replayed_frontend_s(
+    pieces: Chunks, floor: npt.NDArray[np.int32], starts: list[int], ring: Any, into: Any
+) -> float:
+    """CPU seconds of a fresh frontend's kernel on ``pieces`` in turn, each with ``floor``
+    (empty: none) added from its start, all in one machine-code loop."""
+    from kws.frontend import Frontend
+    from kws_cli.bench.native_replay import replay_frontend
+
+    if not pieces:
+        return 0.0
+    audio = np.concatenate(pieces)
+    ends = np.cumsum([piece.size for piece in pieces]).astype(np.int64)
+    at = np.array(starts, np.int64)
+    tables, buffers, frozen = Frontend().kernel_arguments()
+    replay_frontend(audio[:0], ends[:0], floor, at, tables, buffers, frozen, ring, into)  # JIT
     return _cpu_s(
-        lambda: (
-            [fresh.process_into_unchecked(pcm, ring, 0) for pcm in plain]
-            + [fresh.process_mixed_into_unchecked(pcm, a, s, into, ring, 0) for pcm, a, s in mixed]
-        )
+        lambda: replay_frontend(audio, ends, floor, at, tables, buffers, frozen, ring, into)
     )
 
 
