@@ -84,7 +84,6 @@ class State:
     held: npt.NDArray[np.int16]  # audio held, not yet framed
     ring: npt.NDArray[np.uint16]  # (rows, channels) frames
     scores: npt.NDArray[np.float64]  # the tiny model's last scores
-    score_of_byte: npt.NDArray[np.float64]  # the tiny model's score for its output byte
 
 
 def pack_state(
@@ -124,8 +123,8 @@ def pack_state(
     ]
     for view, part in zip(views, parts, strict=True):
         view[...] = part
-    live, held, ring, scores, score_of_byte = views[:5]
-    return State(arena, live, held, ring, scores, score_of_byte)
+    live, held, ring, scores = views[:4]
+    return State(arena, live, held, ring, scores)
 
 
 @numba.njit(cache=True, inline="always")
@@ -270,7 +269,7 @@ def asleep_chunk(
     if live[HOPS] + 1 < live[AWAKE_UNTIL]:
         return IN_PYTHON  # (a copy after the held audio is no more held than before)
     row = free_row(live, ring)
-    audio = held[:total] if before else pcm
+    audio = held[:total]  # the chunk is already copied after the held audio
     if addend.shape[0] == 0:
         count = process_chunk_into(audio, tables, buffers, frozen_512, ring, row)
     else:
