@@ -259,8 +259,12 @@ def asleep_chunk(
     if total > held.shape[0]:
         return IN_PYTHON
     frames = frames_completed(tables, live[PENDING], total)
-    for sample in range(before, total):  # (a slice's assignment may copy: it allocates)
-        held[sample] = pcm[sample - before]
+    # The chunk after the held audio, in a loop over slices indexed by i alone (a slice's
+    # assignment may copy: it allocates; an index like ``sample - before`` keeps Numba's
+    # wraparound check in the loop, and the loop scalar)
+    into = held[before:total]
+    for i in range(total - before):
+        into[i] = pcm[i]
     if live[WRITTEN] + frames <= live[QUIET_UNTIL]:
         live[HOPS] += frames - live[HELD_HOPS]
         live[HELD] = total

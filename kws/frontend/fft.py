@@ -134,7 +134,7 @@ def apply_fft(
     t_re = split_scratch[2]
     t_im = split_scratch[3]
     for k in range(1, half):
-        mirror = complex_size - k
+        mirror = np.uintp(complex_size - k)
         fpk_re = _scale(work_re[k], 2)
         fpk_im = _scale(work_im[k], 2)
         fpnk_re = _scale(work_re[mirror], 2)
@@ -152,8 +152,9 @@ def apply_fft(
         spectrum_re[k] = store_int16(shr32(add32(f1k_re[k], t_re[k]), 1))
         spectrum_im[k] = store_int16(shr32(add32(f1k_im[k], t_im[k]), 1))
     for k in range(1, half):
-        spectrum_re[complex_size - k] = store_int16(shr32(sub32(f1k_re[k], t_re[k]), 1))
-        spectrum_im[complex_size - k] = store_int16(shr32(sub32(t_im[k], f1k_im[k]), 1))
+        mirror = np.uintp(complex_size - k)
+        spectrum_re[mirror] = store_int16(shr32(sub32(f1k_re[k], t_re[k]), 1))
+        spectrum_im[mirror] = store_int16(shr32(sub32(t_im[k], f1k_im[k]), 1))
     if half >= 1:
         # The middle bin is its own mirror: kissfft's second store wins, as here.
         _split_bin(work_re, work_im, half, super_twiddles, spectrum_re, spectrum_im)

@@ -176,12 +176,18 @@ def apply_filterbank(
     exactly like TFLM's uint64 arithmetic, so the bit patterns agree.
     """
     n_bins = bin_channel.shape[0]
-    # Energies first, in a loop LLVM vectorises; the scatter into channels follows.
+    # Energies first, in a loop LLVM vectorises; the scatter into channels follows. The loop
+    # indexes slices by ``k`` alone: indexing by ``start_bin + k``, which could be negative as
+    # far as LLVM can tell, keeps Numba's wraparound check in the loop, and that check kept it
+    # scalar (about 15x slower on an Ice Lake Xeon).
+    bins_re = spectrum_re[start_bin : start_bin + n_bins]
+    bins_im = spectrum_im[start_bin : start_bin + n_bins]
+    bin_energy = energy[:n_bins]
     for k in range(n_bins):
-        re = spectrum_re[start_bin + k]
-        im = spectrum_im[start_bin + k]
+        re = bins_re[k]
+        im = bins_im[k]
         # TFLM keeps the energy in an int32, then widens it with sign extension.
-        energy[k] = ((re * re + im * im + 0x80000000) & 0xFFFFFFFF) - 0x80000000
+        bin_energy[k] = ((re * re + im * im + 0x80000000) & 0xFFFFFFFF) - 0x80000000
     for channel in range(accumulators.shape[0]):
         accumulators[channel] = 0
     # bin_channel never decreases, so a channel's bins are one run: sum the run in registers

@@ -65,10 +65,12 @@ def window_frame(
         return apply_window(pcm, start - pending_count, coefficients, frame)
     # Gather from the carried samples and the new chunk.
     from_pending = pending_count - start
+    carried = pending[start:pending_count]  # slices indexed by i alone: see ``window_peak``
     for i in range(from_pending):
-        frame[i] = pending[start + i]
-    for i in range(from_pending, window):
-        frame[i] = pcm[i - from_pending]
+        frame[i] = carried[i]
+    rest = frame[from_pending:]
+    for i in range(window - from_pending):
+        rest[i] = pcm[i]
     return apply_window(frame, 0, coefficients, frame)
 
 

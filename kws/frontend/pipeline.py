@@ -234,12 +234,17 @@ def process_chunk_into(
     # still-pending ones (moved forward), then the chunk's; two plain loops, no branch per sample.
     consumed = n_frames * hop
     keep = total - consumed
+    # (Slices indexed by i alone: an index like ``consumed + i`` keeps Numba's wraparound
+    # check for negative indices in the loop, and the loop scalar.)
     from_pending = max(pending_count - consumed, 0)
+    still_pending = pending[consumed : consumed + from_pending]
     for i in range(from_pending):
-        pending[i] = pending[consumed + i]
+        pending[i] = still_pending[i]
     chunk_start = consumed + from_pending - pending_count
-    for i in range(from_pending, keep):
-        pending[i] = pcm[chunk_start + i - from_pending]
+    from_chunk = pcm[chunk_start : chunk_start + keep - from_pending]
+    kept = pending[from_pending:keep]
+    for i in range(keep - from_pending):
+        kept[i] = from_chunk[i]
     state[0] = keep
     return n_frames
 

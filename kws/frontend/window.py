@@ -56,8 +56,10 @@ def apply_window(
     The absolute value follows C int16 negation: |-32768| stays -32768 and so never wins the max.
     """
     max_abs = 0
-    for i in range(coefficients_q12.shape[0]):
-        value = (int(samples[start + i]) * int(coefficients_q12[i])) >> WINDOW_Q_BITS
+    size = coefficients_q12.shape[0]
+    frame = samples[start : start + size]  # indexed by i alone: see ``window_peak``
+    for i in range(size):
+        value = (int(frame[i]) * int(coefficients_q12[i])) >> WINDOW_Q_BITS
         windowed[i] = value
         magnitude = wrap_int16(-value) if value < 0 else value
         if magnitude > max_abs:
@@ -76,8 +78,12 @@ def window_peak(
     For the batch path, which applies the window later while loading the FFT input.
     """
     max_abs = 0
-    for i in range(coefficients_q12.shape[0]):
-        value = (int(samples[start + i]) * int(coefficients_q12[i])) >> WINDOW_Q_BITS
+    size = coefficients_q12.shape[0]
+    # A slice indexed by ``i`` alone: indexing by ``start + i``, which could be negative as far
+    # as LLVM can tell, keeps Numba's wraparound check in the loop and the loop scalar.
+    frame = samples[start : start + size]
+    for i in range(size):
+        value = (int(frame[i]) * int(coefficients_q12[i])) >> WINDOW_Q_BITS
         # C int16 negation: |-32768| stays negative and never wins.
         magnitude = -value if value != -32768 else 0
         magnitude = value if value >= 0 else magnitude

@@ -7,10 +7,14 @@ Imported only by the bench (Numba's import is not for every `kws` command)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numba
 import numpy as np
 import numpy.typing as npt
 
+import kws.int8_step
+from kws.frontend.kernel_cache import check_frontend_cache
 from kws.frontend.pipeline import process_chunk_into, process_mixed_chunk_into
 from kws.int8_step import step_blob
 
@@ -59,3 +63,9 @@ def replay_steps(
     for end in ends:
         total += step_blob(lut, features[end - window : end], blob)
     return total
+
+
+# These kernels inline the frontend's and the native step's code, and Numba checks a cached
+# kernel against its own file only: when any of those sources changes, this module's cached
+# kernels are dropped before one is loaded (else the bench would time yesterday's frontend).
+check_frontend_cache(replay_frontend, also=(Path(__file__), Path(kws.int8_step.__file__)))
