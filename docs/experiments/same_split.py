@@ -16,7 +16,7 @@ from training.pipeline import TrainOptions, data_recipe
 
 keyword = sys.argv[1]
 options = TrainOptions(keyword=keyword, out_dir=Path("unused"))
-test = build_dataset(data_recipe(options, keyword), Path(".cache/kws")).test
+test = build_dataset(data_recipe(options, keyword), options.cache_dir).test
 for argument in sys.argv[2:]:
     bundle, *detect = argument.split(":")
     thresholds = {"detect": float(detect[0])} if detect else {}
