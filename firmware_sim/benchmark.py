@@ -25,7 +25,7 @@ What differs, and why: their wake words are Speech Commands recordings of "marvi
 bundle's keyword in espeak-ng voices held out from training (``held_out_voices``, the test
 split of ``training.data.dataset.split_voices(seed=0)``, less the unseeded variants); their
 talkers are LibriVox readers, ours espeak-ng voices not among the keyword's reading templated
-sentences; their music is recorded, ours generated (``firmware_sim.music``). As MLPerf does,
+sentences; their music is recorded, ours generated (``kws.music``). As MLPerf does,
 the mix is scaled so that its peak is full scale. A device's microphone never hears digital
 silence, so a room noise floor runs under the whole file, ``ROOM_NOISE_BELOW_KEYWORD_DB`` under
 the wake words (MLPerf's quiet segment is digital zeros, played into the device by its
@@ -42,8 +42,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from firmware_sim import music
-from kws import synth
+from kws import music, synth
 from kws.frontend.config import SAMPLE_RATE_HZ
 
 LENGTH_S = 1200.0

@@ -102,6 +102,9 @@ class TrainOptions:
     neural_voices: tuple[Path, ...] = ()
     # speakers made from Kokoro-82M's styles to say 30% of the training clips (0: none)
     kokoro_speakers: int = 0
+    # share of the training clips in a loud scene, a crowd or music at -8 to 5 dB SNR (0: none;
+    # docs/RESULTS.md: more keywords found under babble and music, more missed at 10-20 dB)
+    loud_share: float = 0.0
     # real recordings, one folder per phrase, measured once the bundle is made (measurement only)
     real_speech_dir: Path | None = None
     # pink noise under every clip and stream, recorded in the bundle so the runtime adds it too
@@ -129,6 +132,7 @@ def data_recipe(options: TrainOptions, keyword: str) -> DataRecipe:
         speech_commands_dir=options.speech_commands_dir,
         neural_voices=_neural_voices(options),
         noise_floor_dbfs=options.noise_floor_dbfs,
+        loud_share=options.loud_share,
     )
 
 
@@ -1097,6 +1101,7 @@ def _training_log(
         + f" --seed {options.seed}"
         + "".join(f" --piper-voice {str(p)!r}" for p in options.neural_voices)
         + (f" --kokoro-speakers {options.kokoro_speakers}" if options.kokoro_speakers else "")
+        + (f" --loud-scenes {options.loud_share:g}" if options.loud_share else "")
         + (" --choose-full voices" if options.choose_full == "voices" else "")
         + (f" --full-starts {options.full_starts}" if options.full_starts is not None else "")
         + _floor_option(options.noise_floor_dbfs)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from firmware_sim import benchmark, music
+from firmware_sim import benchmark
 from firmware_sim.benchmark import (
     FA_MASK_S,
     FOUND_WITHIN_S,
@@ -20,6 +20,7 @@ from firmware_sim.benchmark import (
     keyword_starts,
     score,
 )
+from kws import music
 from kws_cli.main import main
 
 HASH_CODE = (

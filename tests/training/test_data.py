@@ -219,3 +219,41 @@ def test_the_text_corpus_leaves_out_kws_own_metadata() -> None:
     files = text._text_files()
     assert files  # the corpus reads something
     assert not [path for path in files if "kws-" in path.parent.name]
+
+
+def test_loud_backgrounds_are_a_crowd_or_music_over_training_clips_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Loud scenes (a crowd or music, -8 to 5 dB SNR) are drawn for training clips only:
+    validation and test clips, which choose and report the thresholds, are the same with the
+    share at 0 and at 1; the recipe's share keys the cache and reaches the training plan only."""
+    import dataclasses
+
+    from training.data import augment, clips
+    from training.data.clips import ClipJob, SpeechPlan, clip_audio, loud_background
+
+    tone = (0.3 * np.sin(np.arange(8000) * 0.2)).astype(np.float32)
+    monkeypatch.setattr(clips, "speak", lambda phrase, voice, rng: tone)
+    plan = SpeechPlan("hey jarvis", ("en+m1",), (), ("hey",), seed=0, noise_floor_dbfs=-60.0)
+    crowds = []
+    real_babble = clips.babble
+    monkeypatch.setattr(clips, "babble", lambda *a, **k: crowds.append(k) or real_babble(*a, **k))
+    snrs = []
+    for index in range(24):
+        noise, snr_db = loud_background(plan, np.random.default_rng(index), 2 * 16000)
+        assert noise.shape == (32000,) and augment.rms(noise) == pytest.approx(1.0, rel=1e-2)
+        snrs.append(snr_db)
+    assert 0 < len(crowds) < 24  # crowds and music
+    assert all(k["talkers"][0] >= 4 for k in crowds)
+    assert clips.LOUD_SNR_DB[0] <= min(snrs) and max(snrs) <= clips.LOUD_SNR_DB[1]
+    assert min(snrs) < 0.0  # louder than the speech, unlike the other clips' 0-30 dB
+
+    def audio(split: str, kind: str, share: float) -> np.ndarray:
+        shared = dataclasses.replace(plan, loud_share=share)
+        return clip_audio(ClipJob(shared, split, kind, 5, keep_pcm=False))[0]
+
+    for split in ("val", "test"):
+        for kind in ("pos", "neg"):
+            assert np.array_equal(audio(split, kind, 0.0), audio(split, kind, 1.0))
+    assert not np.array_equal(audio("train", "pos", 0.0), audio("train", "pos", 1.0))
+    assert DataRecipe("nova").cache_key("x") != DataRecipe("nova", loud_share=0.35).cache_key("x")

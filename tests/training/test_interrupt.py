@@ -257,3 +257,26 @@ def test_signals_wait_while_the_data_pool_starts_its_workers() -> None:
     finally:
         _stop_now(pool)
         signal.signal(signal.SIGINT, inherited)
+
+
+def test_loud_scenes_reach_the_recipe_and_a_bad_share_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import training.pipeline
+    from kws_cli.main import main
+
+    for bad in ("1.5", "-0.1"):
+        assert main(["train", "--keyword", "hey nova", "--loud-scenes", bad]) == 2
+        err = capsys.readouterr().err.splitlines()
+        assert err == [f"kws train: error: --loud-scenes {bad}: give a share from 0 to 1"]
+    chosen = []
+
+    def train_records(options: Any, progress: Any) -> Path:
+        chosen.append(training.pipeline.data_recipe(options, options.keyword).loud_share)
+        raise SystemError("stop here")
+
+    monkeypatch.setattr(signal, "signal", lambda *args: None)
+    monkeypatch.setattr(training.pipeline, "train", train_records)
+    with pytest.raises(SystemError, match="stop here"):
+        main(["train", "--keyword", "hey nova", "--loud-scenes", "0.35", "--out", str(tmp_path)])
+    assert chosen == [0.35]

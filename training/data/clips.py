@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from kws import synth
+from kws import music, synth
 from kws.frontend import compute_features
 from kws.frontend.config import SAMPLE_RATE_HZ
 from kws.noise_floor import add_floor
@@ -38,6 +38,10 @@ NEGATIVE_CLIPS_ARE = (
 # Of the clips and stream phrases of a split that has neural voices (training only): positives,
 # confusables and ordinary speech alike, so the voice itself never tells the keyword apart.
 NEURAL_VOICE_SHARE = 0.3
+# Loud scenes (``SpeechPlan.loud_share``, training clips only): a crowd or music at these SNRs,
+# as MLPerf Tiny's streaming test plays its wake words (about -1 dB under 8 talkers, -6 dB
+# under music); the other clips stay at 0-30 dB
+LOUD_SNR_DB = (-8.0, 5.0)
 MAX_KEYWORD_S = 1.4  # half the test positives at 10 dB, Picovoice-style
 
 # features, end frame, voice, pcm, context (what came before the keyword; "" for negatives)
@@ -57,6 +61,7 @@ class SpeechPlan:
     seed: int
     neural_voices: tuple[str, ...] = ()  # Piper voices (``training.data.neural``)
     noise_floor_dbfs: float | None = None  # ``kws.noise_floor`` under each clip (None: none)
+    loud_share: float = 0.0  # of the training clips, over a loud scene (``loud_background``)
 
 
 @dataclass(frozen=True)
@@ -111,11 +116,13 @@ def speak(phrase: str, voice: str, rng: np.random.Generator) -> npt.NDArray[np.f
     return augment.augment_speech(audio, rng) if audio.size else audio
 
 
-def babble(plan: SpeechPlan, rng: np.random.Generator, n_samples: int) -> npt.NDArray[np.float32]:
+def babble(
+    plan: SpeechPlan, rng: np.random.Generator, n_samples: int, talkers: tuple[int, int] = (3, 7)
+) -> npt.NDArray[np.float32]:
     """Several people talking at once (3-6 overlapped sentences), unit RMS, tiled to length."""
     length = min(n_samples, 5 * SAMPLE_RATE_HZ)
     out = np.zeros(length, np.float32)
-    for _ in range(int(rng.integers(3, 7))):
+    for _ in range(int(rng.integers(*talkers))):
         voice = pick_voice(plan, rng, long_speech=True)
         speech = speak(text.random_sentence(rng, plan.keyword), voice, rng)[:length]
         if speech.size == 0:
@@ -132,6 +139,16 @@ def background(plan: SpeechPlan, rng: np.random.Generator, n_samples: int) -> An
     if kind == "babble":
         return babble(plan, rng, n_samples)
     return augment.make_noise(kind, n_samples, rng)
+
+
+def loud_background(plan: SpeechPlan, rng: np.random.Generator, n_samples: int) -> Any:
+    """A crowd (4-8 talkers) or music (``kws.music``, seeded here, not the benchmark's pieces),
+    as loud as the speech or louder: (unit-RMS noise, SNR in ``LOUD_SNR_DB``)."""
+    snr_db = float(rng.uniform(*LOUD_SNR_DB))
+    if rng.random() < 0.5:
+        return babble(plan, rng, n_samples, talkers=(4, 9)), snr_db
+    piece = music.chamber if rng.random() < 0.5 else music.band
+    return piece(n_samples / SAMPLE_RATE_HZ, rng)[:n_samples], snr_db
 
 
 def _rng(plan: SpeechPlan, split: str, kind: int, index: int) -> np.random.Generator:
@@ -252,11 +269,14 @@ def clip_audio(job: ClipJob) -> tuple[npt.NDArray[np.int16], int, str, str]:
     speech_rms = augment.rms(clip[n_lead:])  # levels and SNR as heard in the clip itself
     if speech_rms > 1e-4:  # gain: speech at -32 to -8 dBFS RMS, near and far talkers
         clip = augment.apply_gain_db(clip, float(rng.uniform(-32.0, -8.0)) - _db(speech_rms))
-    noise = background(plan, rng, n_lead + n_clip)
-    if job.split == "test" and job.kind == "pos":
-        snr_db = TEST_POSITIVE_SNRS_DB[job.index % len(TEST_POSITIVE_SNRS_DB)]
+    if job.split == "train" and plan.loud_share and rng.random() < plan.loud_share:
+        noise, snr_db = loud_background(plan, rng, n_lead + n_clip)
     else:
-        snr_db = float(rng.uniform(0.0, 30.0))
+        noise = background(plan, rng, n_lead + n_clip)
+        if job.split == "test" and job.kind == "pos":
+            snr_db = TEST_POSITIVE_SNRS_DB[job.index % len(TEST_POSITIVE_SNRS_DB)]
+        else:
+            snr_db = float(rng.uniform(0.0, 30.0))
     clip_rms = augment.rms(clip[n_lead:])
     reference_rms = clip_rms if clip_rms > 1e-4 else 0.01
     audio = noise * (reference_rms / (augment.rms(noise) * 10 ** (snr_db / 20.0)))

@@ -25,10 +25,12 @@ class DataRecipe:
 
     ``n_positive`` / ``n_negative`` set the training split's clip counts; validation and test
     scale with them in the mode's proportions (at least 8 each). ``stream_minutes`` maps a
-    split name to minutes of continuous keyword-free audio. ``workers`` (processes; default all
-    cores) changes speed only, so it is not part of the cache key. ``neural_voices`` speak a
-    share of the training split only (``training.data.neural``): with one or two neural voices
-    no held-out one is left, so validation and test stay espeak-ng voices never trained on.
+    split name to minutes of continuous keyword-free audio. ``loud_share`` of the training clips
+    sit in a loud scene (``training.data.clips.loud_background``; validation and test never).
+    ``workers`` (processes; default all cores) changes speed only, so it is not part of the
+    cache key. ``neural_voices`` speak a share of the training split only
+    (``training.data.neural``): with one or two neural voices no held-out one is left, so
+    validation and test stay espeak-ng voices never trained on.
     ``noise_floor_dbfs`` is the ``kws.noise_floor`` level under every clip and stream of every
     split (None: none), as the runtime adds it under what the bundle hears.
     """
@@ -44,6 +46,7 @@ class DataRecipe:
     speech_commands_dir: Path | None = None
     neural_voices: tuple[str, ...] = ()  # Piper voice ids for the training split
     noise_floor_dbfs: float | None = DEFAULT_DBFS
+    loud_share: float = 0.0
     workers: int | None = None
 
     def budget(self, split: str) -> tuple[int, int, float]:

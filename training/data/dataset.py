@@ -153,6 +153,7 @@ def build_dataset(recipe: DataRecipe, cache_dir: Path, progress: Any = None) -> 
             recipe.seed,
             recipe.neural_voices if split == "train" else (),
             recipe.noise_floor_dbfs,
+            recipe.loud_share if split == "train" else 0.0,
         )
         for split in SPLITS
     }
@@ -176,6 +177,7 @@ def build_dataset(recipe: DataRecipe, cache_dir: Path, progress: Any = None) -> 
         "voice_examples": {s: v[:3] for s, v in voices.items()},
         "neural_voices": neural.voice_licences(recipe.neural_voices),
         "neural_voice_share_of_train": NEURAL_VOICE_SHARE if recipe.neural_voices else 0.0,
+        "loud_scene_share_of_train": recipe.loud_share,
         "positives": {s: len(splits[s].positives.features) for s in SPLITS},
         "negatives": {s: len(splits[s].negatives.features) for s in SPLITS},
         "stream_minutes": {s: round(splits[s].stream_hours * 60, 2) for s in SPLITS},

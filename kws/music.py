@@ -1,4 +1,6 @@
-"""Generated music for the streaming wake-word benchmark: no recordings, only numpy and a seed.
+"""Generated music, no recordings, only numpy and a seed: the background of the streaming
+wake-word benchmark (``firmware_sim.benchmark``) and of training's loud scenes
+(``training.data.clips``).
 
 MLPerf Tiny's streaming test plays two music recordings (MUSAN: a classical piece and a
 Jamendo track). We have no licence to ship those, so we synthesise two pieces of the same kinds:

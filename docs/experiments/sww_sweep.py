@@ -1,0 +1,37 @@
+"""`kws battery --benchmark sww`'s audio for a bundle's keyword (`firmware_sim.benchmark.build`,
+seed 0): keywords found per segment and false accepts at the bundle's thresholds or at a grid of
+(wake, detect) thresholds, the cascade run on the host (`kws.load_bundle`, the same detections
+as the simulated device), MLPerf's count (`firmware_sim.benchmark.score`). Usage (from the repo
+root, with the venv):
+  sww_sweep.py BUNDLE [WAKE:DETECT ...]
+"""
+import json
+import sys
+from pathlib import Path
+
+import kws
+from firmware_sim import benchmark
+
+bundle = sys.argv[1]
+grid = [tuple(float(x) for x in p.split(":")) for p in sys.argv[2:]] or [(None, None)]
+keyword = json.loads((Path(bundle) / "manifest.json").read_text())["keyword"]
+audio = benchmark.build(keyword)
+print(keyword, "sha", audio.sha256[:16])
+for wake, detect in grid:
+    over = {} if wake is None else {"wake": wake, "detect": detect}
+    cascade = kws.load_bundle(bundle, **over)
+    times = [d.time_s for d in cascade.process(audio.pcm)]
+    s = benchmark.score(audio.windows, times)
+    by_segment: dict[str, list[int]] = {}
+    for found, name in zip(s.found, audio.keyword_segments, strict=True):
+        counts = by_segment.setdefault(name, [0, 0])
+        counts[0] += found
+        counts[1] += 1
+    segments = " ".join(f"{name} {found}/{spoken}" for name, (found, spoken) in by_segment.items())
+    thresholds = cascade.thresholds
+    print(
+        f"wake {thresholds.wake} detect {thresholds.detect}: found {sum(s.found)}/{len(s.found)} "
+        f"({segments}), {len(s.false_accept_s)} false accepts at (s) "
+        f"{[round(t, 1) for t in s.false_accept_s][:12]}",
+        flush=True,
+    )
