@@ -119,7 +119,8 @@ def speak(phrase: str, voice: str, rng: np.random.Generator) -> npt.NDArray[np.f
 def babble(
     plan: SpeechPlan, rng: np.random.Generator, n_samples: int, talkers: tuple[int, int] = (3, 7)
 ) -> npt.NDArray[np.float32]:
-    """Several people talking at once (3-6 overlapped sentences), unit RMS, tiled to length."""
+    """Several people talking at once (``talkers`` = [low, high) overlapped sentences; 3-6 by
+    default), unit RMS, tiled to length."""
     length = min(n_samples, 5 * SAMPLE_RATE_HZ)
     out = np.zeros(length, np.float32)
     for _ in range(int(rng.integers(*talkers))):
@@ -141,7 +142,9 @@ def background(plan: SpeechPlan, rng: np.random.Generator, n_samples: int) -> An
     return augment.make_noise(kind, n_samples, rng)
 
 
-def loud_background(plan: SpeechPlan, rng: np.random.Generator, n_samples: int) -> Any:
+def loud_background(
+    plan: SpeechPlan, rng: np.random.Generator, n_samples: int
+) -> tuple[npt.NDArray[np.float32], float]:
     """A crowd (4-8 talkers) or music (``kws.music``, seeded here, not the benchmark's pieces),
     as loud as the speech or louder: (unit-RMS noise, SNR in ``LOUD_SNR_DB``)."""
     snr_db = float(rng.uniform(*LOUD_SNR_DB))
