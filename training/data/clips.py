@@ -61,7 +61,7 @@ class SpeechPlan:
     seed: int
     neural_voices: tuple[str, ...] = ()  # Piper voices (``training.data.neural``)
     noise_floor_dbfs: float | None = None  # ``kws.noise_floor`` under each clip (None: none)
-    loud_share: float = 0.0  # of the training clips, over a loud scene (``loud_background``)
+    loud_share: float = 0.0  # of the training split's clips (``clip_audio``), ``loud_background``
 
 
 @dataclass(frozen=True)

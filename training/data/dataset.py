@@ -153,7 +153,7 @@ def build_dataset(recipe: DataRecipe, cache_dir: Path, progress: Any = None) -> 
             recipe.seed,
             recipe.neural_voices if split == "train" else (),
             recipe.noise_floor_dbfs,
-            recipe.loud_share if split == "train" else 0.0,
+            recipe.loud_share,  # clip_audio applies it to the training split only
         )
         for split in SPLITS
     }
