@@ -82,7 +82,7 @@ def simulate(
         frontend = Frontend()
 
         def feed(pcm: Any) -> None:
-            plain.feed(frontend.process(pcm))
+            plain.feed(frontend.process(plain.heard(pcm)))
 
         simulation = plain
     else:

@@ -199,7 +199,7 @@ class GatedSimulation(Simulation):
             idle_samples * self._state_ma[self.idle_state]
             + (HOP_SAMPLES - idle_samples) * self._state_ma[self.listen_state]
         ) / HOP_SAMPLES
-        frames = self.frontend.process(np.ascontiguousarray(audio[lost:]))
+        frames = self.frontend.process(self.heard(np.ascontiguousarray(audio[lost:])))
         self.open_hops += 1
         self.wakeups += 1  # the audio interrupt of an open hop
         self.gate_cycles += LEVEL_CHECK_CYCLES_PER_HOP  # the level check decides when to close

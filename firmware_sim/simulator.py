@@ -28,6 +28,7 @@ from firmware_sim.profile import Profile
 from kws.cascade import Cascade
 from kws.frontend.config import HOP_S
 from kws.manifest import ModelSpec
+from kws.noise_floor import NoiseFloor
 from kws.tflite_ops import read_graph
 
 RUNTIME_FLASH_BYTES = 65536  # estimate: TFLM interpreter + kernels + frontend tables, -Os build
@@ -151,6 +152,10 @@ class Simulation:
         self._full_deadline_s = cascade.full.stride_frames * HOP_S
         self._wake_cycles = mcu.wakeup_us * 1e-6 * self._clock_hz
         self._mic_ma = profile.microphone.current_ma + profile.microphone.interface_current_ma
+        # the bundle's noise floor, from the stream's start as ``Cascade.process`` adds it
+        # (``process_features``, which the simulation calls, adds none)
+        floor = cascade.noise_floor
+        self._floor = None if floor is None else NoiseFloor(floor.dbfs)
         cascade.reset()
         self.hops = 0
         self.max_high_cycles = 0.0
@@ -161,6 +166,12 @@ class Simulation:
         self.missed = 0
         # pending full inferences: [release hop, remaining cycles, is a detection]
         self._queue: deque[list[float]] = deque()
+
+    def heard(self, pcm: npt.NDArray[np.int16]) -> npt.NDArray[np.int16]:
+        """``pcm`` as the device's frontend gets it: with the bundle's noise floor under it,
+        continuing from the last call (the firmware adds it from the table ``kws export``
+        writes; the bundle was trained and its thresholds chosen through it)."""
+        return pcm if self._floor is None else self._floor.add(pcm)
 
     def feed(self, frames: npt.NDArray[np.uint16]) -> None:
         """Run the cascade hop by hop over feature frames ``[n, 40]``, accounting time,

@@ -86,7 +86,8 @@ def _run(
             if isinstance(device, GatedSimulation):
                 device.feed_pcm(pcm)
             else:
-                features = frontend.process(pcm) if features is None else features
+                if features is None:  # the devices share the bundle and so its floor
+                    features = frontend.process(device.heard(pcm))
                 device.feed(features)
         on_seconds(pcm.size / SAMPLE_RATE_HZ)
     return [device.result() for device in devices], keyword_times

@@ -316,7 +316,8 @@ def run(args: argparse.Namespace) -> int:
     frontend = Frontend()
     try:
         for pcm in source.pcm_chunks():  # one pass, every simulation fed: constant memory
-            chunk = frontend.process(pcm)
+            # the sweep's cascades share the bundle and so its floor: one framing for all
+            chunk = frontend.process(simulations[0].heard(pcm))
             for simulation in simulations:
                 simulation.feed(chunk)
             if gated is not None:

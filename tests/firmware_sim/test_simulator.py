@@ -239,3 +239,35 @@ def test_current_series_merges_steps_to_stay_bounded() -> None:
     assert result.current_ma_series.size == hours * 3600 // 2
     mean_ma = float(result.current_ma_series.mean())
     assert mean_ma == pytest.approx(result.report.avg_current_ma, rel=1e-3)
+
+
+def test_the_simulated_device_hears_the_bundles_noise_floor(
+    demo_recordings: tuple[Path, Path],
+) -> None:
+    """The simulator frames the audio itself and calls ``process_features`` (no floor); with
+    ``heard`` its device hears what ``Cascade.process`` hears, the bundle's floor included: the
+    same detections and the same tiny scores, hop for hop, on the demo's keyword recording."""
+    import soundfile
+
+    from firmware_sim.simulator import Simulation
+    from kws.defaults import resolve_bundle
+    from kws.frontend import Frontend
+    from kws.loading import load_cascade
+
+    bundle = resolve_bundle(None)
+    pcm, _ = soundfile.read(demo_recordings[0], dtype="int16")
+    host = load_cascade(bundle, verifier=False)
+    assert host.noise_floor is not None  # the shipped bundle records one
+    host_scores, host_times = [], []
+    device = Simulation(load_cascade(bundle, verifier=False), load_profile("smartwatch_300mah"))
+    device_scores = []
+    frontend = Frontend()
+    for start in range(0, pcm.size, 1600):  # 100 ms pieces, as audio arrives
+        piece = pcm[start : start + 1600]
+        host_times += [d.time_s for d in host.process(piece)]
+        host_scores.append(host.last_tiny_score)
+        device.feed(frontend.process(device.heard(piece)))
+        device_scores.append(device.cascade.last_tiny_score)
+    assert host_times  # the keyword is found
+    assert device.result().detections == pytest.approx(host_times)
+    assert device_scores == host_scores
