@@ -25,7 +25,6 @@ from firmware_sim.gate import GateConfig, GatedSimulation
 from firmware_sim.profile import Profile
 from firmware_sim.simulator import SimResult, Simulation
 from kws.cascade import Cascade
-from kws.frontend import Frontend
 from kws.frontend.config import HOP_S, SAMPLE_RATE_HZ
 
 CHUNK_SAMPLES = 30 * SAMPLE_RATE_HZ
@@ -76,20 +75,11 @@ def simulate(
 ) -> tuple[Simulation, SimResult]:
     """Feed the benchmark's audio through the device (with a stage-0 gate when ``gate``) in
     30 s chunks, as ``kws battery`` does; ``on_progress`` gets the seconds simulated."""
-    simulation: Simulation
-    if gate is None:
-        plain = Simulation(cascade, profile)
-        frontend = Frontend()
-
-        def feed(pcm: Any) -> None:
-            plain.feed(frontend.process(plain.heard(pcm)))
-
-        simulation = plain
-    else:
-        gated = GatedSimulation(cascade, profile, gate)
-        feed, simulation = gated.feed_pcm, gated
+    simulation = (
+        Simulation(cascade, profile) if gate is None else GatedSimulation(cascade, profile, gate)
+    )
     for start in range(0, audio.pcm.size, CHUNK_SAMPLES):
-        feed(audio.pcm[start : start + CHUNK_SAMPLES])
+        simulation.feed_pcm(audio.pcm[start : start + CHUNK_SAMPLES])
         on_progress(min(audio.pcm.size, start + CHUNK_SAMPLES) / SAMPLE_RATE_HZ)
     return simulation, simulation.result()
 

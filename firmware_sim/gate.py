@@ -31,7 +31,6 @@ from firmware_sim.profile import Profile
 from firmware_sim.simulator import Simulation
 from kws.cascade import Cascade
 from kws.errors import KwsError
-from kws.frontend import Frontend
 from kws.frontend.config import HOP_S, SAMPLE_RATE_HZ
 
 HOP_SAMPLES = int(round(HOP_S * SAMPLE_RATE_HZ))
@@ -138,7 +137,6 @@ class GatedSimulation(Simulation):
             for name, state in states.items()
         }
         self.detector = ActivityDetector(gate)
-        self.frontend = Frontend()
         self.is_open = False
         self.mic_samples: Counter[str] = Counter()
         self.lost_samples = 0
@@ -199,7 +197,7 @@ class GatedSimulation(Simulation):
             idle_samples * self._state_ma[self.idle_state]
             + (HOP_SAMPLES - idle_samples) * self._state_ma[self.listen_state]
         ) / HOP_SAMPLES
-        frames = self.frontend.process(self.heard(np.ascontiguousarray(audio[lost:])))
+        frames = self.frames(np.ascontiguousarray(audio[lost:]))
         self.open_hops += 1
         self.wakeups += 1  # the audio interrupt of an open hop
         self.gate_cycles += LEVEL_CHECK_CYCLES_PER_HOP  # the level check decides when to close

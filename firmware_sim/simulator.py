@@ -26,6 +26,7 @@ import numpy.typing as npt
 from firmware_sim.energy import EnergyReport, ModelCost, Workload, energy
 from firmware_sim.profile import Profile
 from kws.cascade import Cascade
+from kws.frontend import Frontend
 from kws.frontend.config import HOP_S
 from kws.manifest import ModelSpec
 from kws.noise_floor import NoiseFloor
@@ -152,8 +153,9 @@ class Simulation:
         self._full_deadline_s = cascade.full.stride_frames * HOP_S
         self._wake_cycles = mcu.wakeup_us * 1e-6 * self._clock_hz
         self._mic_ma = profile.microphone.current_ma + profile.microphone.interface_current_ma
-        # the bundle's noise floor, from the stream's start as ``Cascade.process`` adds it
-        # (``process_features``, which the simulation calls, adds none)
+        # the device's own frontend, and the bundle's noise floor under what it frames, from the
+        # stream's start as ``Cascade.process`` adds it (``process_features`` adds none)
+        self._frontend = Frontend()
         floor = cascade.noise_floor
         self._floor = None if floor is None else NoiseFloor(floor.dbfs)
         cascade.reset()
@@ -167,11 +169,16 @@ class Simulation:
         # pending full inferences: [release hop, remaining cycles, is a detection]
         self._queue: deque[list[float]] = deque()
 
-    def heard(self, pcm: npt.NDArray[np.int16]) -> npt.NDArray[np.int16]:
-        """``pcm`` as the device's frontend gets it: with the bundle's noise floor under it,
-        continuing from the last call (the firmware adds it from the table ``kws export``
-        writes; the bundle was trained and its thresholds chosen through it)."""
-        return pcm if self._floor is None else self._floor.add(pcm)
+    def frames(self, pcm: npt.NDArray[np.int16]) -> npt.NDArray[np.uint16]:
+        """Feature frames of int16 PCM as the device makes them: the bundle's noise floor
+        added (the firmware adds it from the table ``kws export`` writes; the bundle was trained
+        and its thresholds chosen through it), then the streaming frontend, both continuing
+        from the last call."""
+        return self._frontend.process(pcm if self._floor is None else self._floor.add(pcm))
+
+    def feed_pcm(self, pcm: npt.NDArray[np.int16]) -> None:
+        """``feed`` the device's own ``frames`` of int16 16 kHz PCM."""
+        self.feed(self.frames(pcm))
 
     def feed(self, frames: npt.NDArray[np.uint16]) -> None:
         """Run the cascade hop by hop over feature frames ``[n, 40]``, accounting time,

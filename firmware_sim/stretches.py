@@ -21,7 +21,6 @@ from firmware_sim.gate import GateConfig, GatedSimulation
 from firmware_sim.profile import Profile
 from firmware_sim.scenarios import generate, get_scenario
 from firmware_sim.simulator import Simulation
-from kws.frontend import Frontend
 from kws.frontend.config import SAMPLE_RATE_HZ
 from kws.loading import load_cascade
 
@@ -77,7 +76,6 @@ def _run(
 ) -> tuple[list[Any], list[float]]:
     """Feed one pass of audio to a device per setting; their results and the keyword times."""
     devices = [_device(model_dir, profile, setting) for setting in settings]
-    frontend = Frontend()
     keyword_times: list[float] = []
     for pcm, times in audio:
         keyword_times += times
@@ -86,8 +84,8 @@ def _run(
             if isinstance(device, GatedSimulation):
                 device.feed_pcm(pcm)
             else:
-                if features is None:  # the devices share the bundle and so its floor
-                    features = frontend.process(device.heard(pcm))
+                if features is None:  # the devices share the bundle and so its floor: one framing
+                    features = device.frames(pcm)
                 device.feed(features)
         on_seconds(pcm.size / SAMPLE_RATE_HZ)
     return [device.result() for device in devices], keyword_times

@@ -277,7 +277,6 @@ def run(args: argparse.Namespace) -> int:
     from firmware_sim.simulator import Simulation, full_always_on
     from kws.defaults import resolve_bundle
     from kws.errors import KwsError
-    from kws.frontend import Frontend
     from kws.loading import load_cascade
 
     battery_discharge.check(args)
@@ -313,11 +312,10 @@ def run(args: argparse.Namespace) -> int:
     )
     simulations = [Simulation(cascade, profile) for cascade in cascades]
     progress = Progress(source.planned_s)
-    frontend = Frontend()
     try:
         for pcm in source.pcm_chunks():  # one pass, every simulation fed: constant memory
             # the sweep's cascades share the bundle and so its floor: one framing for all
-            chunk = frontend.process(simulations[0].heard(pcm))
+            chunk = simulations[0].frames(pcm)
             for simulation in simulations:
                 simulation.feed(chunk)
             if gated is not None:

@@ -245,13 +245,12 @@ def test_the_simulated_device_hears_the_bundles_noise_floor(
     demo_recordings: tuple[Path, Path],
 ) -> None:
     """The simulator frames the audio itself and calls ``process_features`` (no floor); with
-    ``heard`` its device hears what ``Cascade.process`` hears, the bundle's floor included: the
+    ``frames`` its device hears what ``Cascade.process`` hears, the bundle's floor included: the
     same detections and the same tiny scores, hop for hop, on the demo's keyword recording."""
     import soundfile
 
     from firmware_sim.simulator import Simulation
     from kws.defaults import resolve_bundle
-    from kws.frontend import Frontend
     from kws.loading import load_cascade
 
     bundle = resolve_bundle(None)
@@ -261,12 +260,11 @@ def test_the_simulated_device_hears_the_bundles_noise_floor(
     host_scores, host_times = [], []
     device = Simulation(load_cascade(bundle, verifier=False), load_profile("smartwatch_300mah"))
     device_scores = []
-    frontend = Frontend()
     for start in range(0, pcm.size, 1600):  # 100 ms pieces, as audio arrives
         piece = pcm[start : start + 1600]
         host_times += [d.time_s for d in host.process(piece)]
         host_scores.append(host.last_tiny_score)
-        device.feed(frontend.process(device.heard(piece)))
+        device.feed_pcm(piece)
         device_scores.append(device.cascade.last_tiny_score)
     assert host_times  # the keyword is found
     assert device.result().detections == pytest.approx(host_times)
