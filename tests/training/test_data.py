@@ -192,7 +192,7 @@ def test_every_clip_carries_the_recipe_s_noise_floor(monkeypatch: pytest.MonkeyP
 
     # espeak-ng's output depends on what the process said before: a fixed "voice" instead
     tone = (0.3 * np.sin(np.arange(8000) * 0.2)).astype(np.float32)
-    monkeypatch.setattr(clips, "speak", lambda phrase, voice, rng: tone)
+    monkeypatch.setattr(clips, "speak", lambda phrase, voice, rng: tone.copy())
 
     def clip(floor: float | None) -> np.ndarray:
         plan = SpeechPlan("hey jarvis", ("en+m1",), (), ("hey",), seed=0, noise_floor_dbfs=floor)
@@ -233,7 +233,7 @@ def test_loud_backgrounds_are_a_crowd_or_music_over_training_clips_only(
     from training.data.clips import ClipJob, SpeechPlan, clip_audio, loud_background
 
     tone = (0.3 * np.sin(np.arange(8000) * 0.2)).astype(np.float32)
-    monkeypatch.setattr(clips, "speak", lambda phrase, voice, rng: tone)
+    monkeypatch.setattr(clips, "speak", lambda phrase, voice, rng: tone.copy())
     plan = SpeechPlan("hey jarvis", ("en+m1",), (), ("hey",), seed=0, noise_floor_dbfs=-60.0)
     crowds = []
     real_babble = clips.babble
