@@ -1,6 +1,7 @@
 """The audio a battery run replays: an audio file (no labels) or a generated scenario (its
-keyword times known), as feature chunks read while they are simulated, so memory stays constant
-for any length."""
+keyword times known), as PCM chunks read while they are simulated, so memory stays constant for
+any length. The simulation frames them itself (``Simulation.feed_pcm``: the bundle's noise floor,
+then its own frontend)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from kws.frontend.config import SAMPLE_RATE_HZ
 
 
 class AudioSource:
-    """Feature chunks from ``audio``, or else from the generated ``scenario`` of ``minutes``;
+    """PCM chunks from ``audio``, or else from the generated ``scenario`` of ``minutes``;
     counts the seconds read so far and gathers the keyword end times a scenario knows."""
 
     def __init__(
@@ -50,19 +51,6 @@ class AudioSource:
         if self.audio is not None:
             return None
         return max(1, math.ceil(self.minutes * 60 / CHUNK_S)) * CHUNK_S
-
-    def chunks(self) -> Iterator[npt.NDArray[np.uint16]]:
-        """Feature frames ``[n, 40]``, up to 30 s of audio at a time (``pcm_chunks`` through
-        one streaming frontend).
-
-        Raises:
-            KwsError: the file cannot be read, or the scenario is unknown.
-        """
-        from kws.frontend import Frontend
-
-        frontend = Frontend()
-        for pcm in self.pcm_chunks():
-            yield frontend.process(pcm)
 
     def pcm_chunks(self) -> Iterator[npt.NDArray[np.int16]]:
         """int16 16 kHz PCM, up to 30 s at a time; a file's reader warnings go to

@@ -1,4 +1,4 @@
-"""The audio a battery run replays: read chunk by chunk, seconds and keyword times counted."""
+"""The audio a battery run replays: read PCM chunk by chunk, seconds and keyword times counted."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ def test_a_file_is_read_in_chunks_without_labels(tmp_path: Path) -> None:
     soundfile.write(path, np.zeros(16000 * 25, np.int16), 16000)  # more than one 10 s read
     source = AudioSource("hey jarvis", audio=path)
     assert source.planned_s is None and not source.labelled
-    sizes = [chunk.shape[0] for chunk in source.chunks()]
-    assert len(sizes) > 1 and all(size <= 1000 for size in sizes)
+    sizes = [chunk.size for chunk in source.pcm_chunks()]
+    assert len(sizes) > 1 and all(size <= 16000 * 10 for size in sizes) and sum(sizes) == 400000
     assert source.seconds == pytest.approx(25.0)
     assert source.keyword_times == []
 
@@ -32,5 +32,5 @@ def test_a_scenario_counts_its_keywords_and_planned_length(
     monkeypatch.setattr("firmware_sim.scenarios.generate", two_chunks)
     source = AudioSource("hey jarvis", scenario="office", minutes=0.75)
     assert source.labelled and source.planned_s == 60.0  # generated in whole 30 s chunks
-    assert [chunk.shape[0] for chunk in source.chunks()] == [2998, 3000]
+    assert [chunk.size for chunk in source.pcm_chunks()] == [30 * 16000, 30 * 16000]
     assert source.seconds == 60.0 and source.keyword_times == [12.5, 40.0, 55.0]
