@@ -1,8 +1,8 @@
 """`kws battery --benchmark sww`'s audio for a bundle's keyword (`firmware_sim.benchmark.build`,
 seed 0): keywords found per segment and false accepts at the bundle's thresholds or at a grid of
 (wake, detect) thresholds, the cascade run on the host (`kws.load_bundle`; `kws battery
---benchmark sww` simulates the device, which can differ by a detection: the simulator frames the
-audio without the bundle's noise floor, docs/RESULTS.md), MLPerf's count
+--benchmark sww` simulates the device, which gives the same detections since the simulator hears
+the bundle's noise floor too, docs/RESULTS.md), MLPerf's count
 (`firmware_sim.benchmark.score`). Usage (from the repo root, with the venv):
   sww_sweep.py BUNDLE [WAKE:DETECT ...]
 """
