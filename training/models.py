@@ -75,8 +75,10 @@ class FullSpec:
     stem_filters: int = 48
     stem_kernel: int = 3
     stem_stride: int = 3  # one step per 30 ms, like the tiny model: halves the MACs of stride 2
-    # (64, 64, 96, 96) was tried: 1.0 M MACs, about 25 ms per inference on the smartwatch's
-    # Cortex-M4F, over the 20 ms response bar (firmware_sim); this size takes about 15 ms
+    # (64, 64, 96, 96) was tried with a 64-filter stem: 1.0 M MACs, about 25 ms per inference on
+    # the smartwatch's Cortex-M4F, over the 20 ms response bar (firmware_sim); this size takes
+    # about 15 ms. (64, 64, 80, 80) (788k MACs, 18.8 ms) with --loud-scenes found no more of the
+    # sww benchmark's keywords at as many false accepts (docs/RESULTS.md, twenty-ninth session)
     block_filters: tuple[int, ...] = (48, 48, 64, 64)
     block_strides: tuple[int, ...] = (1, 2, 1, 2)
     block_kernel: int = 5

@@ -3,18 +3,38 @@ seed 0): keywords found per segment and false accepts at the bundle's thresholds
 (wake, detect) thresholds, the cascade run on the host (`kws.load_bundle`; `kws battery
 --benchmark sww` simulates the device, which gives the same detections since the simulator hears
 the bundle's noise floor too, docs/RESULTS.md), MLPerf's count
-(`firmware_sim.benchmark.score`). Usage (from the repo root, with the venv):
-  sww_sweep.py BUNDLE [WAKE:DETECT ...]
+(`firmware_sim.benchmark.score`). With --train-voices the keyword is said in the seeded espeak-ng
+variants of the training split instead of the held-out ones (talkers from the rest): a diagnostic
+of whether the loss is the voices or the scenes. Usage (from the repo root, with the venv):
+  sww_sweep.py BUNDLE [--train-voices] [WAKE:DETECT ...]
 """
+
 import json
 import sys
 from pathlib import Path
 
+import numpy as np
+
 import kws
 from firmware_sim import benchmark
+from kws import synth
+
+
+def train_voices(seed: int = 0) -> list[str]:
+    """The seeded variants of ``split_voices(seed)["train"]``, as ``held_out_voices`` computes
+    the test split's."""
+    bases = [v for v in synth.english_voices() if v.lower() != "en-shaw"]
+    variants = synth.voice_variants()
+    order = np.random.default_rng(seed).permutation(len(variants))
+    n = max(1, len(variants) * 15 // 100)
+    train = [variants[i] for i in order[2 * n :] if variants[i] not in synth.UNSEEDED_VARIANTS]
+    return [f"{base}+{variant}" for base in bases for variant in train]
+
 
 bundle = sys.argv[1]
-grid = [tuple(float(x) for x in p.split(":")) for p in sys.argv[2:]] or [(None, None)]
+if "--train-voices" in sys.argv:
+    benchmark.held_out_voices = train_voices
+grid = [tuple(float(x) for x in p.split(":")) for p in sys.argv[2:] if ":" in p] or [(None, None)]
 keyword = json.loads((Path(bundle) / "manifest.json").read_text())["keyword"]
 audio = benchmark.build(keyword)
 print(keyword, "sha", audio.sha256[:16])
