@@ -5,8 +5,10 @@ seed 0): keywords found per segment and false accepts at the bundle's thresholds
 the bundle's noise floor too, docs/RESULTS.md), MLPerf's count
 (`firmware_sim.benchmark.score`). With --train-voices the keyword is said in the seeded espeak-ng
 variants of the training split instead of the held-out ones (talkers from the rest): a diagnostic
-of whether the loss is the voices or the scenes. Usage (from the repo root, with the venv):
-  sww_sweep.py BUNDLE [--train-voices] [WAKE:DETECT ...]
+of whether the loss is the voices or the scenes; with --easier DB the crowd and the music are DB
+quieter (the keywords' SNR DB higher; the quiet and speech segments as they are). Usage (from the
+repo root, with the venv):
+  sww_sweep.py BUNDLE [--train-voices] [--easier DB] [WAKE:DETECT ...]
 """
 
 import json
@@ -34,6 +36,13 @@ def train_voices(seed: int = 0) -> list[str]:
 bundle = sys.argv[1]
 if "--train-voices" in sys.argv:
     benchmark.held_out_voices = train_voices
+if "--easier" in sys.argv:
+    easier_db = float(sys.argv[sys.argv.index("--easier") + 1])
+    gain = 10 ** (-easier_db / 20)
+    benchmark.SEGMENTS = tuple(
+        (name, start, stop, level * gain if name in ("babble", "music") else level)
+        for name, start, stop, level in benchmark.SEGMENTS
+    )
 grid = [tuple(float(x) for x in p.split(":")) for p in sys.argv[2:] if ":" in p] or [(None, None)]
 keyword = json.loads((Path(bundle) / "manifest.json").read_text())["keyword"]
 audio = benchmark.build(keyword)
