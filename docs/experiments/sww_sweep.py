@@ -15,22 +15,17 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
 import kws
 from firmware_sim import benchmark
 from kws import synth
+from training.data.dataset import split_voices
 
 
 def train_voices(seed: int = 0) -> list[str]:
-    """The seeded variants of ``split_voices(seed)["train"]``, as ``held_out_voices`` computes
+    """The training split's voices less the unseeded variants, as ``held_out_voices`` leaves
     the test split's."""
-    bases = [v for v in synth.english_voices() if v.lower() != "en-shaw"]
-    variants = synth.voice_variants()
-    order = np.random.default_rng(seed).permutation(len(variants))
-    n = max(1, len(variants) * 15 // 100)
-    train = [variants[i] for i in order[2 * n :] if variants[i] not in synth.UNSEEDED_VARIANTS]
-    return [f"{base}+{variant}" for base in bases for variant in train]
+    voices = split_voices(seed)["train"]
+    return [v for v in voices if v.split("+")[1] not in synth.UNSEEDED_VARIANTS]
 
 
 bundle = sys.argv[1]
