@@ -58,6 +58,9 @@ __all__ = [
 
 DATA_VERSION = 4  # bump when the meaning of cached arrays changes
 STREAM_CHUNK_S = 20.0
+# how long an interrupted build waits for the data pool's thread to close its pipes (it takes
+# well under a second once the workers are gone; bounded, so a stuck one never holds Ctrl-C)
+STOP_WAIT_S = 10.0
 N_PRONUNCIATIONS = 24
 N_CONFUSABLES = 48
 # Confusables closer than this (phoneme edit distance / length) to the keyword are dropped: a
@@ -233,16 +236,22 @@ def _worker_signals() -> None:
 
 
 def _stop_now(pool: ProcessPoolExecutor) -> None:
-    """Ctrl-C, a signal to this process alone, or an error: drop the queued clips and end the
-    workers now. Their current clips (8 a task, and a cold Numba compile first in a fresh
-    install: minutes on a busy machine) would otherwise hold the exit, because the interpreter
-    joins the pool before it ends. Python 3.14's ``terminate_workers`` does this; before it,
-    the executor's own processes are killed (``_processes``, read before ``shutdown`` clears
-    it)."""
+    """Ctrl-C, a signal to this process alone, or an error: drop the queued clips, end the
+    workers now, and wait for the executor to close its pipes. Their current clips (8 a task,
+    and a cold Numba compile first in a fresh install: minutes on a busy machine) would
+    otherwise hold the exit, because the interpreter joins the pool before it ends. Python
+    3.14's ``terminate_workers`` does this; before it, the executor's own processes are killed
+    (``_processes``, read before ``shutdown`` clears it). Its thread then finds them gone and
+    closes its pipes: an exit that does not wait for that races it (Python 3.11 writes to a
+    pipe the thread is closing: "Exception ignored in threading._shutdown ... Bad file
+    descriptor" on stderr, seen once in 26 interrupted runs)."""
     processes = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         process.kill()
+    if manager is not None:
+        manager.join(timeout=STOP_WAIT_S)
 
 
 def _build_split(
