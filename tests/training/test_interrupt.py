@@ -101,7 +101,9 @@ def _describe(pid: int) -> str:
     [
         (signal.SIGINT, "working"),
         (signal.SIGTERM, "working"),
-        (signal.SIGINT, "first child"),  # the pool may still be forking its workers
+        # at its first child process: `uname -p` (Python's platform.processor(), seconds into
+        # the imports) where Python asks it, else the data pool forking its first worker
+        (signal.SIGINT, "first child"),
     ],
 )
 def test_interrupted_training_keeps_previous_bundle(
