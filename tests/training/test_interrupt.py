@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -73,14 +74,7 @@ def _stderr_once_ended(process: subprocess.Popen[bytes], marker: str) -> str:
 
 
 def _processes_with(marker: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and marker.encode() in (entry / "cmdline").read_bytes():
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
+    return [pid for pid, _, command in _processes() if marker.encode() in command]
 
 
 def _describe(pid: int) -> str:
@@ -237,9 +231,8 @@ def test_an_error_without_a_stop_request_is_not_called_an_interrupt(
         main(["train", "--keyword", "hey nova", "--out", str(tmp_path / "word")])
 
 
-def _spawned_children(parent: int) -> list[int]:
-    """Processes started by ``parent`` through multiprocessing's spawn (the training workers)."""
-    children = []
+def _processes() -> Iterator[tuple[int, int, bytes]]:
+    """(pid, parent pid, command line) of every process that /proc lists now."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -247,10 +240,15 @@ def _spawned_children(parent: int) -> list[int]:
             ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
             command = (entry / "cmdline").read_bytes()
         except (OSError, IndexError, ValueError):
-            continue
-        if ppid == parent and b"spawn_main" in command:
-            children.append(int(entry.name))
-    return children
+            continue  # ended while it was read
+        yield int(entry.name), ppid, command
+
+
+def _spawned_children(parent: int) -> list[int]:
+    """Processes started by ``parent`` through multiprocessing's spawn (the training workers)."""
+    return [
+        pid for pid, ppid, command in _processes() if ppid == parent and b"spawn_main" in command
+    ]
 
 
 @pytest.mark.slow
@@ -334,8 +332,9 @@ def test_loud_scenes_reach_the_recipe_and_a_bad_share_is_one_line(
 
 def test_stopping_the_data_pool_waits_for_its_thread_to_close_its_pipes() -> None:
     """An exit right after ``_stop_now`` raced the executor's own thread while it closed its
-    pipes (once in 26 interrupted runs: "Exception ignored in threading._shutdown ... Bad file
-    descriptor"): ``_stop_now`` returns only once that thread has ended."""
+    pipes (once in 58 loops of the three interrupted-training cases: "Exception ignored in
+    threading._shutdown ... Bad file descriptor"): ``_stop_now`` returns only once that thread
+    has ended."""
     from concurrent.futures import ProcessPoolExecutor
 
     from training.data.dataset import _stop_now

@@ -244,7 +244,7 @@ def _stop_now(pool: ProcessPoolExecutor) -> None:
     (``_processes``, read before ``shutdown`` clears it). Its thread then finds them gone and
     closes its pipes: an exit that does not wait for that races it (Python 3.11 writes to a
     pipe the thread is closing: "Exception ignored in threading._shutdown ... Bad file
-    descriptor" on stderr, seen once in 26 interrupted runs)."""
+    descriptor" on stderr, once in 58 loops of the three interrupted-training tests)."""
     processes = list((getattr(pool, "_processes", None) or {}).values())
     manager = getattr(pool, "_executor_manager_thread", None)
     pool.shutdown(wait=False, cancel_futures=True)
