@@ -260,3 +260,49 @@ def test_frr_is_reported_for_each_context_of_the_positives() -> None:
         "run on": 1.0,
     }
     assert frr_by_context(fired, None) == {}
+
+
+def test_awake_budget_lowers_the_wake_threshold_until_the_budget_or_a_lost_keyword() -> None:
+    # the tiny model scores the positives 0.9 (the recall rule stops at 0.9, then 0.8); on the
+    # stream it wakes for harmless speech at 0.75 and 0.55, and at 0.35 for a burst the full
+    # model scores 0.95, which needs a detect threshold above the positives' 0.92
+    stream = np.concatenate(
+        [np.zeros((3000, 40), np.uint16), _burst(750, 300)]
+        + [_burst(550, 300)] * 2
+        + [_burst(350, 950)]
+    )
+    positives = ClipSet(
+        [_burst(900, 920) for _ in range(20)], np.full(20, 150, np.int32), ["v"] * 20
+    )
+    base = Thresholds(
+        wake=0.5, detect=0.9, smoothing_frames=1, wake_window_s=0.6, preroll_s=1.5, refractory_s=1
+    )
+
+    def choose(budget: float | None) -> tuple[Thresholds, list[dict[str, float]]]:
+        return choose_thresholds(
+            _ConstantTiny(),
+            _ChannelFull(),
+            "kw",
+            base,
+            positives,
+            stream,
+            1.0,
+            0.5,
+            awake_budget=budget,
+        )
+
+    without, recall_steps = choose(None)
+    assert (without.wake, without.detect) == (0.8, 0.5)
+    chosen, steps = choose(1.0)
+    assert steps[: len(recall_steps)] == recall_steps
+    budget_steps = steps[len(recall_steps) :]
+    # 0.7 and 0.6 wake for the first burst, 0.5 and 0.4 for three; 0.3 would need detect 0.95+
+    assert [step["wake"] for step in budget_steps] == [0.7, 0.6, 0.5, 0.4]
+    assert (chosen.wake, chosen.detect) == (0.4, 0.5)
+    assert all(step["kept_of_full_alone"] == 1.0 for step in budget_steps)
+    one_burst, three = budget_steps[0]["awake"], budget_steps[2]["awake"]
+    assert 0 < one_burst == budget_steps[1]["awake"] < three == budget_steps[3]["awake"]
+    # a budget between one burst's waking and three's stops at 0.6
+    assert choose((one_burst + three) / 2)[0].wake == 0.6
+    # a budget under one burst's waking takes no step
+    assert choose(one_burst / 2)[0] == without

@@ -1,0 +1,68 @@
+"""A finished bundle's thresholds chosen again as training chooses them
+(`training.evaluate.choose_thresholds`, the full model alone's threshold from the bundle's
+report), with the awake budget given, on the validation split of the recipe that made it (read
+from the feature cache; rebuilt if missing); then its validation figures and its people (the
+dev set) at the point chosen. Usage (repo root, the venv):
+  wake_budget.py KEYWORD SEED BUNDLE BUDGET REALSPEECH_DIR [LOUD_SHARE]
+"""
+
+import json
+import sys
+from pathlib import Path
+
+from kws import metrics
+from kws.loading import load_cascade
+from kws.thresholds import Thresholds
+from training import evaluate
+from training.data.dataset import build_dataset
+from training.pipeline import (
+    DETECT_SMOOTHING,
+    WAKE_KEEPS_ON_VALIDATION,
+    TrainOptions,
+    data_recipe,
+)
+from training.realspeech import real_speech_figures
+
+keyword, seed, bundle, budget = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
+loud = float(sys.argv[6]) if len(sys.argv) > 6 else 0.0
+options = TrainOptions(keyword=keyword, seed=seed, out_dir=Path("unused"), loud_share=loud)
+val = build_dataset(data_recipe(options, keyword), options.cache_dir).val
+report = json.loads((Path(bundle) / "report.json").read_text())
+choice = report["evaluation"]["threshold_choice"]
+models = load_cascade(bundle, noise_floor_dbfs=None)
+assert models.tiny is not None, "a bundle with a tiny model"
+base = Thresholds(
+    wake=0.5,
+    detect=choice["full_alone_detect"],
+    smoothing_frames=2,
+    wake_window_s=0.6,
+    preroll_s=1.5,
+    refractory_s=metrics.REFRACTORY_S,
+    detect_smoothing=DETECT_SMOOTHING,
+)
+chosen, steps = evaluate.choose_thresholds(
+    models.tiny,
+    models.full,
+    keyword,
+    base,
+    val.positives,
+    val.stream_features,
+    val.stream_hours,
+    report["evaluation"]["target_fa_per_hour"],
+    keep_recall=WAKE_KEEPS_ON_VALIDATION,
+    awake_budget=budget if budget > 0 else None,
+)
+print("steps", json.dumps(steps), flush=True)
+wake, detect = chosen.wake, chosen.detect
+validation = evaluate.cascade_run(
+    lambda: load_cascade(bundle, noise_floor_dbfs=None, wake=wake, detect=detect),
+    val.positives,
+    val.stream_features,
+    val.stream_hours,
+    val.negatives,
+)
+print("validation", json.dumps({k: round(v, 4) for k, v in validation.items()}), flush=True)
+people = real_speech_figures(
+    load_cascade(bundle, wake=wake, detect=detect), keyword, Path(sys.argv[5])
+)
+print("people", json.dumps({"wake": wake, "detect": detect} | people), flush=True)
