@@ -200,15 +200,7 @@ def render_card(manifest: dict[str, Any], report: dict[str, Any] | None = None) 
                 "meets that rate at the detect threshold above, with the wake threshold a step "
                 "below the highest that keeps "
                 f"{_percent(choice.get('wake_keeps_of_full_detections'))} of the full model's "
-                "detections"
-                + (
-                    ", then lower while the full model is awake at most "
-                    f"{_percent(choice['full_awake_budget'])} of the validation stream (the "
-                    "tiny model's gate wakes for fewer real speakers than synthetic ones)"
-                    if choice.get("full_awake_budget") is not None
-                    else ""
-                )
-                + " (wake, detect by step: "
+                f"detections (wake, detect by step: "
                 + ", ".join(
                     f"{r.get('wake')}, {r.get('detect')}"
                     for r in choice.get("steps", [])

@@ -45,7 +45,6 @@ THRESHOLD_GRID = np.unique(
         12,
     )
 )
-DETECT_CEILING = float(THRESHOLD_GRID[-1])
 
 
 def in_parallel(jobs: Sequence[Callable[[], T]]) -> list[T]:
@@ -358,7 +357,6 @@ def choose_thresholds(
     fa_per_hour: float,
     keep_recall: float = 0.995,
     margin_steps: int = 1,
-    awake_budget: float | None = None,
 ) -> tuple[Thresholds, list[dict[str, float]]]:
     """Wake and detect thresholds chosen together on validation audio.
 
@@ -372,20 +370,8 @@ def choose_thresholds(
     step the wake threshold down (more wakes, more chances to false accept: the search resumes
     from the detect threshold found so far). Then ``margin_steps`` lower, for held-out voices,
     and the detect threshold searched once more. Each step lowers the wake threshold, so this
-    ends.
-
-    ``awake_budget``: then spend the power the gate saves on the voices validation does not
-    have. The tiny model keeps nearly all of the full model's detections on the synthetic
-    voices it was chosen on, and wakes for fewer real speakers (``docs/RESULTS.md``, "The
-    tiny model's gate and the power budget"). So: step the wake threshold lower while the
-    cascade, its detect threshold searched again (above the full model's own where it must
-    be), meets ``fa_per_hour`` on ``stream`` with the full model awake at most
-    ``awake_budget`` of it, and still keeps ``keep_recall`` of the full model alone's
-    validation detections at ``base.detect`` (a higher detect threshold may not cost the
-    keywords validation has). Returns the thresholds and the steps taken, each with the share
-    of the full model's validation detections the cascade keeps (for a budget step: of the
-    full model alone's at its own threshold, and the share of the stream it is awake), for the
-    manifest."""
+    ends; returns the thresholds and the steps taken, each with the share of the full model's
+    validation detections the cascade keeps (for the manifest)."""
     full_only_detections: dict[float, int] = {}
 
     def kept(wake: float, detect: float) -> float:
@@ -409,37 +395,6 @@ def choose_thresholds(
             lowest=lowest,
         )
 
-    def budget_step(wake: float, lowest: float) -> dict[str, float] | None:
-        """At ``wake``: the lowest detect threshold from ``lowest`` up (past ``base.detect`` if
-        it must) at which the cascade meets ``fa_per_hour``, the share of the stream the full
-        model is awake there, and the share of the full model alone's detections at
-        ``base.detect`` the cascade keeps; None where no detect threshold meets the target."""
-        detect = lowest_detect_threshold(
-            lambda threshold: Cascade(
-                keyword, full, replace(base, wake=wake, detect=threshold), tiny=tiny
-            ),
-            stream,
-            stream_hours,
-            fa_per_hour,
-            highest=DETECT_CEILING,
-            lowest=lowest,
-        )
-        thresholds = replace(base, wake=wake, detect=detect)
-        cascade = Cascade(keyword, full, thresholds, tiny=tiny)
-        if len(cascade.process_features(stream)) / max(stream_hours, 1e-9) > fa_per_hour:
-            return None
-        if base.detect not in full_only_detections:
-            full_only_detections[base.detect] = _detections(
-                keyword, full, tiny, base, positives, full_only=True
-            )
-        found = _detections(keyword, full, tiny, thresholds, positives)
-        return {
-            "wake": wake,
-            "detect": detect,
-            "awake": round(cascade.counters.duty_cycle_full, 4),
-            "kept_of_full_alone": round(found / max(1, full_only_detections[base.detect]), 4),
-        }
-
     position = WAKE_GRID.index(
         choose_wake_threshold(tiny, full, keyword, base, positives, keep_recall, margin_steps=0)
     )
@@ -460,12 +415,6 @@ def choose_thresholds(
             steps.append({"wake": WAKE_GRID[position], "detect": detect})
     if "kept" not in steps[-1]:
         steps[-1]["kept"] = round(kept(WAKE_GRID[position], detect), 4)
-    while awake_budget is not None and position < len(WAKE_GRID) - 1:
-        step = budget_step(WAKE_GRID[position + 1], detect)
-        if step is None or step["awake"] > awake_budget or step["kept_of_full_alone"] < keep_recall:
-            break
-        position, detect = position + 1, step["detect"]
-        steps.append(step)
     return replace(base, wake=WAKE_GRID[position], detect=detect), steps
 
 

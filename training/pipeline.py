@@ -77,11 +77,6 @@ DETECT_SMOOTHING = 3  # full-model scores averaged for a detection (a one-stride
 COMPARISON_FA_PER_HOUR = (0.5, 1.0, 2.0, 5.0)
 MAX_RESTARTS = 2  # new initialisations for a model that float training left dead
 WAKE_KEEPS_ON_VALIDATION = 0.995  # of the full model's detections, before the margin step
-# then the wake threshold goes lower while the full model stays awake at most this share of the
-# validation stream (speech nearly all the time): the tiny model's gate loses real speakers the
-# synthetic validation voices do not show, and waking more costs little of the battery
-# (docs/RESULTS.md, "The tiny model's gate and the power budget")
-FULL_AWAKE_BUDGET = 0.02
 CASCADE_DET_FA_PER_HOUR = (0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0)
 MICROWAKEWORD_KEYWORDS = {
     "alexa": "alexa",
@@ -955,10 +950,8 @@ def thresholds_on_validation(
 ) -> tuple[Thresholds, list[dict[str, float]]]:
     """The full model's own threshold for the target (``full_alone_detect``) bounds the detect
     threshold; wake and detect are then chosen together so the cascade meets the target and
-    keeps 99.5% of the full model's detections (then a wake step lower, for held-out voices),
-    and the wake threshold goes on down while the full model stays awake at most
-    ``FULL_AWAKE_BUDGET`` of the validation stream and the cascade meets the target (the detect
-    threshold raised where it must be). Returns the thresholds and the steps taken."""
+    keeps 99.5% of the full model's detections (then a wake step lower, for held-out voices).
+    Returns the thresholds and the steps taken."""
     base = Thresholds(
         wake=0.5,
         detect=full_alone_detect,
@@ -978,7 +971,6 @@ def thresholds_on_validation(
         val.stream_hours,
         target,
         keep_recall=WAKE_KEEPS_ON_VALIDATION,
-        awake_budget=FULL_AWAKE_BUDGET,
     )
 
 
@@ -1059,7 +1051,6 @@ def _evaluation(
             "on": f"validation voices and {val.stream_hours:.1f} h of validation stream",
             "full_alone_detect": operating.full_alone_detect,
             "wake_keeps_of_full_detections": WAKE_KEEPS_ON_VALIDATION,
-            "full_awake_budget": FULL_AWAKE_BUDGET,
             "steps": operating.steps,
         },
         "cascade_at_shipped_thresholds": {k: round(v, 4) for k, v in cascade.shipped.items()},

@@ -2,7 +2,9 @@
 (`training.evaluate.choose_thresholds`, the full model alone's threshold from the bundle's
 report), with the awake budget given, on the validation split of the recipe that made it (read
 from the feature cache; rebuilt if missing); then its validation figures and its people (the
-dev set) at the point chosen. Usage (repo root, the venv):
+dev set) at the point chosen. The awake budget is not in main (not kept: docs/RESULTS.md, "The
+tiny model's gate and the power budget"): run it in a worktree with
+docs/experiments/wake-budget.patch applied. Usage (repo root, the venv):
   wake_budget.py KEYWORD SEED BUNDLE BUDGET REALSPEECH_DIR [LOUD_SHARE]
 """
 

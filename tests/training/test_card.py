@@ -74,27 +74,3 @@ def test_the_card_says_which_full_model_was_kept_and_by_what() -> None:
     }
     card = render_card({"keyword": "smart mirror"}, report)
     assert "missed least of validation's voices (the voices are not installed" in card
-
-
-def test_the_card_says_how_the_wake_threshold_was_chosen() -> None:
-    choice = {
-        "on": "validation voices and 3.0 h of validation stream",
-        "full_alone_detect": 0.99,
-        "wake_keeps_of_full_detections": 0.995,
-        "steps": [
-            {"wake": 0.9, "detect": 0.99, "kept": 0.998},
-            {"wake": 0.8, "detect": 0.99, "kept": 1.0},
-            {"wake": 0.7, "detect": 0.992, "awake": 0.009, "kept_of_full_alone": 1.0},
-        ],
-    }
-    manifest = {
-        "keyword": "smart mirror",
-        "thresholds": {"wake": 0.7, "detect": 0.992},
-        "evaluation": {"threshold_choice": choice, "target_fa_per_hour": 0.5},
-    }
-    before = render_card(manifest)
-    assert "keeps 99.5% of the full model's detections (wake, detect by step: 0.9, 0.99" in before
-    choice["full_awake_budget"] = 0.02
-    card = render_card(manifest)
-    assert "then lower while the full model is awake at most 2.0% of the validation" in card
-    assert "wake, detect by step: 0.9, 0.99, 0.8, 0.99, 0.7, 0.992)." in card

@@ -83,15 +83,7 @@ def test_quick_training_writes_a_valid_int8_bundle(quick_bundle: Path) -> None:
     assert {k: choice["steps"][-1][k] for k in ("wake", "detect")} == {
         k: thresholds[k] for k in ("wake", "detect")
     }
-    # the full model alone's threshold bounds the detect threshold until the awake budget's
-    # steps, which may raise it (each keeps the full model awake within the budget)
-    recall_steps = [step for step in choice["steps"] if "awake" not in step]
-    assert 0.5 <= recall_steps[-1]["detect"] <= choice["full_alone_detect"]
-    assert all(
-        step["awake"] <= choice["full_awake_budget"]
-        and step["detect"] >= recall_steps[-1]["detect"]
-        for step in choice["steps"][len(recall_steps) :]
-    )
+    assert 0.5 <= thresholds["detect"] <= choice["full_alone_detect"]
     curve = evaluation["cascade_det"]
     shipped = [
         row for row in curve if row["threshold"] == round(manifest["thresholds"]["detect"], 6)
