@@ -4,7 +4,8 @@ report), with the awake budget given, on the validation split of the recipe that
 from the feature cache; rebuilt if missing); then its validation figures and its people (the
 dev set) at the point chosen. The awake budget is not in main (not kept: docs/RESULTS.md, "The
 tiny model's gate and the power budget"): run it in a worktree with
-docs/experiments/wake-budget.patch applied. Usage (repo root, the venv):
+docs/experiments/wake-budget.patch applied (and PYTHONPATH=. there, or the venv's kws is
+main's). Usage (repo root, the venv):
   wake_budget.py KEYWORD SEED BUNDLE BUDGET REALSPEECH_DIR [LOUD_SHARE]
 """
 
