@@ -9,9 +9,16 @@ from pathlib import Path
 
 from kws.loading import load_cascade
 from kws.verifier import VerifierPolicy
-from training.realspeech import heard_sets, phrase_folders, read_folders, recording_figures
+from training.realspeech import (
+    Recordings,
+    heard_sets,
+    phrase_folders,
+    read_folders,
+    recording_figures,
+)
 
 recordings, _ = read_folders(phrase_folders(Path(sys.argv[1])))
+heard: dict[str, tuple[Recordings, Recordings]] = {}  # keyword -> (clean, noisy), mixed once
 for arg in sys.argv[2:]:
     path, detect, *verifier = arg.split(":")
     cascade = load_cascade(path, detect=float(detect))
@@ -19,5 +26,7 @@ for arg in sys.argv[2:]:
         cascade.verifier.policy = VerifierPolicy(
             float(verifier[0]), cascade.verifier.policy.before_s
         )
-    clean, noisy = heard_sets(recordings, {cascade.keyword}, 10.0, 0)
-    print(arg, json.dumps(recording_figures(cascade, cascade.keyword, clean, noisy)), flush=True)
+    if cascade.keyword not in heard:
+        heard[cascade.keyword] = heard_sets(recordings, {cascade.keyword}, 10.0, 0)
+    figures = recording_figures(cascade, cascade.keyword, *heard[cascade.keyword])
+    print(arg, json.dumps(figures), flush=True)
