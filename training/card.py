@@ -12,6 +12,15 @@ def _percent(value: Any, missing: str = "?") -> str:
     return f"{100 * value:.1f}%" if isinstance(value, (int, float)) else missing
 
 
+def _by_phrase(figures: dict[str, Any]) -> str:
+    """Each other phrase's share accepted, as ' (smart mirror 15.7%, view glass 3.0%)', where
+    there are two or more and the figures have them (bundles measured before did not)."""
+    shares = figures.get("others_accepted_by_phrase")
+    if not isinstance(shares, dict) or len(shares) < 2:
+        return ""
+    return " (" + ", ".join(f"{phrase} {_percent(share)}" for phrase, share in shares.items()) + ")"
+
+
 def _real_speech_lines(keyword: str, figures: Any) -> list[str]:
     """The card's section on real people (``kws train --real-speech``), if measured."""
     if not isinstance(figures, dict):
@@ -31,7 +40,7 @@ def _real_speech_lines(keyword: str, figures: Any) -> list[str]:
         "|---|---|---|---|",
         f"| {keyword} | {_percent(figures.get('frr_clean'), 'no recordings of it')} | "
         f"{_percent(figures.get('frr_noisy'), '-')} | {_percent(figures.get('others_accepted'))} "
-        f"of {figures.get('others', '?')} |",
+        f"of {figures.get('others', '?')}{_by_phrase(figures)} |",
     ]
     return lines
 
@@ -157,7 +166,7 @@ def _verifier_real_speech(keyword: str, figures: Any) -> list[str]:
         f"{_percent(figures.get('frr_clean'), 'no recordings of it')} of {keyword} missed clean, "
         f"{_percent(figures.get('frr_noisy'), '-')} at {figures.get('snr_db', '?')} dB SNR, "
         f"{_percent(figures.get('others_accepted'))} of {figures.get('others', '?')} other "
-        "phrases' recordings accepted.",
+        f"phrases' recordings accepted{_by_phrase(figures)}.",
     ]
 
 

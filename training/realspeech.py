@@ -171,18 +171,28 @@ def recording_figures(
     clean: dict[str, list[npt.NDArray[np.int16]]],
     noisy: dict[str, list[npt.NDArray[np.int16]]],
 ) -> dict[str, Any]:
-    """Misses on the detector's own phrase (clean and noisy) and the share of the others'
-    recordings it accepts."""
+    """Misses on the detector's own phrase (clean and noisy), the share of the others'
+    recordings it accepts, and that share for each other phrase (which phrase it takes for
+    its own)."""
     row: dict[str, Any] = {}
     if own in clean:
         for label, clips in (("clean", clean[own]), ("noisy", noisy[own])):
             missed = sum(not detects_after_lead_in(detector, pcm) for pcm in clips)
             row[f"frr_{label}"] = round(missed / len(clips), 4) if clips else None
         row["recordings"] = len(clean[own])
-    others = [pcm for phrase, clips in clean.items() if phrase != own for pcm in clips]
-    accepted = sum(detects_after_lead_in(detector, pcm) for pcm in others)
-    row["others_accepted"] = round(accepted / len(others), 4) if others else None
-    row["others"] = len(others)
+    accepted = {
+        phrase: sum(detects_after_lead_in(detector, pcm) for pcm in clips)
+        for phrase, clips in clean.items()
+        if phrase != own
+    }
+    others = sum(len(clean[phrase]) for phrase in accepted)
+    row["others_accepted"] = round(sum(accepted.values()) / others, 4) if others else None
+    row["others"] = others
+    row["others_accepted_by_phrase"] = {
+        phrase: round(count / len(clean[phrase]), 4)
+        for phrase, count in accepted.items()
+        if clean[phrase]
+    }
     return row
 
 

@@ -328,6 +328,13 @@ def run(args: argparse.Namespace) -> int:
         f"{', '.join(figures['noise_kinds'])} at {figures['snr_db']:g} dB SNR, seed "
         f"{figures['seed']}; {figures['seconds']:.0f} s"
     )
+    for row in figures["rows"]:
+        shares = row.get("others_accepted_by_phrase", {})
+        if len(shares) > 1 and row["others_accepted"]:  # with one other phrase the column says it
+            console.print(
+                f"{row['detector']} accepts "
+                + ", ".join(f"{phrase} {_percent(share)}" for phrase, share in shares.items())
+            )
     for path in figures["unreadable"]:
         console.print(f"skipped (unreadable): {path}")
     console.print(f"Machine: {figures['machine']}")

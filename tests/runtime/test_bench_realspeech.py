@@ -12,7 +12,7 @@ import pytest
 
 from kws.defaults import default_bundle_dir
 from kws_cli.bench.realspeech import measure
-from training.realspeech import LEAD_IN_S, heard, phrase_folders
+from training.realspeech import LEAD_IN_S, heard, phrase_folders, recording_figures
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +52,25 @@ def test_a_recording_is_heard_after_its_room_tone_and_mixed_at_the_snr() -> None
         assert np.array_equal(noisy, heard(pcm, 10.0, seed=0, index=index))  # seeded
 
 
+class _FiresOnLoud:
+    """A detector that fires, after the lead-in, on any recording louder than 1,000."""
+
+    def reset(self) -> None:
+        pass
+
+    def process(self, pcm: np.ndarray) -> list[float]:
+        return [LEAD_IN_S + 0.5] if np.abs(pcm).max() > 1000 else []
+
+
+def test_the_other_phrases_are_counted_one_by_one() -> None:
+    loud, quiet = np.full(800, 2000, np.int16), np.zeros(800, np.int16)
+    clean = {"own": [loud, quiet], "a": [loud, quiet, quiet, quiet], "b": [quiet] * 4}
+    row = recording_figures(_FiresOnLoud(), "own", clean, {"own": [loud, loud]})
+    assert row["frr_clean"] == 0.5 and row["frr_noisy"] == 0.0 and row["recordings"] == 2
+    assert row["others_accepted"] == 0.125 and row["others"] == 8  # 1 of 8
+    assert row["others_accepted_by_phrase"] == {"a": 0.25, "b": 0.0}
+
+
 def test_the_shipped_bundle_and_the_peers_on_a_phrase_folder(phrase_dir: Path) -> None:
     figures = measure(phrase_dir, [default_bundle_dir()], snr_db=10.0, stream_minutes=0.3)
     rows = {row["detector"]: row for row in figures["rows"]}
@@ -59,6 +78,7 @@ def test_the_shipped_bundle_and_the_peers_on_a_phrase_folder(phrase_dir: Path) -
     assert ours["keyword"] == "hey jarvis" and ours["recordings"] == 1
     assert ours["frr_clean"] == 0.0  # make demo's recording is found
     assert ours["others_accepted"] == 0.0 and ours["others"] == 1
+    assert ours["others_accepted_by_phrase"] == {"other talk": 0.0}
     assert figures["stream_hours"] == pytest.approx(20 / 3600, abs=1e-3)
     assert ours["false_accepts"] >= 0 and "fa_per_hour" in ours
     # the peers whose keyword has a folder sit beside it, on the same audio

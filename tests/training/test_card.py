@@ -30,6 +30,13 @@ def test_the_card_shows_real_speech_and_context_figures() -> None:
     assert "by what the keyword follows: alone 10.0%, after a sentence and a pause 30.0%" in card
     assert "## Real people (measurement only)" in card
     assert "| smart mirror | 58.0% | 58.8% | 0.1% of 401 |" in card
+    manifest["evaluation"]["real_speech"].update(
+        others_accepted=0.0912,
+        others=768,
+        others_accepted_by_phrase={"snowboy": 0.157, "view glass": 0.03},
+    )
+    card = render_card({"keyword": "smart mirror"}, {"evaluation": manifest["evaluation"]})
+    assert "| 9.1% of 768 (snowboy 15.7%, view glass 3.0%) |" in card
     manifest["evaluation"]["real_speech"] = {"folders": {"snowboy": 401}, "others": 401}
     assert "| smart mirror | no recordings of it | - | ? of 401 |" in render_card(manifest)
 
