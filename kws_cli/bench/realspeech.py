@@ -163,6 +163,8 @@ def _kws_detectors(models: list[Path], noise_floors: list[FloorChoice]) -> list[
                 if cascade.tiny is not None
                 else f"cutoff {thresholds.detect:g}"
             )
+            if cascade.verifier is not None:
+                point += f" / verifier {cascade.verifier.policy.threshold:g}"
             heard = cascade.noise_floor
             level = "no floor" if heard is None else f"floor {heard.dbfs:g} dBFS"
             name = f"kws {path.name}, {level}"

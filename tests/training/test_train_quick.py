@@ -398,6 +398,11 @@ def test_add_verifier_writes_a_schema_3_bundle_measured_on_held_out_voices(
     cascade = load_cascade(out)
     assert cascade.verifier is not None
     assert cascade.verifier.policy.threshold == manifest["verifier"]["threshold"]
+    # kws bench realspeech names the verifier's threshold in the bundle's operating point
+    from kws_cli.bench.realspeech import _kws_detectors
+
+    (spec,) = _kws_detectors([out], [])
+    assert spec.operating_point.endswith(f" / verifier {manifest['verifier']['threshold']:g}")
     # the quick settings' two heads, stacked, as the settings the report records say
     assert cascade.verifier.head.members == report["training"]["verifier"]["settings"]["heads"] == 2
     # a second verifier for it starts from the cascade's own thresholds, not the first's
