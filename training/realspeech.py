@@ -196,6 +196,26 @@ def recording_figures(
     return row
 
 
+class DevSet:
+    """The recordings of a folder read once, and each keyword's heard once (clean, and its own
+    mixed at ``snr_db``), for as many detectors as are measured on them.
+
+    Raises:
+        KwsError: no folder of audio in ``data_dir``.
+    """
+
+    def __init__(self, data_dir: Path, snr_db: float = 10.0, seed: int = 0) -> None:
+        self.recordings, self.unreadable = read_folders(phrase_folders(data_dir))
+        self.snr_db, self.seed = snr_db, seed
+        self._heard: dict[str, tuple[Recordings, Recordings]] = {}
+
+    def figures(self, detector: Any, keyword: str) -> dict[str, Any]:
+        """``recording_figures`` of ``detector`` (``reset()``, ``process(pcm)``) for ``keyword``."""
+        if keyword not in self._heard:
+            self._heard[keyword] = heard_sets(self.recordings, {keyword}, self.snr_db, self.seed)
+        return recording_figures(detector, keyword, *self._heard[keyword])
+
+
 def real_speech_figures(
     detector: Any, keyword: str, data_dir: Path, snr_db: float = 10.0, seed: int = 0
 ) -> dict[str, Any]:
@@ -205,14 +225,13 @@ def real_speech_figures(
     Raises:
         KwsError: no folder of audio in ``data_dir``.
     """
-    recordings, unreadable = read_folders(phrase_folders(data_dir))
-    clean, noisy = heard_sets(recordings, {keyword}, snr_db, seed)
+    dev = DevSet(data_dir, snr_db, seed)
     return {
         "data_dir": data_dir.name,
-        "folders": {phrase: len(clips) for phrase, clips in recordings.items()},
-        "unreadable": len(unreadable),
+        "folders": {phrase: len(clips) for phrase, clips in dev.recordings.items()},
+        "unreadable": len(dev.unreadable),
         "snr_db": snr_db,
         "lead_in_s": LEAD_IN_S,
         "seed": seed,
-        **recording_figures(detector, keyword, clean, noisy),
+        **dev.figures(detector, keyword),
     }

@@ -12,20 +12,10 @@ import sys
 from pathlib import Path
 
 from kws.loading import load_cascade
-from training.realspeech import (
-    Recordings,
-    heard_sets,
-    phrase_folders,
-    read_folders,
-    recording_figures,
-)
+from training.realspeech import DevSet
 
-recordings, _ = read_folders(phrase_folders(Path(sys.argv[1])))
-heard: dict[str, tuple[Recordings, Recordings]] = {}  # keyword -> (clean, noisy), mixed once
+dev = DevSet(Path(sys.argv[1]))
 for arg in (a for a in sys.argv[2:] if a != "--by-phrase"):
     path, wake, detect = arg.split(":")
     cascade = load_cascade(path, wake=float(wake), detect=float(detect))
-    keyword = cascade.keyword
-    if keyword not in heard:
-        heard[keyword] = heard_sets(recordings, {keyword}, 10.0, 0)
-    print(arg, json.dumps(recording_figures(cascade, keyword, *heard[keyword])), flush=True)
+    print(arg, json.dumps(dev.figures(cascade, cascade.keyword)), flush=True)

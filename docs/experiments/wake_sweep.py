@@ -11,19 +11,11 @@ from pathlib import Path
 
 from kws.frontend.config import SAMPLE_RATE_HZ
 from kws.loading import load_cascade
-from training.realspeech import (
-    Recordings,
-    heard_sets,
-    keyword_free_stream,
-    phrase_folders,
-    read_folders,
-    recording_figures,
-)
+from training.realspeech import DevSet, keyword_free_stream
 
-recordings, _ = read_folders(phrase_folders(Path(sys.argv[1])))
+dev = DevSet(Path(sys.argv[1]))
 stream = keyword_free_stream(float(sys.argv[2]), 0)
 hours = len(stream) / SAMPLE_RATE_HZ / 3600
-heard: dict[str, tuple[Recordings, Recordings]] = {}  # keyword -> (clean, noisy), mixed once
 for argument in sys.argv[3:]:
     path, *wakes = argument.split(":")
     for wake in wakes:
@@ -31,9 +23,7 @@ for argument in sys.argv[3:]:
             cascade = load_cascade(path, full_only=True)
         else:
             cascade = load_cascade(path, wake=float(wake))
-        if cascade.keyword not in heard:
-            heard[cascade.keyword] = heard_sets(recordings, {cascade.keyword}, 10.0, 0)
-        row = recording_figures(cascade, cascade.keyword, *heard[cascade.keyword])
+        row = dev.figures(cascade, cascade.keyword)
         cascade.reset()
         false_accepts = len(cascade.process(stream))
         row |= {

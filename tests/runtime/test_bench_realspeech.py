@@ -12,7 +12,15 @@ import pytest
 
 from kws.defaults import default_bundle_dir
 from kws_cli.bench.realspeech import measure
-from training.realspeech import LEAD_IN_S, heard, phrase_folders, recording_figures
+from training.realspeech import (
+    LEAD_IN_S,
+    DevSet,
+    heard,
+    heard_sets,
+    phrase_folders,
+    read_folders,
+    recording_figures,
+)
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +77,19 @@ def test_the_other_phrases_are_counted_one_by_one() -> None:
     assert row["frr_clean"] == 0.5 and row["frr_noisy"] == 0.0 and row["recordings"] == 2
     assert row["others_accepted"] == 0.125 and row["others"] == 8  # 1 of 8
     assert row["others_accepted_by_phrase"] == {"a": 0.25, "b": 0.0}
+
+
+def test_a_dev_set_hears_each_keyword_once_and_measures_as_the_protocol(phrase_dir: Path) -> None:
+    dev = DevSet(phrase_dir)
+    figures = dev.figures(_FiresOnLoud(), "hey jarvis")
+    recordings, _ = read_folders(phrase_folders(phrase_dir))
+    expected = recording_figures(
+        _FiresOnLoud(), "hey jarvis", *heard_sets(recordings, {"hey jarvis"}, 10.0, 0)
+    )
+    assert figures == expected and figures["recordings"] == 1 and figures["others"] == 1
+    heard_once = dev._heard["hey jarvis"]
+    assert dev.figures(_FiresOnLoud(), "hey jarvis") == figures
+    assert dev._heard["hey jarvis"] is heard_once  # mixed once, not per detector
 
 
 def test_the_shipped_bundle_and_the_peers_on_a_phrase_folder(phrase_dir: Path) -> None:

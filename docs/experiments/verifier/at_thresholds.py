@@ -9,16 +9,9 @@ from pathlib import Path
 
 from kws.loading import load_cascade
 from kws.verifier import VerifierPolicy
-from training.realspeech import (
-    Recordings,
-    heard_sets,
-    phrase_folders,
-    read_folders,
-    recording_figures,
-)
+from training.realspeech import DevSet
 
-recordings, _ = read_folders(phrase_folders(Path(sys.argv[1])))
-heard: dict[str, tuple[Recordings, Recordings]] = {}  # keyword -> (clean, noisy), mixed once
+dev = DevSet(Path(sys.argv[1]))
 for arg in sys.argv[2:]:
     path, detect, *verifier = arg.split(":")
     cascade = load_cascade(path, detect=float(detect))
@@ -26,7 +19,4 @@ for arg in sys.argv[2:]:
         cascade.verifier.policy = VerifierPolicy(
             float(verifier[0]), cascade.verifier.policy.before_s
         )
-    if cascade.keyword not in heard:
-        heard[cascade.keyword] = heard_sets(recordings, {cascade.keyword}, 10.0, 0)
-    figures = recording_figures(cascade, cascade.keyword, *heard[cascade.keyword])
-    print(arg, json.dumps(figures), flush=True)
+    print(arg, json.dumps(dev.figures(cascade, cascade.keyword)), flush=True)

@@ -16,9 +16,9 @@ import numpy as np
 from kws.bundle import read_bundle, read_verifier_file
 from kws.loading import load_cascade
 from kws.verifier import HEAD_ARRAYS, VerifierHead, VerifierPolicy
-from training.realspeech import heard_sets, phrase_folders, read_folders, recording_figures
+from training.realspeech import DevSet
 
-recordings, _ = read_folders(phrase_folders(Path(sys.argv[1])))
+dev = DevSet(Path(sys.argv[1]))
 bundle_dir = Path(sys.argv[2])
 bundle = read_bundle(bundle_dir)
 assert bundle.verifier is not None, "not a verifier bundle"
@@ -39,7 +39,6 @@ for detect, threshold in points:
             cascade.verifier.head = head
         if threshold is not None:
             cascade.verifier.policy = VerifierPolicy(threshold, cascade.verifier.policy.before_s)
-        clean, noisy = heard_sets(recordings, {cascade.keyword}, 10.0, 0)
-        figures = recording_figures(cascade, cascade.keyword, clean, noisy)
+        figures = dev.figures(cascade, cascade.keyword)
         where = "own" if detect is None else f"{detect}:{threshold}"
         print(where, name, json.dumps(figures), flush=True)
