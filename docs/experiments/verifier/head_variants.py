@@ -114,25 +114,16 @@ plain_head = V.head_model
 
 
 def noisy_head(units: int):  # noqa: ANN201 - a Keras model
+    """The default head's layers behind noise and dropout on its input (the same arrays)."""
     import tf_keras as keras
 
     layers = keras.layers
-    return keras.Sequential(
-        [
-            layers.Input((V.WINDOW_EMBEDDINGS, V.EMBEDDING_DIM)),
-            layers.GaussianNoise(0.5 * spread),
-            layers.Flatten(),
-            layers.Dropout(0.2),
-            layers.Dense(units),
-            layers.LayerNormalization(),
-            layers.ReLU(),
-            layers.Dropout(0.3),
-            layers.Dense(units),
-            layers.LayerNormalization(),
-            layers.ReLU(),
-            layers.Dense(1),
-        ]
-    )
+    inputs = [
+        layers.Input((V.WINDOW_EMBEDDINGS, V.EMBEDDING_DIM)),
+        layers.GaussianNoise(0.5 * spread),
+        layers.Dropout(0.2),
+    ]
+    return keras.Sequential(inputs + plain_head(units).layers)
 
 
 dev = DevSet(realspeech)
