@@ -133,7 +133,6 @@ for variant in variants:
     size, kind = variant.split(":")
     train = data["train"] if size == f"x{scale}" else default_size(data["train"])
     V.head_model = noisy_head if kind == "noise" else plain_head
-    begun = time.monotonic()
     saved = work / f"head_{size}_{kind}.npz"
     if saved.exists():
         with np.load(saved) as stored:
