@@ -419,6 +419,64 @@ def choose(scorer: _Scorer, val: _Split, target_fa_per_hour: float) -> dict[str,
     }
 
 
+def make_data(
+    bundle: Bundle,
+    settings: VerifierSettings,
+    seed: int,
+    files: dict[str, bytes],
+    log: Callable[[str], None] = lambda _: None,
+) -> dict[str, _Split]:
+    """The verifier's clips and streams of each split for ``bundle``'s keyword, in the
+    embeddings ``files`` make (``embedding_files``), as many as ``settings`` says."""
+    started = time.monotonic()
+    voices = split_voices(seed)
+    pronunciations, confusables, _ = phrase_lists(bundle.keyword, seed)
+    data: dict[str, _Split] = {}
+    with ProcessPoolExecutor(
+        settings.workers, initializer=_start_worker, initargs=(files,)
+    ) as pool:
+        for split in clips.SPLITS:
+            plan = clips.SpeechPlan(
+                bundle.keyword,
+                tuple(voices[split]),
+                pronunciations,
+                confusables,
+                seed,
+                (),
+                bundle.noise_floor_dbfs,
+            )
+            train = split == "train"
+            counts = (
+                (settings.train_positives, settings.train_negatives)
+                if train
+                else (settings.held_positives, settings.held_negatives)
+            )
+            minutes = settings.train_stream_min if train else settings.held_stream_min
+            data[split] = _make_split(pool, plan, split, counts, minutes)
+            log(f"verifier data: {split} ({time.monotonic() - started:.0f} s)")
+    return data
+
+
+def operating_point(
+    bundle: Bundle,
+    arrays: dict[str, npt.NDArray[np.float32]],
+    data: dict[str, _Split],
+    target_fa_per_hour: float,
+) -> tuple[dict[str, Any], dict[str, float], dict[str, float]]:
+    """The head of ``arrays`` behind ``bundle``'s cascade: the operating point ``choose`` takes
+    on validation, and the test split's figures without the verifier (at the bundle's own
+    thresholds) and with it (at that point)."""
+    scorer = _Scorer(bundle, VerifierHead(head_bytes(arrays)))
+    chosen = choose(scorer, data["val"], target_fa_per_hour)
+    own = bundle.thresholds
+    test = data["test"]
+    test_alone = _measure(scorer, test, own.wake, own.detect, EVERY_DETECTION)
+    test_with = _measure(
+        scorer, test, chosen["wake"], chosen["detect"], chosen["verifier_threshold"]
+    )
+    return chosen, test_alone, test_with
+
+
 def add_verifier(
     bundle_dir: Path,
     out_dir: Path,
@@ -453,46 +511,11 @@ def add_verifier(
     if settings is None:
         settings = QUICK if quick else VerifierSettings()
     files = embedding_files()
-    voices = split_voices(seed)
-    pronunciations, confusables, _ = phrase_lists(bundle.keyword, seed)
-    plans = {
-        split: clips.SpeechPlan(
-            bundle.keyword,
-            tuple(voices[split]),
-            pronunciations,
-            confusables,
-            seed,
-            (),
-            bundle.noise_floor_dbfs,
-        )
-        for split in clips.SPLITS
-    }
-    data: dict[str, _Split] = {}
-    with ProcessPoolExecutor(
-        settings.workers, initializer=_start_worker, initargs=(files,)
-    ) as pool:
-        for split in clips.SPLITS:
-            train = split == "train"
-            counts = (
-                (settings.train_positives, settings.train_negatives)
-                if train
-                else (settings.held_positives, settings.held_negatives)
-            )
-            minutes = settings.train_stream_min if train else settings.held_stream_min
-            data[split] = _make_split(pool, plans[split], split, counts, minutes)
-            log(f"verifier data: {split} ({time.monotonic() - started:.0f} s)")
+    data = make_data(bundle, settings, seed, files, log)
     data_s = time.monotonic() - started
     arrays = train_head(data["train"], settings, seed)
-    head = VerifierHead(head_bytes(arrays))
     log(f"verifier head trained ({time.monotonic() - started:.0f} s)")
-    scorer = _Scorer(bundle, head)
-    chosen = choose(scorer, data["val"], target_fa_per_hour)
-    own = bundle.thresholds
-    test = data["test"]
-    test_alone = _measure(scorer, test, own.wake, own.detect, EVERY_DETECTION)
-    test_with = _measure(
-        scorer, test, chosen["wake"], chosen["detect"], chosen["verifier_threshold"]
-    )
+    chosen, test_alone, test_with = operating_point(bundle, arrays, data, target_fa_per_hour)
     log(f"verifier chosen and measured ({time.monotonic() - started:.0f} s)")
     log_entry = {
         "seed": seed,

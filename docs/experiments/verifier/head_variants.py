@@ -25,7 +25,6 @@ import os
 import pickle
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -34,10 +33,8 @@ import numpy as np  # noqa: E402
 
 from kws.bundle import read_bundle  # noqa: E402
 from kws.loading import load_cascade  # noqa: E402
-from kws.verifier import EMBEDDING_HOP, VerifierHead  # noqa: E402
+from kws.verifier import EMBEDDING_HOP  # noqa: E402
 from training import verifier as V  # noqa: E402
-from training.data import clips  # noqa: E402
-from training.data.dataset import phrase_lists, split_voices  # noqa: E402
 from training.realspeech import DevSet  # noqa: E402
 
 SEED = 0
@@ -59,37 +56,18 @@ else:
 base = V.VerifierSettings()
 
 
-def make_data() -> dict[str, V._Split]:
-    files = V.embedding_files()
-    voices = split_voices(SEED)
-    pronunciations, confusables, _ = phrase_lists(bundle.keyword, SEED)
-    data = {}
-    with ProcessPoolExecutor(2, initializer=V._start_worker, initargs=(files,)) as pool:
-        for split in clips.SPLITS:
-            plan = clips.SpeechPlan(
-                bundle.keyword,
-                tuple(voices[split]),
-                pronunciations,
-                confusables,
-                SEED,
-                (),
-                bundle.noise_floor_dbfs,
-            )
-            if split == "train":
-                counts = (base.train_positives * scale, base.train_negatives * scale)
-                minutes = base.train_stream_min * scale
-            else:
-                counts, minutes = (base.held_positives, base.held_negatives), base.held_stream_min
-            data[split] = V._make_split(pool, plan, split, counts, minutes)
-            log(f"data: {split}")
-    return data
-
-
 data_path = work / f"data_x{scale}.pkl"
 if data_path.exists():
     data = pickle.loads(data_path.read_bytes())
 else:
-    data = make_data()
+    bigger = replace(
+        base,
+        train_positives=base.train_positives * scale,
+        train_negatives=base.train_negatives * scale,
+        train_stream_min=base.train_stream_min * scale,
+        workers=2,
+    )
+    data = V.make_data(bundle, bigger, SEED, V.embedding_files(), log)
     data_path.write_bytes(pickle.dumps(data))
 if os.environ.get("DATA_KEYWORD") and not os.environ.get("HEADS_ONLY"):
     sys.exit(0)
@@ -143,13 +121,7 @@ for variant in variants:
     if os.environ.get("HEADS_ONLY"):
         log(f"{variant}: head trained")
         continue
-    scorer = V._Scorer(bundle, VerifierHead(V.head_bytes(arrays)))
-    chosen = V.choose(scorer, data["val"], 0.5)
-    own = bundle.thresholds
-    test_alone = V._measure(scorer, data["test"], own.wake, own.detect, V.EVERY_DETECTION)
-    test_with = V._measure(
-        scorer, data["test"], chosen["wake"], chosen["detect"], chosen["verifier_threshold"]
-    )
+    chosen, test_alone, test_with = V.operating_point(bundle, arrays, data, 0.5)
     out = work / f"{bundle.keyword.replace(' ', '_')}_{size}_{kind}"
     entry = {"seed": SEED, "variant": variant, "train_positives": len(train.positives)}
     V._write(
