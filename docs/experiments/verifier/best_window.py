@@ -1,0 +1,50 @@
+"""Does a verifier's head hear people at all, wherever the keyword is? Its best score over every
+window of each clean recording of its phrase (no cascade, no detection), beside the same for the
+synthetic validation clips its operating point was chosen on (thirty-fifth session; docs/RESULTS.md
+"The verifier's windows past the detection"). Usage:
+  best_window.py REALSPEECH_DIR BUNDLE_WITH_VERIFIER:DATA_PKL ...
+DATA_PKL: `head_variants.py`'s data (its validation split). Measurement only.
+"""
+
+import pickle
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from kws.loading import load_cascade
+from kws.noise_floor import add_floor
+from kws.verifier import windows, with_prefix
+from training.realspeech import heard_sets, phrase_folders, read_folders
+
+recordings, _ = read_folders(phrase_folders(Path(sys.argv[1])))
+for arg in sys.argv[2:]:
+    bundle, data_path = arg.split(":")
+    cascade = load_cascade(bundle)
+    verifier, keyword, floor = cascade.verifier, cascade.keyword, cascade.bundle.noise_floor_dbfs
+    clean, _ = heard_sets({keyword: recordings[keyword]}, set(), 10.0, 0)
+    people = np.array(
+        [
+            verifier.head(
+                windows(verifier.embedding.of(with_prefix(add_floor(pcm, floor), floor)))
+            ).max()
+            for pcm in clean[keyword]
+        ]
+    )
+    val = pickle.loads(Path(data_path).read_bytes())["val"]
+    best = {
+        "people": people,
+        "validation keywords": np.array(
+            [verifier.head(windows(c.embeddings.astype(np.float32))).max() for c in val.positives]
+        ),
+        "validation keyword-free clips": np.array(
+            [verifier.head(windows(c.embeddings.astype(np.float32))).max() for c in val.negatives]
+        ),
+    }
+    for name, scores in best.items():
+        q10, q25, q50 = np.quantile(scores, [0.1, 0.25, 0.5])
+        print(
+            f"{keyword}: {name}: best window q10 {q10:.3f}, q25 {q25:.3f}, median {q50:.3f}; "
+            f"{np.mean(scores >= 0.9):.1%} reach 0.9",
+            flush=True,
+        )
