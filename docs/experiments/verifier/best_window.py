@@ -17,29 +17,29 @@ from kws.noise_floor import add_floor
 from kws.verifier import windows, with_prefix
 from training.realspeech import heard_sets, phrase_folders, read_folders
 
+
+def best_window(head, embeddings: np.ndarray) -> float:  # noqa: ANN001 - a VerifierHead
+    """The head's best score over every window of a clip's embeddings."""
+    return float(head(windows(embeddings.astype(np.float32))).max())
+
+
 recordings, _ = read_folders(phrase_folders(Path(sys.argv[1])))
 for arg in sys.argv[2:]:
     bundle, data_path = arg.split(":")
     cascade = load_cascade(bundle)
     verifier, keyword, floor = cascade.verifier, cascade.keyword, cascade.bundle.noise_floor_dbfs
     clean, _ = heard_sets({keyword: recordings[keyword]}, set(), 10.0, 0)
-    people = np.array(
-        [
-            verifier.head(
-                windows(verifier.embedding.of(with_prefix(add_floor(pcm, floor), floor)))
-            ).max()
-            for pcm in clean[keyword]
-        ]
-    )
     val = pickle.loads(Path(data_path).read_bytes())["val"]
+    said = [
+        verifier.embedding.of(with_prefix(add_floor(pcm, floor), floor)) for pcm in clean[keyword]
+    ]
     best = {
-        "people": people,
-        "validation keywords": np.array(
-            [verifier.head(windows(c.embeddings.astype(np.float32))).max() for c in val.positives]
-        ),
-        "validation keyword-free clips": np.array(
-            [verifier.head(windows(c.embeddings.astype(np.float32))).max() for c in val.negatives]
-        ),
+        name: np.array([best_window(verifier.head, embeddings) for embeddings in clips])
+        for name, clips in (
+            ("people", said),
+            ("validation keywords", [c.embeddings for c in val.positives]),
+            ("validation keyword-free clips", [c.embeddings for c in val.negatives]),
+        )
     }
     for name, scores in best.items():
         q10, q25, q50 = np.quantile(scores, [0.1, 0.25, 0.5])
