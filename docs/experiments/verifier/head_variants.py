@@ -54,6 +54,7 @@ if os.environ.get("DATA_KEYWORD"):
 else:
     bundle = V._without_verifier(read_bundle(bundle_dir), bundle_dir)
 base = V.VerifierSettings()
+files = V.embedding_files()  # read from the openwakeword wheel and checked once
 
 
 data_path = work / f"data_x{scale}.pkl"
@@ -67,7 +68,7 @@ else:
         train_stream_min=base.train_stream_min * scale,
         workers=2,
     )
-    data = V.make_data(bundle, bigger, SEED, V.embedding_files(), log)
+    data = V.make_data(bundle, bigger, SEED, files, log)
     data_path.write_bytes(pickle.dumps(data))
 if os.environ.get("DATA_KEYWORD") and not os.environ.get("HEADS_ONLY"):
     sys.exit(0)
@@ -124,9 +125,7 @@ for variant in variants:
     chosen, test_alone, test_with = V.operating_point(bundle, arrays, data, 0.5)
     out = work / f"{bundle.keyword.replace(' ', '_')}_{size}_{kind}"
     entry = {"seed": SEED, "variant": variant, "train_positives": len(train.positives)}
-    V._write(
-        bundle, bundle_dir, out, arrays, V.embedding_files(), chosen, test_alone, test_with, entry
-    )
+    V._write(bundle, bundle_dir, out, arrays, files, chosen, test_alone, test_with, entry)
     results[variant] = {
         "wake": chosen["wake"],
         "detect": chosen["detect"],
