@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +23,22 @@ def test_synthesis_is_audible_16khz_int16(voice: str) -> None:
     assert pcm.dtype == np.int16
     assert 0.3 * 16000 < pcm.size < 3 * 16000
     assert np.abs(pcm).max() > 3000
+
+
+def test_the_low_wide_variants_do_not_crash_espeak() -> None:
+    """libespeak-ng segfaulted on these (kws.synth._PITCH_RANGE_CAPS); in a child process, so a
+    crash fails this test instead of ending the run."""
+    sentence = "List starts with original calling frame, if there is one"
+    code = (
+        "from kws.synth import VoiceSettings, synthesize\n"
+        "for variant in ('Demonic', 'rob'):\n"
+        "    for pitch in (0, 9):\n"
+        "        settings = VoiceSettings('en+' + variant, 150, pitch, 80, 3)\n"
+        f"        pcm = synthesize({sentence!r}, settings)\n"
+        "        assert pcm.size > 16000, pcm.size\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode()[-500:]
 
 
 def test_many_voices_and_variants() -> None:
