@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -9,8 +10,11 @@ import pytest
 import soundfile
 from rich.progress import Progress
 
+from kws.errors import TrainingError
 from kws.synth import VoiceSettings, synthesize
 from training.data import DataRecipe, Dataset, augment, build_dataset, phonemes
+from training.data import dataset as dataset_module
+from training.data.clips import ClipJob, make_clip
 from training.data.containers import FULL_BUDGET, QUICK_BUDGET
 from training.data.dataset import MIN_CONFUSABLE_DISTANCE, phrase_lists
 from training.data.real import AUGMENTED_COPIES
@@ -164,6 +168,29 @@ def test_second_build_is_a_cache_hit_with_the_same_arrays(built: tuple) -> None:
         cache,
     )
     assert other.stats["cache_hit"] is False  # another recipe, another file
+
+
+def _dies_on_validation(job: ClipJob) -> object:
+    if job.split == "val":
+        os._exit(3)  # what a segfault in the speech engine does to the worker
+    return make_clip(job)
+
+
+def test_a_worker_that_dies_is_one_clear_error_and_no_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dataset_module, "make_clip", _dies_on_validation)
+    recipe = DataRecipe(
+        KEYWORD,
+        quick=True,
+        n_positive=2,
+        n_negative=2,
+        stream_minutes={"train": 0, "val": 0, "test": 0},
+        workers=1,
+    )
+    with pytest.raises(TrainingError, match="died while making the val split's audio"):
+        build_dataset(recipe, tmp_path)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_confusables_and_pronunciations_for_the_keyword() -> None:

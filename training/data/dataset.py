@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ import numpy as np
 
 from kws import noise_floor
 from kws import synth as espeak
+from kws.errors import TrainingError
 from kws.frontend import FrontendConfig, compute_features
 from kws.frontend.config import SAMPLE_RATE_HZ
 from kws.noise_floor import add_floor
@@ -134,7 +136,8 @@ def build_dataset(recipe: DataRecipe, cache_dir: Path, progress: Any = None) -> 
     and per stream chunk. Generation runs in ``recipe.workers`` processes (default: all cores).
 
     Raises:
-        TrainingError: a real-data folder is missing or empty, or the cache cannot be written.
+        TrainingError: a real-data folder is missing or empty, the cache cannot be written, or a
+            worker process died (the speech engine crashed, or memory ran out).
         SynthesisError: espeak-ng is unavailable.
     """
     started = time.monotonic()
@@ -164,6 +167,7 @@ def build_dataset(recipe: DataRecipe, cache_dir: Path, progress: Any = None) -> 
     splits: dict[str, Split] = {}
     seconds: dict[str, float] = {}
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_signals)
+    split = SPLITS[0]
     try:
         with _signals_held():
             _start_workers(pool, workers)
@@ -171,6 +175,13 @@ def build_dataset(recipe: DataRecipe, cache_dir: Path, progress: Any = None) -> 
             split_started = time.monotonic()
             splits[split] = _build_split(recipe, plans[split], split, real, pool, progress)
             seconds[split] = round(time.monotonic() - split_started, 1)
+    except BrokenProcessPool as error:
+        _stop_now(pool)
+        raise TrainingError(
+            f"a data worker process died while making the {split} split's audio (a crash in "
+            f"the speech engine, or out of memory); nothing was cached; run again, or try "
+            f"another --seed than {recipe.seed}"
+        ) from error
     except BaseException:
         _stop_now(pool)
         raise
