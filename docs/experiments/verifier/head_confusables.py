@@ -4,8 +4,9 @@
 
 WORK_DIR is `head_variants.py`'s (its data_x1.pkl, and head_x1_plain.npz: the default head).
 Each VARIANT trains the default head (three members, seed 0) on the same training split less
-some of its keyword-free clips, and scores, as `best_window.py` does, each clean recording's
-best window (no cascade) beside validation's keywords and keyword-free clips (split by kind):
+some of its keyword-free clips, and scores, with `best_window.py`'s functions, each clean
+recording's best window (no cascade) beside validation's keywords and keyword-free clips (split
+by kind):
   plain       the default head, as trained (not retrained)
   noconf      without any confusable clip (the training stream keeps its 15%)
   noreduced   without the keyword with its first word cut short ("sma mirror")
@@ -24,14 +25,13 @@ from pathlib import Path
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 import numpy as np  # noqa: E402
+from best_window import best_window, people_embeddings  # noqa: E402
 
 from kws.loading import load_cascade  # noqa: E402
-from kws.noise_floor import add_floor  # noqa: E402
-from kws.verifier import VerifierHead, windows, with_prefix  # noqa: E402
+from kws.verifier import VerifierHead  # noqa: E402
 from training import verifier as V  # noqa: E402
 from training.data import clips, text  # noqa: E402
 from training.data.dataset import phrase_lists, split_voices  # noqa: E402
-from training.realspeech import heard_sets, phrase_folders, read_folders  # noqa: E402
 
 SEED = 0
 
@@ -84,14 +84,11 @@ DROPS = {
 train_phrases = phrases("train", len(data["train"].negatives))
 val_phrases = phrases("val", len(data["val"].negatives))
 print(Counter(family(p) for p in train_phrases if p), "confusable clips in training", flush=True)
-recordings, _ = read_folders(phrase_folders(realspeech))
-clean, _ = heard_sets({keyword: recordings[keyword]}, set(), 10.0, 0)
-embedding = cascade.verifier.embedding
-said = [embedding.of(with_prefix(add_floor(pcm, floor), floor)) for pcm in clean[keyword]]
+said = people_embeddings(realspeech, cascade)
 
 
 def best(head: VerifierHead, clips_: list) -> np.ndarray:  # noqa: ANN001
-    return np.array([float(head(windows(e.astype(np.float32))).max()) for e in clips_])
+    return np.array([best_window(head, e) for e in clips_])
 
 
 def report(name: str, head: VerifierHead) -> None:
