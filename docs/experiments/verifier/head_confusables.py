@@ -12,6 +12,8 @@ by kind):
   noreduced   without the keyword with its first word cut short ("sma mirror")
   noF / noM / noS   without the keyword's parts / its pseudo-word mutations / the phrases of
               real words ("part mirror", "company mirror")
+  nonear      without those at most NEAR from the keyword in phonemes (`phoneme_distance`;
+              training keeps those above 0.2): "sma mirror", "smart mirrar", "mark mirror"
 A clip's phrase is replayed from its random draws (`clips._rng`, `pick_voice`, then the roll
 `_negative` makes): the verifier's data have no neural voices. Measurement only.
 """
@@ -30,10 +32,11 @@ from best_window import best_window, people_embeddings  # noqa: E402
 from kws.loading import load_cascade  # noqa: E402
 from kws.verifier import VerifierHead  # noqa: E402
 from training import verifier as V  # noqa: E402
-from training.data import clips, text  # noqa: E402
+from training.data import clips, phonemes, text  # noqa: E402
 from training.data.dataset import phrase_lists, split_voices  # noqa: E402
 
 SEED = 0
+NEAR = 0.4
 
 realspeech, bundle_dir, work = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 variants = sys.argv[4].split(",")
@@ -73,12 +76,21 @@ def reduced(phrase: str) -> bool:
     return len(said) == len(words) and said[0] != words[0] and words[0].startswith(said[0])
 
 
+def near(phrase: str) -> bool:
+    """At most NEAR from the keyword in phonemes."""
+    distance = phonemes.phoneme_distance(
+        phonemes.text_to_phonemes(keyword), phonemes.text_to_phonemes(phrase)
+    )
+    return distance <= NEAR
+
+
 DROPS = {
     "noconf": lambda p: True,
     "noreduced": reduced,
     "noF": lambda p: family(p) == "F",
     "noM": lambda p: family(p) == "M",
     "noS": lambda p: family(p) == "S",
+    "nonear": near,
 }
 
 train_phrases = phrases("train", len(data["train"].negatives))
