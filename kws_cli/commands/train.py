@@ -137,8 +137,8 @@ def register(subparsers: Any) -> None:
 # --preset NAME: what it trains, and its minutes on 2 CPU cores (docs/RESULTS.md)
 PRESETS = {
     "quick": "tiny dataset and few epochs, a smoke test (minutes; --quick)",
-    "default": "the cascade (25-45 minutes)",
-    "thorough": "the cascade and a verifier of three heads (--verifier; 50-75 minutes; the "
+    "default": "the cascade (25-90 minutes, by CPU)",
+    "thorough": "the cascade and a verifier of three heads (--verifier; 20-40 minutes more; the "
     "runtime then needs pip install 'kws[verifier]')",
 }
 
