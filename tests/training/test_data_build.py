@@ -60,6 +60,18 @@ def built(
     return dataset, recipe, cache, advanced
 
 
+def _smallest_recipe() -> DataRecipe:
+    """Two keyword clips and two keyword-free clips a split, no stream, one worker."""
+    return DataRecipe(
+        KEYWORD,
+        quick=True,
+        n_positive=2,
+        n_negative=2,
+        stream_minutes={"train": 0, "val": 0, "test": 0},
+        workers=1,
+    )
+
+
 def test_budget_scales_held_out_splits_with_the_training_counts() -> None:
     recipe = DataRecipe(KEYWORD, quick=True, n_positive=480, n_negative=20)
     assert recipe.budget("train")[:2] == (480, 20)
@@ -156,17 +168,7 @@ def test_second_build_is_a_cache_hit_with_the_same_arrays(built: tuple) -> None:
         np.testing.assert_array_equal(mine, cached)
     assert again.test.positives.voices == dataset.test.positives.voices
     assert list(cache.glob("*.npz")) == [dataset.cache_path] == [again.cache_path]  # no partial
-    other = build_dataset(
-        DataRecipe(
-            KEYWORD,
-            quick=True,
-            n_positive=2,
-            n_negative=2,
-            stream_minutes={"train": 0, "val": 0, "test": 0},
-            workers=1,
-        ),
-        cache,
-    )
+    other = build_dataset(_smallest_recipe(), cache)
     assert other.stats["cache_hit"] is False  # another recipe, another file
 
 
@@ -180,16 +182,8 @@ def test_a_worker_that_dies_is_one_clear_error_and_no_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(dataset_module, "make_clip", _dies_on_validation)
-    recipe = DataRecipe(
-        KEYWORD,
-        quick=True,
-        n_positive=2,
-        n_negative=2,
-        stream_minutes={"train": 0, "val": 0, "test": 0},
-        workers=1,
-    )
     with pytest.raises(TrainingError, match="died while making the val split's audio"):
-        build_dataset(recipe, tmp_path)
+        build_dataset(_smallest_recipe(), tmp_path)
     assert list(tmp_path.iterdir()) == []
 
 
