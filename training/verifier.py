@@ -58,6 +58,7 @@ from kws.verifier import (
 )
 from training.data import clips
 from training.data.dataset import phrase_lists, split_voices
+from training.workers import worker_death_named
 
 VERIFIER_WAKE = 0.3
 DETECTS = (0.3, 0.5, 0.7, 0.85, 0.95, 0.98, 0.99, 0.995, 0.998)
@@ -452,7 +453,8 @@ def make_data(
                 else (settings.held_positives, settings.held_negatives)
             )
             minutes = settings.train_stream_min if train else settings.held_stream_min
-            data[split] = _make_split(pool, plan, split, counts, minutes)
+            with worker_death_named(f"the verifier's {split} split", seed):
+                data[split] = _make_split(pool, plan, split, counts, minutes)
             log(f"verifier data: {split} ({time.monotonic() - started:.0f} s)")
     return data
 

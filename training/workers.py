@@ -19,7 +19,9 @@ import os
 import queue
 import signal
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -29,6 +31,21 @@ J = TypeVar("J")
 R = TypeVar("R")
 POLL_SECONDS = 0.5
 MIN_AT_ONCE = 3
+
+
+@contextmanager
+def worker_death_named(what: str, seed: int) -> Iterator[None]:
+    """A process pool whose worker died inside (a native crash in a speech engine, the
+    out-of-memory killer: ``BrokenProcessPool``) is one ``TrainingError`` saying what it was
+    making, not a traceback. The data pools' twin of ``run_side_by_side``'s "its process ended"."""
+    try:
+        yield
+    except BrokenProcessPool as error:
+        raise TrainingError(
+            f"a data worker process died while making {what} (a crash in the speech engine, "
+            f"or out of memory); nothing was written; run again, or try another --seed than "
+            f"{seed}"
+        ) from error
 
 
 @dataclass(frozen=True)

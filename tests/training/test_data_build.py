@@ -187,6 +187,29 @@ def test_a_worker_that_dies_is_one_clear_error_and_no_cache(
     assert list(tmp_path.iterdir()) == []
 
 
+def _no_embedding(files: object) -> None:
+    """A verifier worker that starts without onnxruntime's sessions (it never embeds)."""
+
+
+def _dies(job: ClipJob) -> object:
+    os._exit(3)
+
+
+def test_a_verifier_data_worker_that_dies_is_the_same_clear_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from types import SimpleNamespace
+
+    from training import verifier
+
+    monkeypatch.setattr(verifier, "_start_worker", _no_embedding)
+    monkeypatch.setattr(verifier, "_make_clip", _dies)
+    bundle = SimpleNamespace(keyword=KEYWORD, noise_floor_dbfs=-60.0)
+    settings = verifier.VerifierSettings(workers=1)
+    with pytest.raises(TrainingError, match="died while making the verifier's train split"):
+        verifier.make_data(bundle, settings, 0, {})  # type: ignore[arg-type]
+
+
 def test_confusables_and_pronunciations_for_the_keyword() -> None:
     pronunciations, confusables, sound_alikes = phrase_lists("hey jarvis", 0)
     assert {"hey", "jarvis", "hey jar"} <= set(confusables)

@@ -18,7 +18,6 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,6 @@ import numpy as np
 
 from kws import noise_floor
 from kws import synth as espeak
-from kws.errors import TrainingError
 from kws.frontend import FrontendConfig, compute_features
 from kws.frontend.config import SAMPLE_RATE_HZ
 from kws.noise_floor import add_floor
@@ -46,6 +44,7 @@ from training.data.clips import (
 )
 from training.data.containers import ClipSet, DataRecipe, Dataset, Split
 from training.data.real import RealAudio, folders_digest, load_real_audio
+from training.workers import worker_death_named
 
 __all__ = [
     "ClipSet",
@@ -167,21 +166,14 @@ def build_dataset(recipe: DataRecipe, cache_dir: Path, progress: Any = None) -> 
     splits: dict[str, Split] = {}
     seconds: dict[str, float] = {}
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_signals)
-    split = SPLITS[0]
     try:
         with _signals_held():
             _start_workers(pool, workers)
         for split in SPLITS:
             split_started = time.monotonic()
-            splits[split] = _build_split(recipe, plans[split], split, real, pool, progress)
+            with worker_death_named(f"the {split} split's audio", recipe.seed):
+                splits[split] = _build_split(recipe, plans[split], split, real, pool, progress)
             seconds[split] = round(time.monotonic() - split_started, 1)
-    except BrokenProcessPool as error:
-        _stop_now(pool)
-        raise TrainingError(
-            f"a data worker process died while making the {split} split's audio (a crash in "
-            f"the speech engine, or out of memory); nothing was cached; run again, or try "
-            f"another --seed than {recipe.seed}"
-        ) from error
     except BaseException:
         _stop_now(pool)
         raise
