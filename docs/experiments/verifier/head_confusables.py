@@ -18,6 +18,7 @@ A clip's phrase is replayed from its random draws (`clips._rng`, `pick_voice`, t
 `_negative` makes): the verifier's data have no neural voices. Measurement only.
 """
 
+import functools
 import os
 import pickle
 import sys
@@ -76,8 +77,9 @@ def reduced(phrase: str) -> bool:
     return len(said) == len(words) and said[0] != words[0] and words[0].startswith(said[0])
 
 
+@functools.cache
 def near(phrase: str) -> bool:
-    """At most NEAR from the keyword in phonemes."""
+    """At most NEAR from the keyword in phonemes (each of the ~48 phrases worked out once)."""
     distance = phonemes.phoneme_distance(
         phonemes.text_to_phonemes(keyword), phonemes.text_to_phonemes(phrase)
     )
