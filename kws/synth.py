@@ -21,10 +21,11 @@ from kws.frontend.config import SAMPLE_RATE_HZ
 # espeak_AUDIO_OUTPUT, espeak_PARAMETER and espeak_Synth flags from speak_lib.h.
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _PARAM_RATE, _PARAM_VOLUME, _PARAM_PITCH, _PARAM_RANGE, _PARAM_WORDGAP = 1, 2, 3, 4, 7
-# libespeak-ng 1.5x kills the process (segfault) on the two variants with the lowest, widest
-# pitch (Demonic 43-120 Hz, rob 50-130 Hz) for some sentences at a pitch range above 60: at
-# pitch 0 with 30 ms between words, 16 and 13 of 300 sentences at range 80, 3 and 3 at 70,
-# none of 1,500 at 60. A training's data worker died of it; their range is capped there.
+# libespeak-ng 1.5x kills the process (segfault) on some variants above a pitch range of 80,
+# and on the two with the lowest, widest pitch (Demonic 43-120 Hz, rob 50-130 Hz) for some
+# sentences above 60: at pitch 0 with 30 ms between words, 16 and 13 of 300 sentences at range
+# 80, 3 and 3 at 70, none of 1,500 at 60. A training's data worker died of it; ranges are capped.
+MAX_PITCH_RANGE = 80
 _PITCH_RANGE_CAPS = {"Demonic": 60, "rob": 60}
 _CHARS_UTF8 = 1
 _PHONEMES_FLAG = 0x100  # lets text carry [[phoneme]] input
@@ -53,7 +54,8 @@ class _Voice(ctypes.Structure):
 class VoiceSettings:
     """One way of speaking: an espeak voice (``en-us+m3``) and its prosody.
 
-    ``rate_wpm`` 80-450, ``pitch`` and ``pitch_range`` 0-100, ``word_gap_10ms`` extra pause
+    ``rate_wpm`` 80-450, ``pitch`` 0-100, ``pitch_range`` 0-100 (espeak-ng is given at most
+    ``MAX_PITCH_RANGE``, less on the variants that crash), ``word_gap_10ms`` extra pause
     between words in units of 10 ms.
     """
 
@@ -166,7 +168,7 @@ UNSEEDED_VARIANTS = frozenset(
 def _pitch_range(settings: VoiceSettings) -> int:
     """The pitch range espeak-ng is given: the settings', capped where a variant crashes."""
     variant = settings.voice.partition("+")[2]
-    return min(int(settings.pitch_range), _PITCH_RANGE_CAPS.get(variant, 100))
+    return min(int(settings.pitch_range), _PITCH_RANGE_CAPS.get(variant, MAX_PITCH_RANGE))
 
 
 def english_voices() -> list[str]:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import soundfile
 
+from kws import synth
 from kws.synth import VoiceSettings, english_voices, synthesize, voice_variants
 from training.data import augment
 from training.data.dataset import DataRecipe, split_voices
@@ -39,6 +40,13 @@ def test_the_low_wide_variants_do_not_crash_espeak() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
     assert done.returncode == 0, done.stderr.decode()[-500:]
+
+
+def test_pitch_range_is_capped_where_espeak_crashes() -> None:
+    wide = {variant: VoiceSettings(f"en+{variant}", pitch_range=100) for variant in ("m3", "rob")}
+    assert synth._pitch_range(wide["m3"]) == synth.MAX_PITCH_RANGE == 80
+    assert synth._pitch_range(wide["rob"]) == 60
+    assert synth._pitch_range(VoiceSettings("en+rob", pitch_range=40)) == 40
 
 
 def test_many_voices_and_variants() -> None:

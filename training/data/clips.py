@@ -87,7 +87,7 @@ def random_settings(voice: str, rng: np.random.Generator) -> synth.VoiceSettings
         voice=voice,
         rate_wpm=int(rng.integers(80, 261)),
         pitch=int(rng.integers(0, 100)),
-        pitch_range=int(rng.integers(0, 81)),  # espeak-ng 1.5x crashes on some variants above 80
+        pitch_range=int(rng.integers(0, synth.MAX_PITCH_RANGE + 1)),
         word_gap_10ms=int(rng.integers(0, 4)),
     )
 
