@@ -14,6 +14,8 @@ by kind):
               real words ("part mirror", "company mirror")
   nonear      without those at most NEAR from the keyword in phonemes (`phoneme_distance`;
               training keeps those above 0.2): "sma mirror", "smart mirrar", "mark mirror"
+  quarter     a quarter of the confusable clips, drawn at random (seed 0): the head's side of
+              `docs/experiments/fewer-confusables.patch` (thirty-eighth session)
 A clip's phrase is replayed from its random draws (`clips._rng`, `pick_voice`, then the roll
 `_negative` makes): the verifier's data have no neural voices. Measurement only.
 """
@@ -86,6 +88,14 @@ def near(phrase: str) -> bool:
     return distance <= NEAR
 
 
+_draws = np.random.default_rng(SEED)
+
+
+def three_in_four(phrase: str) -> bool:
+    """Drops three confusable clips in four, at random (called once per confusable clip)."""
+    return bool(_draws.random() >= 0.25)
+
+
 DROPS = {
     "noconf": lambda p: True,
     "noreduced": reduced,
@@ -93,6 +103,7 @@ DROPS = {
     "noM": lambda p: family(p) == "M",
     "noS": lambda p: family(p) == "S",
     "nonear": near,
+    "quarter": three_in_four,
 }
 
 train_phrases = phrases("train", len(data["train"].negatives))
