@@ -1,6 +1,6 @@
 """Does the verifier's head reject people because of the confusables it learned to reject?
 (thirty-sixth session; docs/RESULTS.md "Confusables push people's keyword down"). Usage:
-  head_confusables.py REALSPEECH_DIR BUNDLE_WITH_VERIFIER WORK_DIR VARIANT[,VARIANT ...]
+  head_confusables.py REALSPEECH_DIR BUNDLE_WITH_VERIFIER WORK_DIR VARIANT[:SEED][,...]
 
 WORK_DIR is `head_variants.py`'s (its data_x1.pkl, and head_x1_plain.npz: the default head).
 Each VARIANT trains the default head (three members, seed 0) on the same training split less
@@ -14,8 +14,10 @@ by kind):
               real words ("part mirror", "company mirror")
   nonear      without those at most NEAR from the keyword in phonemes (`phoneme_distance`;
               training keeps those above 0.2): "sma mirror", "smart mirrar", "mark mirror"
-  quarter     a quarter of the confusable clips, drawn at random (seed 0): the head's side of
+  quarter     a quarter of the confusable clips, drawn at random: the head's side of
               `docs/experiments/fewer-confusables.patch` (thirty-eighth session)
+SEED (default 0) seeds the head's training and the quarter's draw; WORK_DIR/head_VARIANT.npz
+(head_VARIANT_SEED.npz for a seed other than 0) keeps the head.
 A clip's phrase is replayed from its random draws (`clips._rng`, `pick_voice`, then the roll
 `_negative` makes): the verifier's data have no neural voices. Measurement only.
 """
@@ -131,7 +133,10 @@ def report(name: str, head: VerifierHead) -> None:
     )
 
 
-for variant in variants:
+for spec in variants:
+    variant, _, seed_text = spec.partition(":")
+    seed = int(seed_text or SEED)
+    _draws = np.random.default_rng(seed)
     started = time.monotonic()
     if variant == "plain":
         with np.load(work / "head_x1_plain.npz") as stored:
@@ -143,9 +148,9 @@ for variant in variants:
             c for c, p in zip(train.negatives, train_phrases, strict=True) if not (p and drop(p))
         ]
         split = V._Split(train.positives, kept, train.stream_embeddings, None, train.stream_hours)
-        arrays = V.train_head(split, V.VerifierSettings(), SEED)
-        np.savez(work / f"head_{variant}.npz", **arrays)
+        arrays = V.train_head(split, V.VerifierSettings(), seed)
+        np.savez(work / f"head_{variant}{f'_{seed}' if seed != SEED else ''}.npz", **arrays)
     report(
-        f"{variant} ({(time.monotonic() - started) / 60:.1f} min)",
+        f"{spec} ({(time.monotonic() - started) / 60:.1f} min)",
         VerifierHead(V.head_bytes(arrays)),
     )
