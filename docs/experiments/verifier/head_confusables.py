@@ -3,7 +3,7 @@
   head_confusables.py REALSPEECH_DIR BUNDLE_WITH_VERIFIER WORK_DIR VARIANT[:SEED][,...]
 
 WORK_DIR is `head_variants.py`'s (its data_x1.pkl, and head_x1_plain.npz: the default head).
-Each VARIANT trains the default head (three members, seed 0) on the same training split less
+Each VARIANT trains the default head (three members, seed SEED) on the same training split less
 some of its keyword-free clips, and scores, with `best_window.py`'s functions, each clean
 recording's best window (no cascade) beside validation's keywords and keyword-free clips (split
 by kind):
