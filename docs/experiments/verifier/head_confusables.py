@@ -8,6 +8,7 @@ some of its keyword-free clips, and scores, with `best_window.py`'s functions, e
 recording's best window (no cascade) beside validation's keywords and keyword-free clips (split
 by kind):
   plain       the default head, as trained (not retrained)
+  all         the default head trained again (with SEED: its spread over seeds)
   noconf      without any confusable clip (the training stream keeps its 15%)
   noreduced   without the keyword with its first word cut short ("sma mirror")
   noF / noM / noS   without the keyword's parts / its pseudo-word mutations / the phrases of
@@ -99,6 +100,7 @@ def three_in_four(phrase: str) -> bool:
 
 
 DROPS = {
+    "all": lambda p: False,
     "noconf": lambda p: True,
     "noreduced": reduced,
     "noF": lambda p: family(p) == "F",
